@@ -1,0 +1,31 @@
+"""Composing configs from Python, as `train.py` does from the command line."""
+
+from pathlib import Path
+from typing import Sequence
+
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+from seq2seq_config.schema import register_configs
+
+#: The project's Hydra config directory.
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+
+
+def compose_config(overrides: Sequence[str] = (), config_name: str = "train") -> DictConfig:
+    """Composes a config the way `python train.py OVERRIDES...` would.
+
+    Args:
+        overrides: command-line style overrides, e.g. `["model.units=64"]`.
+        config_name: the primary config under `configs/`.
+
+    Returns:
+        The composed config (without Hydra's own `hydra` node).
+
+    Raises:
+        hydra.errors.ConfigCompositionException: for an unknown key, a value of the
+            wrong type or a missing option; `describe` turns it into one line.
+    """
+    register_configs()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return compose(config_name=config_name, overrides=list(overrides))

@@ -1,0 +1,121 @@
+"""Checks that a composed config can run, in plain Python (no TensorFlow import).
+
+Hydra's schema catches unknown keys and wrong types; this module catches values that
+have the right type but cannot work (zero units, min_len > max_len, too few distinct
+sequences for disjoint splits, ...).
+"""
+
+from typing import Any, Iterable
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from seq2seq_config.errors import ConfigError, UserError, describe
+from seq2seq_config.schema import TrainConfig
+
+TASKS = ("reverse",)
+MODELS = ("lstm",)
+OPTIMIZERS = ("adam", "adamw", "nadam", "rmsprop", "sgd")
+LR_SCHEDULES = ("constant", "cosine")
+
+
+def _choice(key: str, value: Any, choices: Iterable[str]) -> None:
+    if value not in choices:
+        raise ConfigError(key, value, f"allowed: {', '.join(choices)}")
+
+
+def _at_least(key: str, value: int, minimum: int) -> None:
+    if value < minimum:
+        raise ConfigError(key, value, f"must be an integer >= {minimum}")
+
+
+def _positive(key: str, value: float) -> None:
+    if not value > 0:
+        raise ConfigError(key, value, "must be a number > 0")
+
+
+def held_out_limit(vocab_size: int, length: int) -> int:
+    """How many distinct sources of one length validation and test may take together.
+
+    Half of them, so that training keeps the other half and sees every length.
+    """
+    return vocab_size**length // 2
+
+
+def held_out_capacity(vocab_size: int, min_len: int, max_len: int, enough: int) -> int:
+    """How many sources validation and test may take in all, counted up to `enough`."""
+    total = 0
+    for length in range(min_len, max_len + 1):
+        total += held_out_limit(vocab_size, length)
+        if total >= enough:
+            break
+    return total
+
+
+def _check_schema(cfg: DictConfig) -> None:
+    # Hydra's `+key=value` appends keys at the top level that the schema never sees;
+    # merging onto the schema again refuses them like any other unknown key.
+    body = OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"])
+    try:
+        OmegaConf.merge(OmegaConf.structured(TrainConfig), body)
+    except OmegaConfBaseException as error:
+        raise UserError(describe(error)) from error
+
+
+def _check_task(task) -> None:
+    _choice("task.name", task.name, TASKS)
+    _at_least("task.vocab_size", task.vocab_size, 1)
+    _at_least("task.min_len", task.min_len, 1)
+    if task.max_len < task.min_len:
+        raise ConfigError(
+            "task.max_len", task.max_len, f"must be >= task.min_len ({task.min_len})"
+        )
+    for split in ("train", "val", "test"):
+        _at_least(f"task.{split}_size", task[f"{split}_size"], 1)
+    held_out = task.val_size + task.test_size
+    capacity = held_out_capacity(task.vocab_size, task.min_len, task.max_len, held_out)
+    if held_out > capacity:
+        raise ConfigError(
+            "task.val_size",
+            task.val_size,
+            f"with task.test_size={task.test_size}, validation and test may take at most "
+            f"{capacity} distinct sequences of vocab_size={task.vocab_size}, lengths "
+            f"{task.min_len}..{task.max_len} (half of those of each length, so that "
+            "training sees every length); use smaller splits or a larger task",
+        )
+
+
+def _check_model(model) -> None:
+    _choice("model.name", model.name, MODELS)
+    for key in ("units", "embedding_dim", "num_layers"):
+        _at_least(f"model.{key}", model[key], 1)
+    if not 0.0 <= model.dropout < 1.0:
+        raise ConfigError("model.dropout", model.dropout, "must be in [0, 1)")
+
+
+def _check_trainer(trainer) -> None:
+    _at_least("trainer.epochs", trainer.epochs, 1)
+    _at_least("trainer.batch_size", trainer.batch_size, 1)
+    _positive("trainer.learning_rate", trainer.learning_rate)
+    _choice("trainer.lr_schedule", trainer.lr_schedule, LR_SCHEDULES)
+    if trainer.clipnorm is not None:
+        _positive("trainer.clipnorm", trainer.clipnorm)
+    _choice("trainer.optimizer", trainer.optimizer, OPTIMIZERS)
+
+
+def validate(cfg: DictConfig) -> None:
+    """Checks a composed `train` config.
+
+    Args:
+        cfg: the config as Hydra composed it.
+
+    Raises:
+        ConfigError: naming the first key whose value cannot work, and what is allowed.
+        UserError: for a key that is not in the schema.
+    """
+    _check_schema(cfg)
+    if cfg.seed < 0:
+        raise ConfigError("seed", cfg.seed, "must be an integer >= 0")
+    _check_task(cfg.task)
+    _check_model(cfg.model)
+    _check_trainer(cfg.trainer)
