@@ -1,0 +1,58 @@
+"""Shared helpers: composing configs, a tiny setting, running the command-line tools."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from seq2seq_config import compose_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: A setting small enough to train for an epoch in a few seconds.
+TINY = (
+    "task.vocab_size=5",
+    "task.min_len=2",
+    "task.max_len=5",
+    "task.train_size=256",
+    "task.val_size=32",
+    "task.test_size=32",
+    "model.units=16",
+    "model.embedding_dim=8",
+    "trainer.epochs=1",
+    "trainer.batch_size=64",
+)
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory):
+    """One dataset cache for the whole session, outside the repository."""
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture
+def tiny_cfg(data_dir):
+    """Composes the tiny setting plus any overrides."""
+
+    def make(*overrides):
+        return compose_config([*TINY, f"data_dir={data_dir}", *overrides])
+
+    return make
+
+
+def run_script(script: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Runs a script of the repository in a fresh Python process, from the repo root."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / script), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def error_lines(stderr: str) -> list:
+    """stderr without TensorFlow's start-up chatter (absl lines and the like)."""
+    noise = ("I0000 ", "W0000 ", "E0000 ", "WARNING: All log messages", "To enable the")
+    return [line for line in stderr.splitlines() if line and not line.startswith(noise)]
