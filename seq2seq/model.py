@@ -1,11 +1,14 @@
-"""The encoder-decoder model: teacher-forced training pass plus the pieces decoding uses.
+"""The encoder-decoder models, one class per family, sharing one decoding interface.
 
-    encoder_token_ids -> Embedding -> Encoder (LSTM, return_state=True) --[h, c] per layer--+
-    decoder_token_ids -> Embedding -> Decoder (LSTM, return_sequences=True) <--initial_state-+
-                                      -> Dense -> logits (batch, time, vocabulary)
+    lstm (default)   encoder top layer return_state=True -> [h, c] -> Bridge -> decoder
+    repeat_vector    encoder top layer neither flag -> last h, repeated at every target
+                     step as the decoder's input; the decoder starts from zeros
+    attention        encoder top layer both flags -> all h is the memory of attention
+                     after the decoder, final [h, c] -> Bridge -> decoder
 
-The same Decoder layer runs the whole target under teacher forcing and one step at a
-time in `decode_step`, so training and inference share every weight and every op.
+Every family trains with teacher forcing through `call` and decodes through
+`encode` / `initial_decoder_state` / `decode_step`, which run the same layers one step
+at a time, so training and inference share every weight and every op.
 """
 
 from typing import NamedTuple, Optional
@@ -13,7 +16,7 @@ from typing import NamedTuple, Optional
 import keras
 from keras import ops
 
-from seq2seq.layers import Decoder, Encoder
+from seq2seq.layers import Attention, Bridge, Decoder, Encoder, repeat_over_time
 from seq2seq.vocab import PAD_ID
 
 
@@ -21,27 +24,32 @@ class EncoderOutput(NamedTuple):
     """What the decoder needs from the source.
 
     Attributes:
-        states: one `[h, c]` per encoder layer, bottom first.
-        memory: the top layer's outputs at every step, (batch, time, units), or None
-            when the model does not attend to them.
+        states: each encoder layer's final states, bottom first (empty lists where the
+            family's encoder returns none).
+        outputs: what the encoder's top layer returns first: every step (batch, time,
+            width) for `attention`, the last h (batch, width) otherwise.
         mask: bool (batch, time), False on padding.
     """
 
     states: list
-    memory: Optional[keras.KerasTensor]
+    outputs: keras.KerasTensor
     mask: keras.KerasTensor
 
 
 @keras.saving.register_keras_serializable(package="seq2seq")
 class Seq2Seq(keras.Model):
-    """Encoder-decoder LSTM over one shared token embedding.
+    """The `lstm` family: the encoder's final states start the decoder.
 
     Args:
         vocab_size: number of token ids, special tokens included.
-        units: width of every LSTM layer.
-        embedding_dim: width of the token embedding.
-        num_layers: LSTM layers on each side; encoder layer k starts decoder layer k.
+        units: width of every encoder layer (per direction).
+        embedding_dim: width of the token embedding, shared by encoder and decoder.
+        num_layers: layers on each side; encoder layer k starts decoder layer k.
         dropout: rate of dropout on every recurrent layer's input and on the logits' input.
+        cell: `lstm`, `gru` or `rnn`, on both sides.
+        bidirectional: a Bidirectional encoder.
+        bridge: how encoder states become decoder initial states (see `Bridge`).
+        decoder_units: width of the decoder; by default `units`.
 
     Call arguments:
         inputs: dict with `encoder_token_ids` int32 (batch, source_len) and
@@ -52,6 +60,10 @@ class Seq2Seq(keras.Model):
         logits, float32 (batch, target_len, vocab_size).
     """
 
+    family = "lstm"
+    # The encoder top layer's output mode: (return_sequences, return_state).
+    encoder_top_flags = (False, True)
+
     def __init__(
         self,
         vocab_size: int,
@@ -59,6 +71,10 @@ class Seq2Seq(keras.Model):
         embedding_dim: int = 64,
         num_layers: int = 1,
         dropout: float = 0.0,
+        cell: str = "lstm",
+        bidirectional: bool = False,
+        bridge: str = "copy",
+        decoder_units: Optional[int] = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -67,58 +83,76 @@ class Seq2Seq(keras.Model):
         self.embedding_dim = embedding_dim
         self.num_layers = num_layers
         self.dropout = dropout
+        self.cell = cell
+        self.bidirectional = bidirectional
+        self.bridge_kind = bridge
+        self.decoder_units = units if decoder_units is None else decoder_units
+        returns_sequences, returns_state = self.encoder_top_flags
         self.embedding = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")
-        self.encoder = Encoder(units, num_layers, dropout, name="encoder")
-        self.decoder = Decoder(units, num_layers, dropout, name="decoder")
+        self.encoder = Encoder(
+            cell,
+            units,
+            num_layers,
+            dropout,
+            bidirectional,
+            return_sequences=returns_sequences,
+            return_state=returns_state,
+            name="encoder",
+        )
+        self.bridge = Bridge(bridge, cell, self.decoder_units, num_layers, bidirectional, name="bridge")
+        self.decoder = Decoder(cell, self.decoder_units, num_layers, dropout, name="decoder")
         self.output_dropout = keras.layers.Dropout(dropout, name="output_dropout")
         self.output_projection = keras.layers.Dense(vocab_size, name="logits")
 
     def build(self, input_shape=None):
-        self.embedding.build((None, None))
-        self.encoder.build((None, None, self.embedding_dim))
-        self.decoder.build((None, None, self.embedding_dim))
-        self.output_projection.build((None, None, self.units))
+        # One call on a dummy batch creates every weight, whatever the family's wiring,
+        # so that a reloaded model has all its variables before its weights are loaded.
+        dummy = ops.ones((1, 2), dtype="int32")
+        self.call({"encoder_token_ids": dummy, "decoder_token_ids": dummy})
         self.built = True
 
     def encode(self, encoder_token_ids, training=None) -> EncoderOutput:
-        """Runs the encoder over padded source ids.
-
-        Returns:
-            The encoder's final states (and memory, where the model uses one).
-        """
+        """Runs the encoder over padded source ids."""
         mask = ops.not_equal(encoder_token_ids, PAD_ID)
         embedded = self.embedding(encoder_token_ids)
-        memory, states = self.encoder(embedded, padding_mask=mask, training=training)
-        return EncoderOutput(states=states, memory=None, mask=mask)
+        outputs, states = self.encoder(embedded, padding_mask=mask, training=training)
+        return EncoderOutput(states=states, outputs=outputs, mask=mask)
 
     def initial_decoder_state(self, encoded: EncoderOutput) -> list:
-        """The decoder's initial states: encoder layer k's `[h, c]` for decoder layer k."""
-        return encoded.states
+        """The decoder's initial states, through the bridge (layer k to layer k)."""
+        return self.bridge(encoded.states, batch_size=ops.shape(encoded.mask)[0])
 
-    def _decode(self, decoder_token_ids, states, training):
-        embedded = self.embedding(decoder_token_ids)
-        outputs, states = self.decoder(embedded, initial_states=states, training=training)
-        logits = self.output_projection(self.output_dropout(outputs, training=training))
-        return logits, states
+    def decoder_inputs(self, decoder_token_ids, encoded: EncoderOutput):
+        """What the decoder reads at each step: here, the previous token's embedding."""
+        return self.embedding(decoder_token_ids)
+
+    def logits(self, decoder_outputs, encoded: EncoderOutput, training=None):
+        """The decoder's outputs to logits over the vocabulary."""
+        return self.output_projection(self.output_dropout(decoder_outputs, training=training))
+
+    def _decode(self, decoder_token_ids, state, encoded, training):
+        inputs = self.decoder_inputs(decoder_token_ids, encoded)
+        outputs, state = self.decoder(inputs, initial_states=state, training=training)
+        return self.logits(outputs, encoded, training=training), state
 
     def call(self, inputs, training=None):
         encoded = self.encode(inputs["encoder_token_ids"], training=training)
         state = self.initial_decoder_state(encoded)
-        logits, _ = self._decode(inputs["decoder_token_ids"], state, training)
+        logits, _ = self._decode(inputs["decoder_token_ids"], state, encoded, training)
         return logits
 
     def decode_step(self, token_ids, state, encoded: EncoderOutput):
-        """One decoding step, as at inference: no dropout.
+        """One decoding step, as at inference (no dropout).
 
         Args:
             token_ids: int32 (batch,), the previous token of each sequence.
             state: the decoder states after the previous step.
-            encoded: the output of `encode` for the same batch.
+            encoded: the output of `encode` for the same batch (for attention, the memory).
 
         Returns:
             `(logits, state)`: float32 (batch, vocab_size) and the states after this step.
         """
-        logits, state = self._decode(token_ids[:, None], state, training=False)
+        logits, state = self._decode(token_ids[:, None], state, encoded, training=False)
         return logits[:, 0, :], state
 
     def get_config(self):
@@ -129,27 +163,101 @@ class Seq2Seq(keras.Model):
             embedding_dim=self.embedding_dim,
             num_layers=self.num_layers,
             dropout=self.dropout,
+            cell=self.cell,
+            bidirectional=self.bidirectional,
+            bridge=self.bridge_kind,
+            decoder_units=self.decoder_units,
         )
         return config
+
+
+@keras.saving.register_keras_serializable(package="seq2seq")
+class RepeatVectorSeq2Seq(Seq2Seq):
+    """The `repeat_vector` family: the encoder's last h, repeated, is the decoder's input.
+
+    The encoder's top layer returns only its last h (neither flag); the decoder reads
+    that vector at every target step, never the previous tokens, and starts from zeros
+    (`bridge="zeros"`), as in the keras-io addition example. Arguments as `Seq2Seq`.
+    """
+
+    family = "repeat_vector"
+    encoder_top_flags = (False, False)
+
+    def __init__(self, vocab_size, bridge="zeros", **kwargs):
+        super().__init__(vocab_size, bridge=bridge, **kwargs)
+
+    def decoder_inputs(self, decoder_token_ids, encoded):
+        return repeat_over_time(encoded.outputs, decoder_token_ids)
+
+
+@keras.saving.register_keras_serializable(package="seq2seq")
+class AttentionSeq2Seq(Seq2Seq):
+    """The `attention` family: every encoder step is memory for attention.
+
+    The encoder's top layer returns every step and its final states (both flags): the
+    states start the decoder through the bridge; the steps are what each decoder
+    output attends over before the logits.
+
+    Args:
+        attention: `luong` or `bahdanau` (see `Attention`).
+        **kwargs: as `Seq2Seq`.
+    """
+
+    family = "attention"
+    encoder_top_flags = (True, True)
+
+    def __init__(self, vocab_size, attention="luong", **kwargs):
+        super().__init__(vocab_size, **kwargs)
+        self.attention_kind = attention
+        self.attention = Attention(attention, self.decoder_units, name="attention")
+
+    def logits(self, decoder_outputs, encoded, training=None):
+        attended = self.attention(decoder_outputs, encoded.outputs, memory_mask=encoded.mask)
+        return super().logits(attended, encoded, training=training)
+
+    def attention_weights(self, inputs):
+        """Teacher-forced attention weights (batch, target_len, source_len), for display."""
+        encoded = self.encode(inputs["encoder_token_ids"], training=False)
+        state = self.initial_decoder_state(encoded)
+        embedded = self.decoder_inputs(inputs["decoder_token_ids"], encoded)
+        outputs, _ = self.decoder(embedded, initial_states=state, training=False)
+        _, weights = self.attention(
+            outputs, encoded.outputs, memory_mask=encoded.mask, return_scores=True
+        )
+        return weights
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(attention=self.attention_kind)
+        return config
+
+
+#: Model family name -> class; `model.name` in the config chooses.
+FAMILIES = {cls.family: cls for cls in (Seq2Seq, RepeatVectorSeq2Seq, AttentionSeq2Seq)}
 
 
 def build_model(model_cfg, vocab_size: int) -> Seq2Seq:
     """Builds the model a `model` config group describes.
 
     Args:
-        model_cfg: the `model` config group.
+        model_cfg: the `model` config group (validated).
         vocab_size: number of token ids, special tokens included.
 
     Returns:
-        A built (weights created) Seq2Seq model.
+        A built model (every weight created) of the family `model_cfg.name`.
     """
-    model = Seq2Seq(
-        vocab_size=vocab_size,
+    options = dict(
         units=model_cfg.units,
         embedding_dim=model_cfg.embedding_dim,
         num_layers=model_cfg.num_layers,
         dropout=model_cfg.dropout,
-        name=f"seq2seq_{model_cfg.name}",
+        cell=model_cfg.cell,
+        bidirectional=model_cfg.bidirectional,
+        bridge=model_cfg.bridge,
+        decoder_units=model_cfg.decoder_units,
     )
+    if model_cfg.name == "attention":
+        options["attention"] = model_cfg.attention
+    model = FAMILIES[model_cfg.name](vocab_size, name=f"seq2seq_{model_cfg.name}", **options)
     model.build()
     return model

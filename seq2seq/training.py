@@ -2,6 +2,7 @@
 
 import json
 import logging
+import time
 from pathlib import Path
 from typing import Dict, Optional
 
@@ -93,6 +94,7 @@ def train(cfg: DictConfig, run_dir: Optional[str] = None) -> Metrics:
         ),
         keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False),
     ]
+    start = time.perf_counter()
     model.fit(
         data.training_dataset(task_data.train, trainer.batch_size, cfg.seed, 0, trainer.epochs),
         epochs=trainer.epochs,
@@ -100,9 +102,17 @@ def train(cfg: DictConfig, run_dir: Optional[str] = None) -> Metrics:
         callbacks=callbacks,
         shuffle=False,  # the dataset shuffles, per epoch, from the seed
     )
+    train_seconds = time.perf_counter() - start
     model.save(run_dir / "model.keras")
 
     metrics = {split: evaluator(task_data.split(split)) for split in ("val", "test")}
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    log.info("Final metrics: %s", json.dumps(metrics))
+    run = {
+        "status": "completed",
+        "train_seconds": round(train_seconds, 2),
+        "train_steps": steps_per_epoch * trainer.epochs,
+        "train_sequences_per_second": round(len(task_data.train) * trainer.epochs / train_seconds),
+    }
+    (run_dir / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+    log.info("Trained in %.1f s; final metrics: %s", train_seconds, json.dumps(metrics))
     return metrics

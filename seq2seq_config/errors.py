@@ -5,6 +5,7 @@ the value received and what is allowed, a non-zero exit status, and no traceback
 Errors that are not the user's (bugs) keep their traceback.
 """
 
+import argparse
 import contextlib
 import dataclasses
 import os
@@ -155,3 +156,15 @@ def run_cli(main: Callable[[], Any]) -> Any:
     os.environ.setdefault("HYDRA_FULL_ERROR", "1")
     with exit_on_user_error():
         return main()
+
+
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line, `error: ...`, with exit status 2.
+
+    argparse prints the usage line first; the message alone says what was wrong and
+    `--help` the rest.
+    """
+
+    def error(self, message: str) -> typing.NoReturn:
+        print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(USAGE_EXIT_STATUS)

@@ -30,13 +30,23 @@ class TaskConfig:
 
 @dataclass
 class ModelConfig:
-    """The network: embedding, encoder stack, decoder stack, output projection."""
+    """The network: embedding, encoder stack, bridge, decoder stack, output projection."""
 
+    # The family: lstm, repeat_vector or attention.
     name: str = "lstm"
     units: int = 128
     embedding_dim: int = 64
     num_layers: int = 1
     dropout: float = 0.0
+    # The recurrent cell of both sides: lstm, gru or rnn.
+    cell: str = "lstm"
+    bidirectional: bool = False
+    # How encoder states become decoder initial states: copy, concat, dense or zeros.
+    bridge: str = "copy"
+    # Width of the decoder; null means model.units.
+    decoder_units: Optional[int] = None
+    # The attention family's score: luong or bahdanau; null for the other families.
+    attention: Optional[str] = None
 
 
 @dataclass

@@ -14,7 +14,10 @@ from seq2seq_config.errors import ConfigError, UserError, describe
 from seq2seq_config.schema import TrainConfig
 
 TASKS = ("reverse",)
-MODELS = ("lstm",)
+MODELS = ("lstm", "repeat_vector", "attention")
+CELLS = ("lstm", "gru", "rnn")
+BRIDGES = ("copy", "concat", "dense", "zeros")
+ATTENTIONS = ("luong", "bahdanau")
 OPTIMIZERS = ("adam", "adamw", "nadam", "rmsprop", "sgd")
 LR_SCHEDULES = ("constant", "cosine")
 
@@ -89,8 +92,68 @@ def _check_model(model) -> None:
     _choice("model.name", model.name, MODELS)
     for key in ("units", "embedding_dim", "num_layers"):
         _at_least(f"model.{key}", model[key], 1)
+    if model.decoder_units is not None:
+        _at_least("model.decoder_units", model.decoder_units, 1)
     if not 0.0 <= model.dropout < 1.0:
         raise ConfigError("model.dropout", model.dropout, "must be in [0, 1)")
+    _choice("model.cell", model.cell, CELLS)
+    _choice("model.bridge", model.bridge, BRIDGES)
+    if model.name == "attention":
+        _choice("model.attention", model.attention, ATTENTIONS)
+    elif model.attention is not None:
+        raise ConfigError(
+            "model.attention", model.attention, "only model=attention attends; leave it null"
+        )
+    _check_bridge(model)
+
+
+def _check_bridge(model) -> None:
+    """Refuses encoder-to-decoder state hand-overs that cannot work, saying what to change."""
+    bridge = model.bridge
+    decoder_units = model.units if model.decoder_units is None else model.decoder_units
+    if model.name == "repeat_vector" and bridge != "zeros":
+        raise ConfigError(
+            "model.bridge",
+            bridge,
+            "the repeat_vector model passes no state (its encoder returns only the last h); "
+            "allowed: zeros",
+        )
+    if model.name == "lstm" and bridge == "zeros":
+        raise ConfigError(
+            "model.bridge",
+            bridge,
+            "the lstm model's decoder sees the source only through the encoder's states; "
+            "use model.bridge=copy, concat or dense, or model=attention",
+        )
+    if bridge == "copy" and model.bidirectional:
+        raise ConfigError(
+            "model.bridge",
+            bridge,
+            "a bidirectional encoder has forward and backward states for each decoder "
+            "state; use model.bridge=concat or dense",
+        )
+    if bridge == "copy" and decoder_units != model.units:
+        raise ConfigError(
+            "model.bridge",
+            bridge,
+            f"copied states are model.units={model.units} wide but the decoder has "
+            f"{decoder_units} units; use model.bridge=dense or leave model.decoder_units null",
+        )
+    if bridge == "concat" and not model.bidirectional:
+        raise ConfigError(
+            "model.bridge",
+            bridge,
+            "concat joins forward and backward states; set model.bidirectional=true or use "
+            "model.bridge=copy",
+        )
+    if bridge == "concat" and decoder_units != 2 * model.units:
+        raise ConfigError(
+            "model.bridge",
+            bridge,
+            f"the concatenated bidirectional states are {2 * model.units} wide but the "
+            f"decoder has {decoder_units} units; set model.decoder_units={2 * model.units} "
+            "or use model.bridge=dense",
+        )
 
 
 def _check_trainer(trainer) -> None:
