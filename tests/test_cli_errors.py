@@ -16,7 +16,7 @@ from conftest import ROOT, error_lines, run_script
         ("task.vocab_size=abc", "error: task.vocab_size='abc': expected an integer"),
         ("task.foo=1", "error: task.foo: no such key"),
         ("task.min_len=11", "error: task.max_len=10: must be >= task.min_len (11)"),
-        ("model=nope", "error: model='nope': no such option; allowed: lstm"),
+        ("model=nope", "error: model='nope': no such option; allowed: attention, lstm, repeat_vector"),
     ],
 )
 def test_bad_config_fails_fast_with_one_line(override, expected, tmp_path):

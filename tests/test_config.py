@@ -49,6 +49,11 @@ def test_default_config_is_the_reversal_task():
         ("trainer.batch_size", 32),
         ("trainer.learning_rate", 0.003),
         ("trainer.clipnorm", 0.5),
+        ("trainer.lr_schedule", "constant"),
+        ("trainer.optimizer", "adamw"),
+        ("model.cell", "gru"),
+        ("model.bridge", "dense"),
+        ("model.decoder_units", 128),
     ],
 )
 def test_documented_keys_override_from_the_command_line(key, value):
@@ -75,7 +80,7 @@ def compose_error(override):
         ("trainer.learning_rate=fast", "trainer.learning_rate='fast': expected a number"),
         ("trainer.clipnorm=x", "trainer.clipnorm='x': expected a number or null"),
         ("seed=1.5", "seed=1.5: expected an integer"),
-        ("model=transformer", "model='transformer': no such option; allowed: lstm"),
+        ("model=transformer", "model='transformer': no such option; allowed: attention, lstm"),
         ("task.min_len=[1", "cannot parse override 'task.min_len=[1'"),
     ],
 )
@@ -111,6 +116,10 @@ def test_appended_top_level_key_is_refused():
         ("trainer.optimizer=lbfgs", "trainer.optimizer='lbfgs'", "adam"),
         ("trainer.lr_schedule=step", "trainer.lr_schedule='step'", "cosine"),
         ("seed=-1", "seed=-1", ">= 0"),
+        ("model.cell=lstmx", "model.cell='lstmx'", "allowed: lstm, gru, rnn"),
+        ("model.bridge=sum", "model.bridge='sum'", "allowed: copy, concat, dense, zeros"),
+        ("model.decoder_units=0", "model.decoder_units=0", ">= 1"),
+        ("model.attention=luong", "model.attention='luong'", "only model=attention attends"),
     ],
 )
 def test_impossible_values_are_refused_naming_key_value_and_allowed(override, key, allowed):
@@ -135,3 +144,19 @@ def test_clipnorm_null_turns_clipping_off():
     cfg = compose_config(["trainer.clipnorm=null"])
     validate(cfg)
     assert cfg.trainer.clipnorm is None
+
+
+def test_attention_kind_is_checked_for_the_attention_family():
+    validate(compose_config(["model=attention", "model.attention=bahdanau"]))
+    with pytest.raises(ConfigError, match="model.attention='dot': allowed: luong, bahdanau"):
+        validate(compose_config(["model=attention", "model.attention=dot"]))
+
+
+def test_registries_agree_with_the_config_choices():
+    """The names validation allows are exactly those the package can build."""
+    from seq2seq import layers, model, tasks
+    from seq2seq_config import validation
+
+    assert set(validation.MODELS) == set(model.FAMILIES)
+    assert set(validation.CELLS) == set(layers.CELLS) == set(layers.STATE_COUNT)
+    assert set(validation.TASKS) == set(tasks.TARGETS)
