@@ -200,6 +200,26 @@ class Decoder(_RecurrentStack):
     def call(self, inputs, initial_states, training=None):
         return self._run(inputs, initial_states, None, training)
 
+    def step(self, inputs, states):
+        """One step of every layer, as at inference (no dropout).
+
+        Runs each layer's cell once: exactly one step of the layer with both flags
+        (its output and its new states), without the layer's loop over time.
+
+        Args:
+            inputs: float (batch, features), this step's input.
+            states: each layer's states, bottom first.
+
+        Returns:
+            `(output, states)`: the top layer's output (batch, units) and the new states.
+        """
+        output = inputs
+        new_states = []
+        for rnn, layer_states in zip(self.rnns, states):
+            output, layer_states = rnn.cell(output, list(layer_states), training=False)
+            new_states.append(list(layer_states) if isinstance(layer_states, (list, tuple)) else [layer_states])
+        return output, new_states
+
 
 @keras.saving.register_keras_serializable(package="seq2seq")
 class Bridge(keras.layers.Layer):

@@ -152,7 +152,9 @@ class Seq2Seq(keras.Model):
         Returns:
             `(logits, state)`: float32 (batch, vocab_size) and the states after this step.
         """
-        logits, state = self._decode(token_ids[:, None], state, encoded, training=False)
+        inputs = self.decoder_inputs(token_ids[:, None], encoded)[:, 0, :]
+        outputs, state = self.decoder.step(inputs, state)
+        logits = self.logits(outputs[:, None, :], encoded, training=False)
         return logits[:, 0, :], state
 
     def get_config(self):
