@@ -21,7 +21,7 @@ from seq2seq_config.validation import held_out_limit
 log = logging.getLogger(__name__)
 
 # Bump when generation changes, so that cached files of the old kind are not reused.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 SPLITS = ("train", "val", "test")
 _ARRAYS = ("source_ids", "target_ids")
 
@@ -133,6 +133,9 @@ def generate(task_cfg, seed: int) -> TaskData:
     rng = np.random.default_rng([seed, GENERATOR_VERSION])
     forbidden = set()
     held_out = _draw(rng, task_cfg.val_size + task_cfg.test_size, task_cfg, forbidden, True)
+    # Shuffled before the cut: rows accepted before a length's cap was reached come
+    # first, and validation alone would get them.
+    held_out = held_out[rng.permutation(len(held_out))]
     val, test = held_out[: task_cfg.val_size], held_out[task_cfg.val_size :]
     train = _draw(rng, task_cfg.train_size, task_cfg, forbidden, held_out=False)
     to_target = TARGETS[task_cfg.name]
@@ -141,6 +144,17 @@ def generate(task_cfg, seed: int) -> TaskData:
         for name, sources in zip(SPLITS, (train, val, test))
     }
     return TaskData(vocab=Vocabulary.numbered(task_cfg.vocab_size), **splits)
+
+
+def generate_longer(task_cfg, seed: int, size: int, min_len: int, max_len: int) -> Split:
+    """A split of `size` sources with lengths `min_len .. max_len`, for length generalization.
+
+    Drawn from its own random stream of `seed`, so it is the same for every evaluation
+    of a run; with lengths beyond training it shares no sequence with it.
+    """
+    rng = np.random.default_rng([seed, GENERATOR_VERSION, min_len, max_len])
+    sources = sample_sources(rng, size, task_cfg.vocab_size, min_len, max_len)
+    return Split(sources, TARGETS[task_cfg.name](sources))
 
 
 def cache_path(task_cfg, seed: int, data_dir: str) -> Path:

@@ -125,3 +125,14 @@ def test_damaged_cache_is_detected_and_regenerated(tmp_path, damage, caplog):
     assert "Regenerating" in caplog.text
     np.testing.assert_array_equal(again.train.source_ids, data.train.source_ids)
     tasks.load(path)  # whole again
+
+
+def test_validation_and_test_both_cover_every_length():
+    # Length 2 has only 36 sequences, capped at 18 held out: both splits still get some.
+    cfg = task_cfg(
+        "task.vocab_size=6", "task.min_len=2", "task.max_len=6",
+        "task.train_size=500", "task.val_size=200", "task.test_size=200",
+    )  # fmt: skip
+    data = tasks.generate(cfg, seed=0)
+    for split in (data.val, data.test):
+        assert set(np.unique(split.target_lengths)) == {2, 3, 4, 5, 6}
