@@ -2,6 +2,7 @@
 
 import json
 import logging
+import sys
 import time
 from pathlib import Path
 from typing import Dict, Optional
@@ -13,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from seq2seq import data, tasks
 from seq2seq.callbacks import GreedyValidation
 from seq2seq.evaluation import Evaluator
+from seq2seq.export import export_saved_model
 from seq2seq.metrics import ExactMatch, token_accuracy
 from seq2seq.model import build_model
 from seq2seq_config import validate
@@ -101,9 +103,13 @@ def train(cfg: DictConfig, run_dir: Optional[str] = None) -> Metrics:
         steps_per_epoch=steps_per_epoch,
         callbacks=callbacks,
         shuffle=False,  # the dataset shuffles, per epoch, from the seed
+        # A progress bar in a terminal; one line per epoch in logs, where Keras' bar
+        # would print every update.
+        verbose=1 if sys.stdout.isatty() else 2,
     )
     train_seconds = time.perf_counter() - start
     model.save(run_dir / "model.keras")
+    export_saved_model(model, run_dir / "saved_model")
 
     metrics = {split: evaluator(task_data.split(split)) for split in ("val", "test")}
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")

@@ -53,6 +53,14 @@ class Vocabulary:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Vocabulary) and other.tokens == self.tokens
 
+    def describe(self) -> str:
+        """The symbols in a few words, for error messages."""
+        if self.symbols == [str(i) for i in range(len(self.symbols))]:
+            return f"the numbers 0 .. {len(self.symbols) - 1}"
+        shown = ", ".join(repr(s) for s in self.symbols[:8])
+        more = f", ... ({len(self.symbols)} symbols)" if len(self.symbols) > 8 else ""
+        return shown + more
+
     def token_id(self, symbol: str) -> int:
         """The id of one symbol.
 

@@ -52,7 +52,10 @@ class ConfigError(UserError, ValueError):
         self.key = key
         self.value = value
         self.allowed = allowed
-        super().__init__(f"{key}={format_value(value)}: {allowed}")
+        if value == "???":  # OmegaConf's mark of a value nobody gave
+            super().__init__(f"{key}: {allowed}")
+        else:
+            super().__init__(f"{key}={format_value(value)}: {allowed}")
 
 
 def format_value(value: Any) -> str:
@@ -85,7 +88,7 @@ def _from_omegaconf(error: OmegaConfBaseException) -> str:
     schema = error.object_type if dataclasses.is_dataclass(error.object_type) else None
     fields = {f.name: f for f in dataclasses.fields(schema)} if schema else {}
     if isinstance(error, (ConfigAttributeError, ConfigKeyError)) and fields:
-        allowed = ", ".join(name for name in fields if name != "defaults")
+        allowed = ", ".join(fields)
         return f"{key}: no such key; allowed keys here: {allowed}"
     if isinstance(error, ValidationError) and error.key in fields:
         expected = _type_name(fields[error.key].type)

@@ -6,9 +6,10 @@ Defaults live here; the YAML files only choose and override.
 """
 
 from dataclasses import dataclass, field
-from typing import Any, List, Optional
+from typing import Optional
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
 
 
 @dataclass
@@ -65,22 +66,66 @@ class TrainerConfig:
 
 @dataclass
 class TrainConfig:
-    """The whole configuration of `python train.py`."""
+    """The whole configuration of `python train.py` (groups chosen in configs/train.yaml)."""
 
-    defaults: List[Any] = field(
-        default_factory=lambda: [
-            {"task": "reverse"},
-            {"model": "lstm"},
-            {"trainer": "default"},
-            "_self_",
-        ]
-    )
     task: TaskConfig = field(default_factory=TaskConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     seed: int = 0
     # Generated datasets are cached here, keyed by the task's parameters.
     data_dir: str = "data"
+
+
+@dataclass
+class DecodingConfig:
+    """How `evaluate` and `predict` decode: greedy, beam search or sampling."""
+
+    strategy: str = "greedy"
+    beam_size: int = 5
+    # GNMT's alpha: hypotheses are ranked by log-probability / ((5 + length) / 6) ** alpha.
+    length_penalty: float = 0.0
+    temperature: float = 1.0
+    # Sample among the k most likely tokens only; 0 means all.
+    top_k: int = 0
+    # The most tokens to emit, EOS included; null means twice the source plus two.
+    max_len: Optional[int] = None
+    # Seeds sampling (with the step index): the same seed gives the same sequences.
+    seed: int = 0
+
+
+@dataclass
+class EvalConfig:
+    """The length-generalization split of `evaluate`: lengths beyond training."""
+
+    # Null means the run's task.max_len + 1 and task.max_len + 5.
+    min_len: Optional[int] = None
+    max_len: Optional[int] = None
+    size: int = 1000
+    batch_size: int = 500
+
+
+@dataclass
+class EvaluateConfig:
+    """`python -m seq2seq.evaluate run_dir=DIR ...`."""
+
+    run_dir: str = MISSING
+    split: str = "test"
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    decoding: DecodingConfig = field(default_factory=DecodingConfig)
+
+
+@dataclass
+class PredictConfig:
+    """`python -m seq2seq.predict run_dir=DIR input="3 1 4 1 5" ...`."""
+
+    run_dir: str = MISSING
+    # One sequence per line, symbols separated by spaces; or a file of such lines.
+    input: Optional[str] = None
+    input_file: Optional[str] = None
+    # The longest input accepted; null means the run's task.max_len.
+    max_input_len: Optional[int] = None
+    batch_size: int = 500
+    decoding: DecodingConfig = field(default_factory=DecodingConfig)
 
 
 def register_configs() -> None:
@@ -95,3 +140,6 @@ def register_configs() -> None:
     store.store(group="schema", name="task", node=TaskConfig)
     store.store(group="schema", name="model", node=ModelConfig)
     store.store(group="schema", name="trainer", node=TrainerConfig)
+    store.store(name="evaluate_schema", node=EvaluateConfig)
+    store.store(name="predict_schema", node=PredictConfig)
+    store.store(group="schema", name="decoding", node=DecodingConfig)

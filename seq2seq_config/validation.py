@@ -5,6 +5,7 @@ have the right type but cannot work (zero units, min_len > max_len, too few dist
 sequences for disjoint splits, ...).
 """
 
+from pathlib import Path
 from typing import Any, Iterable
 
 from omegaconf import DictConfig, OmegaConf
@@ -182,3 +183,110 @@ def validate(cfg: DictConfig) -> None:
     _check_task(cfg.task)
     _check_model(cfg.model)
     _check_trainer(cfg.trainer)
+
+
+STRATEGIES = ("greedy", "beam", "sample")
+SPLITS = ("val", "test")
+
+
+def validate_decoding(decoding) -> None:
+    """Checks a `decoding` group.
+
+    Raises:
+        ConfigError: naming the first key whose value cannot work.
+    """
+    _choice("decoding.strategy", decoding.strategy, STRATEGIES)
+    _at_least("decoding.beam_size", decoding.beam_size, 1)
+    if decoding.length_penalty < 0:
+        raise ConfigError("decoding.length_penalty", decoding.length_penalty, "must be >= 0")
+    _positive("decoding.temperature", decoding.temperature)
+    _at_least("decoding.top_k", decoding.top_k, 0)
+    if decoding.max_len is not None:
+        _at_least("decoding.max_len", decoding.max_len, 1)
+    if decoding.seed < 0:
+        raise ConfigError("decoding.seed", decoding.seed, "must be an integer >= 0")
+
+
+def load_run_config(cfg: DictConfig) -> DictConfig:
+    """The training config of the finished run that `cfg.run_dir` names.
+
+    Raises:
+        ConfigError: if run_dir is missing, or is not a finished run of train.py.
+    """
+    if OmegaConf.is_missing(cfg, "run_dir"):
+        raise ConfigError("run_dir", "???", "required: the directory of a finished run (run_dir=DIR)")
+    run_dir = Path(cfg.run_dir)
+    for name in ("config.yaml", "model.keras", "vocab.json"):
+        if not (run_dir / name).is_file():
+            raise ConfigError(
+                "run_dir",
+                cfg.run_dir,
+                f"no finished run there ({name} is missing); allowed: a directory train.py "
+                "wrote, e.g. outputs/DATE/TIME",
+            )
+    return OmegaConf.load(run_dir / "config.yaml")
+
+
+def validate_evaluate(cfg: DictConfig) -> DictConfig:
+    """Checks an `evaluate` config against the run it names.
+
+    Returns:
+        The run's training config.
+
+    Raises:
+        ConfigError: naming the first key whose value cannot work.
+    """
+    run_cfg = load_run_config(cfg)
+    _choice("split", cfg.split, SPLITS)
+    validate_decoding(cfg.decoding)
+    if cfg.decoding.max_len is not None:
+        raise ConfigError(
+            "decoding.max_len",
+            cfg.decoding.max_len,
+            "evaluate decodes up to each target's own length (a longer output cannot match); "
+            "leave it null",
+        )
+    trained_max = run_cfg.task.max_len
+    min_len, max_len = generalization_lengths(cfg.eval, trained_max)
+    if min_len <= trained_max:
+        raise ConfigError(
+            "eval.min_len",
+            min_len,
+            f"must be > the run's task.max_len ({trained_max}): length generalization is "
+            "measured beyond the training range",
+        )
+    if max_len < min_len:
+        raise ConfigError("eval.max_len", max_len, f"must be >= eval.min_len ({min_len})")
+    _at_least("eval.size", cfg.eval.size, 1)
+    _at_least("eval.batch_size", cfg.eval.batch_size, 1)
+    return run_cfg
+
+
+def generalization_lengths(eval_cfg, trained_max_len: int):
+    """The (min_len, max_len) of the length-generalization split, defaults filled in."""
+    min_len = trained_max_len + 1 if eval_cfg.min_len is None else eval_cfg.min_len
+    max_len = trained_max_len + 5 if eval_cfg.max_len is None else eval_cfg.max_len
+    return min_len, max_len
+
+
+def validate_predict(cfg: DictConfig) -> DictConfig:
+    """Checks a `predict` config against the run it names.
+
+    Returns:
+        The run's training config.
+
+    Raises:
+        ConfigError: naming the first key whose value cannot work.
+    """
+    run_cfg = load_run_config(cfg)
+    if (cfg.input is None) == (cfg.input_file is None):
+        raise ConfigError(
+            "input", cfg.input, 'give exactly one of input="3 1 4 1 5" or input_file=PATH'
+        )
+    if cfg.input_file is not None and not Path(cfg.input_file).is_file():
+        raise ConfigError("input_file", cfg.input_file, "no such file")
+    if cfg.max_input_len is not None:
+        _at_least("max_input_len", cfg.max_input_len, 1)
+    _at_least("batch_size", cfg.batch_size, 1)
+    validate_decoding(cfg.decoding)
+    return run_cfg

@@ -1,0 +1,131 @@
+"""`python -m seq2seq.evaluate run_dir=DIR [key=value ...]`: measure a finished run.
+
+Reports, for one split (`split=val|test`, default test): loss, token accuracy,
+exact-match and exact-match for each target length; and length generalization on a
+split generated with lengths beyond the training range (`eval.min_len`, `eval.max_len`,
+by default the run's task.max_len + 1 .. + 5). Decodes greedily unless `decoding=beam`
+or `decoding=sample` (and their keys) say otherwise.
+
+Prints a table, writes `DIR/evaluation/<split>-<decoding>.json` and logs the figures to
+the run's TensorBoard (`DIR/tensorboard/evaluation`).
+"""
+
+import json
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import tensorflow as tf
+from omegaconf import DictConfig, OmegaConf
+
+from seq2seq import tasks
+from seq2seq.evaluation import make_evaluator
+from seq2seq.runs import load_run
+from seq2seq_config import compose_config, exit_on_user_error
+from seq2seq_config.validation import generalization_lengths, validate_evaluate
+
+
+def decoding_tag(decoding_cfg) -> str:
+    """A short name of the decoding settings, for file names and TensorBoard tags."""
+    if decoding_cfg.strategy == "beam":
+        return f"beam{decoding_cfg.beam_size}-lp{decoding_cfg.length_penalty:g}"
+    if decoding_cfg.strategy == "sample":
+        return f"sample-t{decoding_cfg.temperature:g}-k{decoding_cfg.top_k}-s{decoding_cfg.seed}"
+    return "greedy"
+
+
+def evaluate_run(cfg: DictConfig) -> Dict[str, object]:
+    """Evaluates the run `cfg.run_dir` as an `evaluate` config says.
+
+    Args:
+        cfg: a validated `evaluate` config.
+
+    Returns:
+        The report: decoding settings, the split's metrics and the length
+        generalization split's metrics, each with exact-match by target length.
+    """
+    run = load_run(cfg.run_dir)
+    task_cfg, seed = run.config.task, run.config.seed
+    task_data, _ = tasks.load_or_generate(task_cfg, seed, run.config.data_dir)
+    min_len, max_len = generalization_lengths(cfg.eval, task_cfg.max_len)
+    longer = tasks.generate_longer(task_cfg, seed, cfg.eval.size, min_len, max_len)
+    evaluator = make_evaluator(run.model, cfg.eval.batch_size, cfg.decoding)
+    split = task_data.split(cfg.split)
+    return {
+        "run_dir": str(run.path),
+        "decoding": OmegaConf.to_container(cfg.decoding),
+        "split": {"name": cfg.split, "size": len(split), **evaluator(split, by_length=True)},
+        "length_generalization": {
+            "min_len": min_len,
+            "max_len": max_len,
+            "size": len(longer),
+            **evaluator(longer, by_length=True),
+        },
+    }
+
+
+def format_report(report: Dict[str, object]) -> str:
+    """The report as a plain-text table."""
+    split, longer = report["split"], report["length_generalization"]
+    longer_name = f"longer {longer['min_len']}..{longer['max_len']}"
+    lines = [
+        f"run: {report['run_dir']}    decoding: {decoding_tag(OmegaConf.create(report['decoding']))}",
+        "",
+        f"{'split':<16}{'sequences':>10}{'loss':>10}{'token acc':>11}{'exact match':>13}",
+    ]
+    for name, part in ((split["name"], split), (longer_name, longer)):
+        lines.append(
+            f"{name:<16}{part['size']:>10}{part['loss']:>10.4f}"
+            f"{part['token_accuracy']:>11.4f}{part['exact_match']:>13.4f}"
+        )
+    lines += ["", "exact match by target length:", f"{'length':<8}{split['name']:>10}{'longer':>10}"]
+    lengths = sorted({*split["exact_match_by_length"], *longer["exact_match_by_length"]})
+    for n in lengths:
+        cells = [part["exact_match_by_length"].get(n) for part in (split, longer)]
+        text = "".join(f"{'' if c is None else f'{c:.4f}':>10}" for c in cells)
+        lines.append(f"{n:<8}{text}")
+    return "\n".join(lines)
+
+
+def _json_ready(report):
+    return json.loads(json.dumps(report, default=str))
+
+
+def save_report(report: Dict[str, object], cfg: DictConfig, epochs: int) -> Path:
+    """Writes the report's JSON into the run directory and its figures to TensorBoard.
+
+    Returns:
+        The JSON file's path.
+    """
+    run_dir = Path(cfg.run_dir)
+    tag = decoding_tag(cfg.decoding)
+    path = run_dir / "evaluation" / f"{cfg.split}-{tag}.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(_json_ready(report), indent=2) + "\n")
+    writer = tf.summary.create_file_writer(str(run_dir / "tensorboard" / "evaluation"))
+    with writer.as_default(step=epochs):
+        for name, part in (("split", report["split"]), ("longer", report["length_generalization"])):
+            prefix = f"evaluate/{tag}/{part.get('name', name)}"
+            for metric in ("loss", "token_accuracy", "exact_match"):
+                tf.summary.scalar(f"{prefix}/{metric}", part[metric])
+            for length, value in part["exact_match_by_length"].items():
+                tf.summary.scalar(f"{prefix}/exact_match_by_length/{length:03d}", value)
+        tf.summary.text(f"evaluate/{tag}/{cfg.split}", "<pre>" + format_report(report) + "</pre>")
+    writer.close()
+    return path
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """The command line: evaluates, prints the table, saves JSON and TensorBoard figures."""
+    with exit_on_user_error():
+        cfg = compose_config(sys.argv[1:] if argv is None else argv, config_name="evaluate")
+        run_cfg = validate_evaluate(cfg)
+        report = evaluate_run(cfg)
+        print(format_report(report))
+        path = save_report(report, cfg, epochs=run_cfg.trainer.epochs)
+        print(f"\nwritten: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""`python -m seq2seq.predict run_dir=DIR input="3 1 4 1 5"`: decode with a finished run.
+
+`input` holds one sequence per line; `input_file=PATH` reads one per line from a file.
+Symbols are separated by spaces. Prints one decoded sequence per input, in order;
+`decoding=beam` or `decoding=sample` (and their keys) choose the strategy.
+
+Bad input (a token that is not a symbol of the run's vocabulary, an empty sequence, a
+sequence longer than the model takes) is refused with one line naming it.
+"""
+
+import sys
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from seq2seq.decoding import decode
+from seq2seq.evaluation import decoding_options
+from seq2seq.export import default_max_len
+from seq2seq.runs import load_run
+from seq2seq.vocab import EOS_ID, PAD_ID, Vocabulary
+from seq2seq_config import UserError, compose_config, exit_on_user_error
+from seq2seq_config.validation import validate_predict
+
+
+def parse_inputs(lines: Sequence[str], vocab: Vocabulary, max_len: int, source: str) -> List[List[int]]:
+    """Input lines to token ids, refusing anything the model cannot take.
+
+    Args:
+        lines: one sequence per line, symbols separated by spaces.
+        vocab: the run's vocabulary.
+        max_len: the longest sequence accepted.
+        source: where the lines come from (`input` or a file name), for messages.
+
+    Returns:
+        One list of token ids per line.
+
+    Raises:
+        UserError: naming the line, the position and the token, and what is allowed.
+    """
+    sequences = []
+    for number, line in enumerate(lines, start=1):
+        symbols = line.split()
+        where = f"{source} line {number}"
+        if not symbols:
+            raise UserError(f"{where} is empty; allowed: symbols separated by spaces")
+        for position, symbol in enumerate(symbols, start=1):
+            if symbol not in vocab.symbols:
+                raise UserError(
+                    f"{where}, position {position}: {symbol!r} is not a symbol of the "
+                    f"vocabulary; allowed: {vocab.describe()}"
+                )
+        if len(symbols) > max_len:
+            raise UserError(
+                f"{where} has {len(symbols)} symbols; the model takes at most {max_len} (its "
+                f"training lengths); pass max_input_len={len(symbols)} to decode it anyway"
+            )
+        sequences.append(vocab.encode(symbols))
+    return sequences
+
+
+def predict(model, sequences: List[List[int]], decoding_cfg, batch_size: int) -> List[np.ndarray]:
+    """Decodes token-id sequences in batches, inside one compiled graph per batch shape.
+
+    Returns:
+        The decoded token ids of each sequence, EOS included where one was emitted.
+    """
+    options = decoding_options(decoding_cfg)
+    strategy = decoding_cfg.strategy
+
+    @tf.function(reduce_retracing=True)
+    def run(token_ids, max_len):
+        return decode(model, token_ids, max_len, strategy, **options)
+
+    outputs = []
+    for start in range(0, len(sequences), batch_size):
+        batch = sequences[start : start + batch_size]
+        width = max(len(s) for s in batch)
+        token_ids = np.full((len(batch), width), PAD_ID, np.int32)
+        for row, sequence in enumerate(batch):
+            token_ids[row, : len(sequence)] = sequence
+        max_len = decoding_cfg.max_len or default_max_len(width)
+        decoded = run(tf.constant(token_ids), tf.constant(max_len)).numpy()
+        outputs.extend(_cut_at_eos(row) for row in decoded)
+    return outputs
+
+
+def _cut_at_eos(row: np.ndarray) -> np.ndarray:
+    ends = np.flatnonzero(row == EOS_ID)
+    return row[: ends[0] + 1] if len(ends) else row
+
+
+def _input_lines(cfg) -> tuple:
+    if cfg.input is not None:
+        return cfg.input.splitlines() or [""], "input"
+    path = Path(cfg.input_file)
+    try:
+        return path.read_text().splitlines(), str(path)
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(f"input_file={str(path)!r}: cannot be read ({error})") from error
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """The command line: prints one decoded sequence per input line."""
+    with exit_on_user_error():
+        cfg = compose_config(sys.argv[1:] if argv is None else argv, config_name="predict")
+        run_cfg = validate_predict(cfg)
+        lines, source = _input_lines(cfg)
+        max_input_len = cfg.max_input_len or run_cfg.task.max_len
+        run = load_run(cfg.run_dir)
+        sequences = parse_inputs(lines, run.vocab, max_input_len, source)
+        for number, decoded in enumerate(predict(run.model, sequences, cfg.decoding, cfg.batch_size), 1):
+            print(" ".join(run.vocab.decode(decoded)))
+            if EOS_ID not in decoded:
+                print(f"warning: {source} line {number}: no EOS within {len(decoded)} tokens", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
