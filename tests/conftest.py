@@ -25,10 +25,40 @@ TINY = (
 )
 
 
+#: A small reversal setting (6 symbols, lengths 2..6) that trains to ~100% in ~15 s.
+CONVERGENCE = (
+    "task.vocab_size=6",
+    "task.min_len=2",
+    "task.max_len=6",
+    "task.train_size=4000",
+    "task.val_size=200",
+    "task.test_size=200",
+    "model.units=64",
+    "model.embedding_dim=32",
+    "trainer.batch_size=64",
+    "trainer.epochs=6",
+)
+
+
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory):
     """One dataset cache for the whole session, outside the repository."""
     return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory, data_dir):
+    """A run trained in-process on the CONVERGENCE setting, shared by the session.
+
+    Returns:
+        `(run_dir, metrics)`.
+    """
+    import seq2seq
+
+    run_dir = tmp_path_factory.mktemp("trained_run")
+    cfg = compose_config([*CONVERGENCE, f"data_dir={data_dir}"])
+    metrics = seq2seq.train(cfg, run_dir=str(run_dir))
+    return run_dir, metrics
 
 
 @pytest.fixture

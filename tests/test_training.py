@@ -109,28 +109,6 @@ def test_multirun_runs_each_job(tmp_path, data_dir):
         assert set(json.loads((sweep_dir / job / "metrics.json").read_text())) == {"val", "test"}
 
 
-CONVERGENCE = (
-    "task.vocab_size=6",
-    "task.min_len=2",
-    "task.max_len=6",
-    "task.train_size=4000",
-    "task.val_size=200",
-    "task.test_size=200",
-    "model.units=64",
-    "model.embedding_dim=32",
-    "trainer.batch_size=64",
-    "trainer.epochs=6",
-)
-
-
-@pytest.mark.slow
-def test_learns_reversal_on_a_small_setting(tiny_cfg, tmp_path):
-    cfg = tiny_cfg(*CONVERGENCE)
-    metrics = seq2seq.train(cfg, run_dir=str(tmp_path))
-    assert metrics["test"]["exact_match"] >= 0.95, metrics
-    assert metrics["val"]["exact_match"] >= 0.95, metrics
-
-
 class TeacherForcedCheat:
     """Perfect under teacher forcing, useless alone.
 
