@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup train test clean
+.PHONY: setup train test bench-decoding bench-families clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,9 +20,24 @@ setup: $(STAMP)
 train: $(STAMP)
 	$(BIN)/python train.py $(ARGS)
 
+# Two workers; tests sharing a trained run stay in one file, hence one worker.
+PYTEST_ARGS ?= -n 2 --dist loadfile
+
 ## make test PYTEST_ARGS="-k config"
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+$(VENV)/.bench-installed: $(STAMP)
+	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable ".[test,bench]"
+	touch $@
+
+## Decoding throughput against keras_hub's samplers, the keras-io way and PyTorch.
+bench-decoding: $(VENV)/.bench-installed
+	$(BIN)/python benchmarks/decoding.py
+
+## Each model family on the default task and on lengths up to 20 (about 20 minutes).
+bench-families: $(STAMP)
+	$(BIN)/python benchmarks/families.py
 
 clean:
 	rm -rf $(VENV) outputs multirun data/*/ .pytest_cache

@@ -35,7 +35,9 @@ def run(overrides, data_dir):
     with tempfile.TemporaryDirectory() as run_dir:
         command = [sys.executable, str(ROOT / "train.py"), *overrides, f"data_dir={data_dir}"]
         command.append(f"hydra.run.dir={run_dir}")
-        subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
         metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
         timing = json.loads((Path(run_dir) / "run.json").read_text())
     return {"test_exact_match": metrics["test"]["exact_match"], **timing}
@@ -60,14 +62,15 @@ def main():
             figures = run(FAMILIES[family] + SETTINGS[setting], args.data_dir)
             results[f"{family}/{setting}"] = figures
             print(family, setting, figures, flush=True)
-    header = "| family | encoder top layer | decoder layers |"
+    header = "| family | encoder top layer | decoder layers (both flags) start from |"
     rule = "|---|---|---|"
     for setting in args.settings:
         header += f" test exact-match, {setting} | training time, {setting} |"
         rule += "---|---|"
     lines = [header, rule]
     for family in args.families:
-        row = f"| {family} | {encoder_mode(FAMILIES[family])} | both flags, from the bridge's states |"
+        start = "zeros" if family == "repeat_vector" else "the encoder's final [h, c]"
+        row = f"| {family} | {encoder_mode(FAMILIES[family])} | {start} |"
         for setting in args.settings:
             figures = results[f"{family}/{setting}"]
             row += f" {100 * figures['test_exact_match']:.1f}% | {figures['train_seconds']:.0f} s |"

@@ -1,0 +1,192 @@
+"""Decoding throughput: sequences per second, side by side in one process.
+
+1,000 sources of length 10 (10 symbols), a 128-unit `lstm` model (embedding 64), 11
+decoding steps (10 symbols and EOS) for every decoder, so each does the same work:
+
+- this framework: greedy and beam search (5 beams), one compiled graph per batch;
+- keras_hub's GreedySampler and BeamSampler driving the same model's `decode_step`
+  (when keras_hub is installed: `pip install -e ".[bench]"`);
+- the keras-io lstm_seq2seq way: an encoder and a decoder `keras.Model`, `predict` once
+  per token per sequence (timed on a few sequences, it is slow);
+- a batched greedy decoder of the same size in plain PyTorch (when torch is installed).
+
+Prints a Markdown table (median of --repeats runs) and writes it with the raw figures to
+benchmarks/results/decoding.{md,json}.
+
+    python benchmarks/decoding.py [--repeats 5] [--keras-io-sequences 20]
+"""
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from seq2seq import decoding
+from seq2seq.model import Seq2Seq
+from seq2seq.vocab import BOS_ID, EOS_ID, FIRST_SYMBOL_ID
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SEQUENCES, LENGTH, SYMBOLS, UNITS, EMBEDDING = 1000, 10, 10, 128, 64
+STEPS = LENGTH + 1
+VOCAB = FIRST_SYMBOL_ID + SYMBOLS
+
+
+def make_model():
+    keras.utils.set_random_seed(0)
+    model = Seq2Seq(VOCAB, units=UNITS, embedding_dim=EMBEDDING)
+    model.build()
+    return model
+
+
+def sources(n):
+    rng = np.random.default_rng(0)
+    return rng.integers(FIRST_SYMBOL_ID, VOCAB, size=(n, LENGTH)).astype(np.int32)
+
+
+def timed(fn, repeats):
+    fn()  # trace and warm up
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds)
+
+
+def framework(model, source, strategy, **options):
+    compiled = tf.function(lambda ids: decoding.decode(model, ids, STEPS, strategy, **options))
+    ids = tf.constant(source)
+    return lambda: compiled(ids).numpy()
+
+
+def keras_hub_sampler(model, source, sampler):
+    """A keras_hub sampler over this model's decode_step, the LSTM states as its cache."""
+    batch = source.shape[0]
+    beams = getattr(sampler, "num_beams", 1)
+
+    @tf.function
+    def run(ids):
+        encoded = model.encode(ids, training=False)
+        state = model.initial_decoder_state(encoded)
+        encoded = decoding.repeat_beams(encoded, beams)
+        prompt = tf.concat(
+            [tf.fill([batch, 1], BOS_ID), tf.zeros([batch, STEPS], tf.int32)], axis=1
+        )
+
+        def next_fn(prompt, cache, index):
+            logits, cache = model.decode_step(prompt[:, index - 1], cache, encoded)
+            return logits, None, cache
+
+        return sampler(next_fn, prompt, cache=state, index=1, stop_token_ids=(EOS_ID,))
+
+    ids = tf.constant(source)
+    return lambda: run(ids).numpy()
+
+
+def keras_io_way(model, source):
+    """keras-io lstm_seq2seq: inference models, `predict` per token per sequence."""
+    encoder_input = keras.Input((None,), dtype="int32")
+    _, states = model.encoder(model.embedding(encoder_input))
+    encoder_model = keras.Model(encoder_input, states[0])
+    token = keras.Input((1,), dtype="int32")
+    h, c = keras.Input((UNITS,)), keras.Input((UNITS,))
+    outputs, (new_state,) = model.decoder(model.embedding(token), initial_states=[[h, c]])
+    decoder_model = keras.Model([token, h, c], [model.output_projection(outputs), *new_state])
+
+    def decode_all():
+        for row in source:
+            state = encoder_model.predict(row[None, :], verbose=0)
+            target = np.array([[BOS_ID]], np.int32)
+            for _ in range(STEPS):
+                logits, h_value, c_value = decoder_model.predict([target, *state], verbose=0)
+                target = np.argmax(logits[:, -1:], axis=-1).astype(np.int32)
+                state = [h_value, c_value]
+
+    return decode_all
+
+
+def pytorch_greedy(source):
+    """The same sizes in plain PyTorch: batched greedy decoding, no autograd."""
+    import torch  # noqa: PLC0415 - optional
+
+    torch.manual_seed(0)
+    torch.set_num_threads(2)
+    embedding = torch.nn.Embedding(VOCAB, EMBEDDING)
+    encoder = torch.nn.LSTM(EMBEDDING, UNITS, batch_first=True)
+    decoder = torch.nn.LSTM(EMBEDDING, UNITS, batch_first=True)
+    projection = torch.nn.Linear(UNITS, VOCAB)
+    ids = torch.from_numpy(source.astype(np.int64))
+
+    @torch.no_grad()
+    def decode_all():
+        _, state = encoder(embedding(ids))
+        tokens = torch.full((ids.shape[0], 1), BOS_ID, dtype=torch.long)
+        out = []
+        for _ in range(STEPS):
+            output, state = decoder(embedding(tokens), state)
+            tokens = projection(output[:, -1]).argmax(-1, keepdim=True)
+            out.append(tokens)
+        return torch.cat(out, 1)
+
+    return decode_all
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--keras-io-sequences", type=int, default=20)
+    args = parser.parse_args()
+    model = make_model()
+    source = sources(SEQUENCES)
+    rows = {
+        "framework greedy": (framework(model, source, "greedy"), SEQUENCES),
+        "framework beam (5)": (framework(model, source, "beam", beam_size=5, alpha=0.0), SEQUENCES),
+    }
+    try:
+        import keras_hub  # noqa: PLC0415 - optional
+
+        rows["keras_hub GreedySampler"] = (
+            keras_hub_sampler(model, source, keras_hub.samplers.GreedySampler()),
+            SEQUENCES,
+        )
+        rows["keras_hub BeamSampler (5)"] = (
+            keras_hub_sampler(model, source, keras_hub.samplers.BeamSampler(num_beams=5)),
+            SEQUENCES,
+        )
+    except ImportError:
+        print("keras_hub not installed: skipped")
+    small = source[: args.keras_io_sequences]
+    rows["keras-io way (predict per token)"] = (keras_io_way(model, small), len(small))
+    try:
+        rows["PyTorch greedy (batched)"] = (pytorch_greedy(source), SEQUENCES)
+    except ImportError:
+        print("torch not installed: skipped")
+
+    figures = {}
+    for name, (fn, count) in rows.items():
+        repeats = 1 if "keras-io" in name else args.repeats
+        figures[name] = count / timed(fn, repeats)
+        print(f"{name}: {figures[name]:,.1f} sequences/s", flush=True)
+    greedy = figures["framework greedy"]
+    lines = ["| decoder | sequences/s | framework greedy / this |", "|---|---|---|"]
+    for name, rate in figures.items():
+        ratio = "" if name == "framework greedy" else f"{greedy / rate:,.2f}"
+        lines.append(f"| {name} | {rate:,.1f} | {ratio} |")
+    machine = f"{platform.processor() or platform.machine()}, {tf.config.threading.get_intra_op_parallelism_threads() or 'all'} threads"
+    table = "\n".join(lines)
+    print(table)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "decoding.md").write_text(table + "\n")
+    (RESULTS / "decoding.json").write_text(
+        json.dumps({"sequences_per_second": figures, "machine": machine}, indent=2) + "\n"
+    )
+
+
+if __name__ == "__main__":
+    main()
