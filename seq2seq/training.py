@@ -11,8 +11,10 @@ import keras
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from seq2seq import data, tasks
-from seq2seq.callbacks import GreedyValidation
+import tensorflow as tf
+
+from seq2seq import data, summaries, tasks
+from seq2seq.callbacks import GreedyValidation, TensorBoardExtras
 from seq2seq.evaluation import Evaluator
 from seq2seq.export import export_saved_model
 from seq2seq.metrics import ExactMatch, token_accuracy
@@ -54,6 +56,14 @@ def compile_model(model: keras.Model, trainer_cfg, total_steps: int) -> None:
     )
 
 
+def _display_name(run_dir: Path) -> str:
+    """The run directory relative to the working directory when inside it, as users see it."""
+    try:
+        return str(run_dir.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(run_dir)
+
+
 def _run_dir(run_dir: Optional[str]) -> Path:
     if run_dir is not None:
         return Path(run_dir)
@@ -88,13 +98,28 @@ def train(cfg: DictConfig, run_dir: Optional[str] = None) -> Metrics:
     model = build_model(cfg.model, task_data.vocab.size)
     compile_model(model, trainer, total_steps=steps_per_epoch * trainer.epochs)
     evaluator = Evaluator(model, trainer.batch_size)
+    writer = tf.summary.create_file_writer(str(run_dir / "tensorboard"))
+    logging_cfg = cfg.logging
     callbacks = [
         GreedyValidation(evaluator, task_data.val),
         keras.callbacks.ModelCheckpoint(
             str(run_dir / "checkpoints" / "epoch-{epoch:03d}.weights.h5"),
             save_weights_only=True,
         ),
-        keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False),
+        TensorBoardExtras(
+            writer,
+            cfg,
+            task_data.vocab,
+            task_data.val,
+            samples=logging_cfg.samples,
+            images=logging_cfg.images,
+            run_name=_display_name(run_dir),
+        ),
+        keras.callbacks.TensorBoard(
+            str(run_dir / "tensorboard"),
+            histogram_freq=logging_cfg.histogram_freq,
+            write_graph=False,
+        ),
     ]
     start = time.perf_counter()
     model.fit(
@@ -113,6 +138,8 @@ def train(cfg: DictConfig, run_dir: Optional[str] = None) -> Metrics:
 
     metrics = {split: evaluator(task_data.split(split)) for split in ("val", "test")}
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    writer.close()
+    summaries.write_final_metrics(run_dir / "tensorboard", metrics, step=trainer.epochs)
     run = {
         "status": "completed",
         "train_seconds": round(train_seconds, 2),

@@ -65,13 +65,28 @@ class TrainerConfig:
 
 
 @dataclass
+class LoggingConfig:
+    """What each run shows in TensorBoard beyond the scalars."""
+
+    # Weight histograms every N epochs; 0 turns them off.
+    histogram_freq: int = 1
+    # Decoded validation samples shown as a text table after each epoch; 0 turns it off.
+    samples: int = 8
+    # Heatmaps of h and c over a sample's steps (and attention weights) after each epoch.
+    images: bool = True
+
+
+@dataclass
 class TrainConfig:
     """The whole configuration of `python train.py` (groups chosen in configs/train.yaml)."""
 
     task: TaskConfig = field(default_factory=TaskConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
     seed: int = 0
+    # What `python train.py` returns to a sweeper (Optuna maximizes or minimizes it).
+    optimized_metric: str = "val/exact_match"
     # Generated datasets are cached here, keyed by the task's parameters.
     data_dir: str = "data"
 

@@ -21,6 +21,8 @@ BRIDGES = ("copy", "concat", "dense", "zeros")
 ATTENTIONS = ("luong", "bahdanau")
 OPTIMIZERS = ("adam", "adamw", "nadam", "rmsprop", "sgd")
 LR_SCHEDULES = ("constant", "cosine")
+# Validation only: choosing hyperparameters on the test split would leak it.
+OPTIMIZED_METRICS = ("val/exact_match", "val/token_accuracy", "val/loss")
 
 
 def _choice(key: str, value: Any, choices: Iterable[str]) -> None:
@@ -183,6 +185,9 @@ def validate(cfg: DictConfig) -> None:
     _check_task(cfg.task)
     _check_model(cfg.model)
     _check_trainer(cfg.trainer)
+    _at_least("logging.histogram_freq", cfg.logging.histogram_freq, 0)
+    _at_least("logging.samples", cfg.logging.samples, 0)
+    _choice("optimized_metric", cfg.optimized_metric, OPTIMIZED_METRICS)
 
 
 STRATEGIES = ("greedy", "beam", "sample")
