@@ -1,25 +1,37 @@
 """Trains a seq2seq model: `python train.py key=value ...` (see README.md).
 
 The config is composed and checked before TensorFlow is imported, so a mistake is
-reported in well under a second.
+reported in well under a second. In a sweep (`-m`), a job that fails is recorded and
+the sweep goes on.
 """
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from seq2seq_config import exit_on_user_error, register_configs, run_cli, validate
+from seq2seq_config.sweep import run_sweep_job
 
 register_configs()
 
 
-@hydra.main(version_base="1.3", config_path="configs", config_name="train")
-def main(cfg: DictConfig) -> float:
-    """Validates the config, then trains; returns the validation exact-match."""
-    with exit_on_user_error():
-        validate(cfg)
-        import seq2seq  # noqa: PLC0415 - deferred until the config is known to be good
+def run(cfg: DictConfig) -> float:
+    """Validates the config, then trains; returns the metric `optimized_metric` names."""
+    validate(cfg)
+    import seq2seq  # noqa: PLC0415 - deferred until the config is known to be good
 
-        return seq2seq.train(cfg)["val"]["exact_match"]
+    metrics = seq2seq.train(cfg)
+    split, name = cfg.optimized_metric.split("/")
+    return metrics[split][name]
+
+
+@hydra.main(version_base="1.3", config_path="configs", config_name="train")
+def main(cfg: DictConfig) -> object:
+    if HydraConfig.get().mode == RunMode.MULTIRUN:
+        return run_sweep_job(run, cfg)
+    with exit_on_user_error():
+        return run(cfg)
 
 
 if __name__ == "__main__":

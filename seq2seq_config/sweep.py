@@ -1,0 +1,135 @@
+"""Sweeps (`python train.py -m ...`): a failed job does not stop the others, and a summary.
+
+Hydra's sweepers stop at the first job that raises; `run_sweep_job` records the failure
+in the job's `run.json` and returns a `FailedRun` instead. The basic sweeper ignores
+return values; the Optuna sweeper cannot turn a `FailedRun` into a number and records a
+failed trial (allowed up to `hydra.sweeper.max_failure_rate`).
+
+`SweepSummary`, a Hydra callback, then writes the sweep's table: job, overrides, status,
+final metrics, training time, as `summary.csv` and `summary.md` in the sweep directory,
+and prints it.
+"""
+
+import csv
+import json
+import logging
+import traceback
+from pathlib import Path
+from typing import Any, Callable, Dict, List
+
+import yaml
+from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from seq2seq_config.errors import describe
+
+log = logging.getLogger(__name__)
+
+METRIC_COLUMNS = [
+    f"{split}/{metric}" for split in ("val", "test") for metric in ("exact_match", "token_accuracy", "loss")
+]
+
+
+class FailedRun:
+    """What a sweep job returns when its run failed.
+
+    It is not a number (`float()` raises), so Hydra's Optuna sweeper records the trial
+    as failed; the basic sweeper ignores return values and goes on.
+    """
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def __float__(self):
+        raise ValueError(f"the run failed: {self.message}")
+
+    def __repr__(self):
+        return f"FailedRun({self.message!r})"
+
+
+def run_sweep_job(run: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
+    """Runs one job of a sweep; a failure is recorded instead of raised.
+
+    Args:
+        run: the job (validate and train), returning the optimized metric.
+        cfg: the job's config.
+
+    Returns:
+        What `run` returns, or a `FailedRun` if it raised.
+    """
+    try:
+        return run(cfg)
+    except Exception as error:  # noqa: BLE001 - any failure is this job's alone
+        message = describe(error)
+        if message is None:  # not the user's input: keep the traceback in the job's log
+            message = f"{type(error).__name__}: {error}"
+            log.error("Job failed: %s\n%s", message, traceback.format_exc())
+        else:
+            log.error("Job failed: %s", message)
+        run_dir = Path(HydraConfig.get().runtime.output_dir)
+        (run_dir / "run.json").write_text(
+            json.dumps({"status": "failed", "error": message}, indent=2) + "\n"
+        )
+        return FailedRun(message)
+
+
+def _job_row(job_dir: Path) -> Dict[str, Any]:
+    overrides = yaml.safe_load((job_dir / ".hydra" / "overrides.yaml").read_text()) or []
+    row: Dict[str, Any] = {"job": job_dir.name, "overrides": " ".join(overrides)}
+    run_file = job_dir / "run.json"
+    run = json.loads(run_file.read_text()) if run_file.exists() else {"status": "did not finish"}
+    row["status"] = run["status"] if "error" not in run else f"failed: {run['error']}"
+    metrics_file = job_dir / "metrics.json"
+    metrics = json.loads(metrics_file.read_text()) if metrics_file.exists() else {}
+    for column in METRIC_COLUMNS:
+        split, name = column.split("/")
+        row[column] = metrics.get(split, {}).get(name, "")
+    row["train_seconds"] = run.get("train_seconds", "")
+    return row
+
+
+def summarize(sweep_dir: Path) -> List[Dict[str, Any]]:
+    """One row per job of the sweep in `sweep_dir`, in job order."""
+    jobs = [p.parent.parent for p in sweep_dir.glob("*/.hydra/overrides.yaml")]
+    return [_job_row(job) for job in sorted(jobs, key=lambda p: (len(p.name), p.name))]
+
+
+def _cell(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def markdown_table(rows: List[Dict[str, Any]]) -> str:
+    """The rows as a Markdown table."""
+    if not rows:
+        return "(no jobs)"
+    columns = list(rows[0])
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_cell(row[c]) for c in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_summary(sweep_dir: Path) -> str:
+    """Writes `summary.csv` and `summary.md` into the sweep directory.
+
+    Returns:
+        The Markdown table.
+    """
+    rows = summarize(sweep_dir)
+    table = markdown_table(rows)
+    (sweep_dir / "summary.md").write_text(table + "\n")
+    with open(sweep_dir / "summary.csv", "w", newline="") as f:
+        if rows:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    return table
+
+
+class SweepSummary(Callback):
+    """Hydra callback: at the end of a multirun, the summary of its jobs."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        table = write_summary(sweep_dir)
+        print(f"\nSweep summary ({sweep_dir}/summary.csv, summary.md):\n{table}", flush=True)
