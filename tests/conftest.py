@@ -22,6 +22,7 @@ TINY = (
     "model.embedding_dim=8",
     "trainer.epochs=1",
     "trainer.batch_size=64",
+    "logging.images=false",
 )
 
 
