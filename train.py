@@ -5,12 +5,15 @@ reported in well under a second. In a sweep (`-m`), a job that fails is recorded
 the sweep goes on.
 """
 
+from pathlib import Path
+
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from seq2seq_config import exit_on_user_error, register_configs, run_cli, validate
+from seq2seq_config.rundir import prepare_run_dir
 from seq2seq_config.sweep import run_sweep_job
 
 register_configs()
@@ -19,6 +22,7 @@ register_configs()
 def run(cfg: DictConfig) -> float:
     """Validates the config, then trains; returns the metric `optimized_metric` names."""
     validate(cfg)
+    prepare_run_dir(cfg, Path(HydraConfig.get().runtime.output_dir))
     import seq2seq  # noqa: PLC0415 - deferred until the config is known to be good
 
     metrics = seq2seq.train(cfg)

@@ -8,6 +8,7 @@ command-line tools check a config (and refuse a bad one) before paying for it.
 from seq2seq_config.compose import CONFIG_DIR, compose_config
 from seq2seq_config.errors import (
     ConfigError,
+    RunError,
     UserError,
     describe,
     exit_on_user_error,
@@ -32,6 +33,7 @@ __all__ = [
     "TaskConfig",
     "TrainConfig",
     "TrainerConfig",
+    "RunError",
     "UserError",
     "compose_config",
     "describe",

@@ -39,6 +39,12 @@ class UserError(Exception):
     exit_status = USAGE_EXIT_STATUS
 
 
+class RunError(Exception):
+    """A run that cannot go on (a non-finite loss): one line, exit status 1, no traceback."""
+
+    exit_status = 1
+
+
 class ConfigError(UserError, ValueError):
     """A config value that is not allowed.
 
@@ -103,7 +109,7 @@ def describe(error: BaseException) -> Optional[str]:
         The message, or None if the error is not the user's (a bug), which should keep
         its traceback.
     """
-    if isinstance(error, UserError):
+    if isinstance(error, (UserError, RunError)):
         return str(error)
     if isinstance(error, OverrideParseException):
         return f"cannot parse override {error.override!r}: {_first_line(error.message)}"
@@ -120,6 +126,10 @@ def describe(error: BaseException) -> Optional[str]:
         return _from_omegaconf(error)
     if isinstance(error, HydraException):
         return _first_line(str(error))
+    if isinstance(error, OSError) and error.filename:
+        # A file or directory the command was given cannot be used (Hydra creating
+        # the run directory, say).
+        return f"{error.filename}: {error.strerror or error}"
     return None
 
 

@@ -62,6 +62,9 @@ class TrainerConfig:
     # Gradient clipping by global norm; null turns it off.
     clipnorm: Optional[float] = 1.0
     optimizer: str = "adam"
+    # Continue the run already in the run directory (hydra.run.dir) from its last
+    # checkpoint; it must have the same config.
+    resume: bool = False
 
 
 @dataclass

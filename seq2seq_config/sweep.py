@@ -23,6 +23,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from seq2seq_config.errors import describe
+from seq2seq_config.rundir import atomic_write_text, write_overrides
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +69,14 @@ def run_sweep_job(run: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
         else:
             log.error("Job failed: %s", message)
         run_dir = Path(HydraConfig.get().runtime.output_dir)
-        (run_dir / "run.json").write_text(
-            json.dumps({"status": "failed", "error": message}, indent=2) + "\n"
-        )
+        write_overrides(run_dir)
+        record = {"status": "failed", "error": message}
+        atomic_write_text(run_dir / "run.json", json.dumps(record, indent=2) + "\n")
         return FailedRun(message)
 
 
 def _job_row(job_dir: Path) -> Dict[str, Any]:
-    overrides = yaml.safe_load((job_dir / ".hydra" / "overrides.yaml").read_text()) or []
+    overrides = yaml.safe_load((job_dir / "overrides.yaml").read_text()) or []
     row: Dict[str, Any] = {"job": job_dir.name, "overrides": " ".join(overrides)}
     run_file = job_dir / "run.json"
     run = json.loads(run_file.read_text()) if run_file.exists() else {"status": "did not finish"}
@@ -91,7 +92,7 @@ def _job_row(job_dir: Path) -> Dict[str, Any]:
 
 def summarize(sweep_dir: Path) -> List[Dict[str, Any]]:
     """One row per job of the sweep in `sweep_dir`, in job order."""
-    jobs = [p.parent.parent for p in sweep_dir.glob("*/.hydra/overrides.yaml")]
+    jobs = [p.parent for p in sweep_dir.glob("*/overrides.yaml")]
     return [_job_row(job) for job in sorted(jobs, key=lambda p: (len(p.name), p.name))]
 
 
