@@ -1,12 +1,15 @@
 """Keras callbacks that give `model.fit` this framework's validation and TensorBoard views."""
 
+import math
+
 import keras
 import tensorflow as tf
 
-from seq2seq import summaries
+from seq2seq import checkpoints, summaries
 from seq2seq.decoding import greedy_decode
 from seq2seq.evaluation import Evaluator
 from seq2seq.tasks import Split
+from seq2seq_config.errors import RunError
 
 
 class GreedyValidation(keras.callbacks.Callback):
@@ -43,10 +46,14 @@ class TensorBoardExtras(keras.callbacks.Callback):
         samples: how many decoded samples to show after each epoch; 0 shows none.
         images: whether to draw h and c heatmaps (and attention weights) after each epoch.
         run_name: the run's name in the HParams dashboard.
+        first_epoch: the epoch training starts from (later than 0 when resuming).
     """
 
-    def __init__(self, writer, cfg, vocab, split: Split, samples: int, images: bool, run_name: str):
+    def __init__(
+        self, writer, cfg, vocab, split: Split, samples, images, run_name, first_epoch=0
+    ):
         super().__init__()
+        self.first_epoch = first_epoch
         self.writer = writer
         self.cfg = cfg
         self.vocab = vocab
@@ -56,7 +63,8 @@ class TensorBoardExtras(keras.callbacks.Callback):
         self.run_name = run_name
 
     def on_train_begin(self, logs=None):
-        summaries.write_run_start(self.writer, self.cfg, self.run_name)
+        if self.first_epoch == 0:  # a resumed run wrote these when it started
+            summaries.write_run_start(self.writer, self.cfg, self.run_name)
 
     def on_epoch_end(self, epoch, logs=None):
         with self.writer.as_default(step=epoch):
@@ -79,3 +87,50 @@ class TensorBoardExtras(keras.callbacks.Callback):
         if hasattr(self.model, "attention_weights"):
             image = summaries.attention_image(self.model, self.vocab, source, target)
             tf.summary.image("attention", image)
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stops training at the first NaN or infinite loss, saying where.
+
+    Keras' TerminateOnNaN ends training quietly; this raises, so that the command exits
+    with a non-zero status and the message, and the epoch's checkpoint is never written:
+    the last good checkpoint stays the latest.
+
+    Args:
+        checkpoint_dir: where the run's checkpoints are, to name the last good one.
+    """
+
+    def __init__(self, checkpoint_dir):
+        super().__init__()
+        self.checkpoint_dir = checkpoint_dir
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            state = checkpoints.latest(self.checkpoint_dir)
+            kept = (
+                "no checkpoint had been written yet"
+                if state is None
+                else f"the last good checkpoint, {state['weights']}, is kept"
+            )
+            raise RunError(
+                f"training stopped: the loss is {float(loss)} at epoch {self.epoch + 1}, "
+                f"step {batch + 1}; {kept}"
+            )
+
+
+class FlushingTensorBoard(keras.callbacks.TensorBoard):
+    """Keras' TensorBoard callback, its epoch's summaries flushed to disk at once.
+
+    Keras leaves them buffered; a checkpoint saved after this callback must not outlive
+    summaries that a kill would lose.
+    """
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        for writer in self._writers.values():
+            writer.flush()

@@ -5,21 +5,28 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import keras
+import tensorflow as tf
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-import tensorflow as tf
-
-from seq2seq import data, summaries, tasks
-from seq2seq.callbacks import GreedyValidation, TensorBoardExtras
+from seq2seq import checkpoints, data, summaries, tasks
+from seq2seq.callbacks import (
+    FlushingTensorBoard,
+    GreedyValidation,
+    StopOnNonFiniteLoss,
+    TensorBoardExtras,
+)
+from seq2seq.events import truncate_events
 from seq2seq.evaluation import Evaluator
 from seq2seq.export import export_saved_model
 from seq2seq.metrics import ExactMatch, token_accuracy
 from seq2seq.model import build_model
 from seq2seq_config import validate
+from seq2seq_config.errors import RunError
+from seq2seq_config.rundir import atomic_write_text, prepare_run_dir, write_overrides
 
 log = logging.getLogger(__name__)
 
@@ -70,24 +77,87 @@ def _run_dir(run_dir: Optional[str]) -> Path:
     return Path(HydraConfig.get().runtime.output_dir)
 
 
-def train(cfg: DictConfig, run_dir: Optional[str] = None) -> Metrics:
+def _callbacks(cfg, run_dir: Path, task_data, evaluator, first_epoch: int, extra) -> list:
+    """The callbacks of `fit`, in order: each epoch's logs and summaries are complete and
+    on disk before its checkpoint is written (last), so a checkpoint never outlives them."""
+    writer = tf.summary.create_file_writer(str(run_dir / "tensorboard"))
+    return [
+        StopOnNonFiniteLoss(run_dir / "checkpoints"),
+        GreedyValidation(evaluator, task_data.val),
+        TensorBoardExtras(
+            writer,
+            cfg,
+            task_data.vocab,
+            task_data.val,
+            samples=cfg.logging.samples,
+            images=cfg.logging.images,
+            run_name=_display_name(run_dir),
+            first_epoch=first_epoch,
+        ),
+        FlushingTensorBoard(
+            str(run_dir / "tensorboard"), histogram_freq=cfg.logging.histogram_freq, write_graph=False
+        ),
+        *extra,
+        checkpoints.Checkpointer(run_dir / "checkpoints", before_save=writer.flush),
+    ]
+
+
+def _resume(model, run_dir: Path) -> int:
+    """Loads the latest checkpoint of `run_dir`, if any, and rewinds TensorBoard to it.
+
+    Returns:
+        The epoch training resumes from (0 without a checkpoint).
+    """
+    directory = run_dir / "checkpoints"
+    checkpoints.remove_temporary_files(directory)
+    state = checkpoints.latest(directory)
+    first_epoch = 0 if state is None else state["epoch"]
+    if state is not None:
+        checkpoints.restore(model, directory, state)
+    dropped = truncate_events(run_dir / "tensorboard", first_epoch)
+    log.info(
+        "Resuming from epoch %d (%s); %d TensorBoard events of later steps dropped",
+        first_epoch + 1,
+        state["weights"] if state else "no checkpoint yet",
+        dropped,
+    )
+    return first_epoch
+
+
+def _write_run_record(run_dir: Path, record: dict) -> None:
+    atomic_write_text(run_dir / "run.json", json.dumps(record, indent=2) + "\n")
+
+
+def train(cfg: DictConfig, run_dir: Optional[str] = None, callbacks: Sequence = ()) -> Metrics:
     """Trains a model as `cfg` says and saves everything into the run directory.
+
+    With `trainer.resume=true` and a run already in the directory, continues it from its
+    last checkpoint and ends as the uninterrupted run would have.
 
     Args:
         cfg: the composed `train` config.
         run_dir: where to write; by default Hydra's output directory of this run.
+        callbacks: more Keras callbacks for `fit`.
 
     Returns:
         `{"val": {...}, "test": {...}}`, each with loss, token_accuracy and exact_match.
 
     Raises:
         seq2seq_config.ConfigError: if a config value is not allowed.
+        seq2seq_config.UserError: if the run directory holds another run.
+        seq2seq_config.RunError: if the loss stops being finite.
     """
     validate(cfg)
     run_dir = _run_dir(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    resuming = prepare_run_dir(cfg, run_dir)
+    if resuming and (run_dir / "metrics.json").exists():
+        log.info("The run in %s has finished already; nothing to resume", run_dir)
+        return json.loads((run_dir / "metrics.json").read_text())
+    atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    write_overrides(run_dir)
     keras.utils.set_random_seed(cfg.seed)
+    # The same config and seed give the same run, and a resumed run the same weights.
+    tf.config.experimental.enable_op_determinism()
 
     task_data, data_path = tasks.load_or_generate(cfg.task, cfg.seed, cfg.data_dir)
     task_data.vocab.save(run_dir / "vocab.json")
@@ -97,55 +167,46 @@ def train(cfg: DictConfig, run_dir: Optional[str] = None) -> Metrics:
     steps_per_epoch = data.steps_per_epoch(task_data.train, trainer.batch_size)
     model = build_model(cfg.model, task_data.vocab.size)
     compile_model(model, trainer, total_steps=steps_per_epoch * trainer.epochs)
+    first_epoch = _resume(model, run_dir) if resuming else 0
     evaluator = Evaluator(model, trainer.batch_size)
-    writer = tf.summary.create_file_writer(str(run_dir / "tensorboard"))
-    logging_cfg = cfg.logging
-    callbacks = [
-        GreedyValidation(evaluator, task_data.val),
-        keras.callbacks.ModelCheckpoint(
-            str(run_dir / "checkpoints" / "epoch-{epoch:03d}.weights.h5"),
-            save_weights_only=True,
-        ),
-        TensorBoardExtras(
-            writer,
-            cfg,
-            task_data.vocab,
-            task_data.val,
-            samples=logging_cfg.samples,
-            images=logging_cfg.images,
-            run_name=_display_name(run_dir),
-        ),
-        keras.callbacks.TensorBoard(
-            str(run_dir / "tensorboard"),
-            histogram_freq=logging_cfg.histogram_freq,
-            write_graph=False,
-        ),
-    ]
     start = time.perf_counter()
-    model.fit(
-        data.training_dataset(task_data.train, trainer.batch_size, cfg.seed, 0, trainer.epochs),
-        epochs=trainer.epochs,
-        steps_per_epoch=steps_per_epoch,
-        callbacks=callbacks,
-        shuffle=False,  # the dataset shuffles, per epoch, from the seed
-        # A progress bar in a terminal; one line per epoch in logs, where Keras' bar
-        # would print every update.
-        verbose=1 if sys.stdout.isatty() else 2,
-    )
+    try:
+        model.fit(
+            data.training_dataset(
+                task_data.train, trainer.batch_size, cfg.seed, first_epoch, trainer.epochs
+            ),
+            initial_epoch=first_epoch,
+            epochs=trainer.epochs,
+            steps_per_epoch=steps_per_epoch,
+            callbacks=_callbacks(cfg, run_dir, task_data, evaluator, first_epoch, callbacks),
+            shuffle=False,  # the dataset shuffles, per epoch, from the seed
+            # A progress bar in a terminal; one line per epoch in logs, where Keras' bar
+            # would print every update.
+            verbose=1 if sys.stdout.isatty() else 2,
+        )
+    except RunError as error:
+        _write_run_record(run_dir, {"status": "failed", "error": str(error)})
+        raise
     train_seconds = time.perf_counter() - start
     model.save(run_dir / "model.keras")
     export_saved_model(model, run_dir / "saved_model")
 
     metrics = {split: evaluator(task_data.split(split)) for split in ("val", "test")}
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    writer.close()
     summaries.write_final_metrics(run_dir / "tensorboard", metrics, step=trainer.epochs)
-    run = {
-        "status": "completed",
-        "train_seconds": round(train_seconds, 2),
-        "train_steps": steps_per_epoch * trainer.epochs,
-        "train_sequences_per_second": round(len(task_data.train) * trainer.epochs / train_seconds),
-    }
-    (run_dir / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+    trained_epochs = trainer.epochs - first_epoch
+    _write_run_record(
+        run_dir,
+        {
+            "status": "completed",
+            "resumed_from_epoch": first_epoch + 1 if resuming else None,
+            "train_seconds": round(train_seconds, 2),
+            "train_steps": steps_per_epoch * trained_epochs,
+            "train_sequences_per_second": round(
+                len(task_data.train) * trained_epochs / max(train_seconds, 1e-9)
+            ),
+        },
+    )
+    # Written last: its presence marks the run as finished.
+    atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     log.info("Trained in %.1f s; final metrics: %s", train_seconds, json.dumps(metrics))
     return metrics
