@@ -32,10 +32,11 @@ def tiny_run(tmp_path_factory, data_dir):
 
 def test_run_directory_holds_everything(tiny_run):
     run_dir, _ = tiny_run
-    for name in ("config.yaml", "model.keras", "metrics.json", "vocab.json", ".hydra"):
+    for name in ("config.yaml", "overrides.yaml", "model.keras", "metrics.json", "vocab.json", "run.json"):
         assert (run_dir / name).exists(), name
     checkpoints = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
-    assert checkpoints == ["epoch-001.weights.h5", "epoch-002.weights.h5"]
+    assert checkpoints == ["epoch-001.weights.h5", "epoch-002.weights.h5", "latest.json"]
+    assert json.loads((run_dir / "checkpoints" / "latest.json").read_text())["epoch"] == 2
 
 
 def test_metrics_json_is_nested_by_split(tiny_run):
