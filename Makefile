@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup train test bench-decoding bench-families clean
+.PHONY: setup train test bench bench-decoding bench-families clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ test: $(STAMP)
 $(VENV)/.bench-installed: $(STAMP)
 	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable ".[test,bench]"
 	touch $@
+
+## Training throughput against bare Keras, time to 99%, decoding, a default run's
+## peak memory: benchmarks/results/bench.{json,md} (about 10 minutes).
+bench: $(VENV)/.bench-installed
+	$(BIN)/python benchmarks/suite.py
 
 ## Decoding throughput against keras_hub's samplers, the keras-io way and PyTorch.
 bench-decoding: $(VENV)/.bench-installed

@@ -102,7 +102,9 @@ class Seq2Seq(keras.Model):
         self.bridge = Bridge(bridge, cell, self.decoder_units, num_layers, bidirectional, name="bridge")
         self.decoder = Decoder(cell, self.decoder_units, num_layers, dropout, name="decoder")
         self.output_dropout = keras.layers.Dropout(dropout, name="output_dropout")
-        self.output_projection = keras.layers.Dense(vocab_size, name="logits")
+        self.output_projection = keras.layers.Dense(
+            vocab_size, name="logits", dtype="float32"  # float32 logits under a mixed policy
+        )
 
     def build(self, input_shape=None):
         # One call on a dummy batch creates every weight, whatever the family's wiring,

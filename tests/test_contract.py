@@ -28,8 +28,12 @@ def randomize(layer, seed=0):
         weight.assign(rng.normal(0, 0.5, weight.shape))
 
 
+#: The framework's layers (FusedLSTM for lstm) and Keras' own LSTM, checked alike.
+LAYERS = {**CELLS, "keras lstm": keras.layers.LSTM}
+
+
 def make_layer(cell, **flags):
-    layer = CELLS[cell](UNITS, **flags)
+    layer = LAYERS[cell](UNITS, **flags)
     layer.build((None, None, FEATURES))
     randomize(layer)
     return layer
@@ -39,12 +43,13 @@ def as_list(result):
     return [np.asarray(t) for t in (result if isinstance(result, (list, tuple)) else [result])]
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("layer_name", ["lstm", "keras lstm", "gru", "rnn"])
 @pytest.mark.parametrize("sequences", [False, True])
 @pytest.mark.parametrize("state", [False, True])
-def test_four_output_modes_match_the_numpy_reference(cell, sequences, state):
+def test_four_output_modes_match_the_numpy_reference(layer_name, sequences, state):
     x = random_inputs()
-    layer = make_layer(cell, return_sequences=sequences, return_state=state)
+    cell = layer_name.split()[-1]
+    layer = make_layer(layer_name, return_sequences=sequences, return_state=state)
     got = as_list(layer(x))
     all_h, final = numpy_rnn.run(cell, x, layer.get_weights())
     last_h = all_h[:, -1]
@@ -89,12 +94,13 @@ def test_bidirectional_returns_forward_and_backward_states(cell):
         np.testing.assert_allclose(g, e, atol=ATOL)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
-def test_masked_steps_leave_the_state_unchanged(cell):
+@pytest.mark.parametrize("layer_name", ["lstm", "keras lstm", "gru", "rnn"])
+def test_masked_steps_leave_the_state_unchanged(layer_name):
     x = random_inputs(3)
+    cell = layer_name.split()[-1]
     lengths = np.array([2, 4])
     mask = np.arange(TIME)[None, :] < lengths[:, None]
-    layer = make_layer(cell, return_sequences=True, return_state=True)
+    layer = make_layer(layer_name, return_sequences=True, return_state=True)
     sequence, *state = as_list(layer(x, mask=mask))
     for row, length in enumerate(lengths):
         # The final state is that of the last real token: the unpadded prefix alone.

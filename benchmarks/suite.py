@@ -1,0 +1,114 @@
+"""`make bench`: every benchmark in one run, written as benchmarks/results/bench.{json,md}.
+
+- training throughput of the framework against a bare keras-io-style model, and the
+  framework's time to 99% held-out exact-match (benchmarks/training.py);
+- decoding throughput (benchmarks/decoding.py, run as its own process);
+- a default `python train.py` run in its own process: its peak resident memory, time
+  and exact-match.
+
+    python benchmarks/suite.py [--repeats 5]
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import training
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def machine() -> str:
+    """The CPU model and core count, as lscpu reports them where it can."""
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
+            if line.startswith("Model name:"):
+                return f"{line.split(':', 1)[1].strip()}, {len(os.sched_getaffinity(0))} cores"
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def default_run() -> dict:
+    """Runs `python train.py` with its defaults in a child process and measures it."""
+    with tempfile.TemporaryDirectory() as run_dir:
+        subprocess.run(
+            [sys.executable, "train.py", f"hydra.run.dir={run_dir}"],
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        record = json.loads((Path(run_dir) / "run.json").read_text())
+        metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
+    # ru_maxrss of children is in KiB on Linux: the largest child, here the only one.
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {
+        "peak_memory_mib": round(peak_kib / 1024),
+        "train_seconds": record["train_seconds"],
+        "train_sequences_per_second": record["train_sequences_per_second"],
+        "test_exact_match": metrics["test"]["exact_match"],
+    }
+
+
+def decoding(repeats: int) -> dict:
+    subprocess.run(
+        [sys.executable, "benchmarks/decoding.py", "--repeats", str(repeats)], cwd=ROOT, check=True
+    )
+    return json.loads((RESULTS / "decoding.json").read_text())["sequences_per_second"]
+
+
+def markdown(figures: dict) -> str:
+    train = figures["training"]
+    reached = train["time_to_99"]
+    lines = [
+        f"Measured {figures['date']} on {figures['machine']}; medians of {train['repeats']} repeats.",
+        "",
+        "| figure | value |",
+        "|---|---|",
+    ]
+    for name, rate in train["sequences_per_second"].items():
+        ratio = train["ratio_to_bare_keras"][name]
+        lines.append(f"| training, {name} | {rate:,} sequences/s ({ratio:.2f}x bare Keras) |")
+    lines.append(
+        f"| time to 99% held-out exact-match | {reached['seconds']} s, {reached['steps']} steps "
+        f"(first graph call {reached['first_call_seconds']} s of it) |"
+    )
+    for name, rate in figures["decoding"].items():
+        lines.append(f"| decoding, {name} | {rate:,.1f} sequences/s |")
+    run = figures["default_run"]
+    lines.append(
+        f"| default `python train.py` | peak memory {run['peak_memory_mib']:,} MiB, "
+        f"{run['train_seconds']} s training, test exact-match {run['test_exact_match']:.3f} |"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    figures = {
+        "date": datetime.date.today().isoformat(),
+        "machine": machine(),
+        "training": training.measure(args.repeats),
+        "decoding": decoding(args.repeats),
+        "default_run": default_run(),
+    }
+    table = markdown(figures)
+    print(table)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "bench.md").write_text(table)
+    (RESULTS / "bench.json").write_text(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
