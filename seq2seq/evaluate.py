@@ -46,42 +46,49 @@ def evaluate_run(cfg: DictConfig) -> Dict[str, object]:
     """
     run = load_run(cfg.run_dir)
     task_cfg, seed = run.config.task, run.config.seed
-    task_data, _ = tasks.load_or_generate(task_cfg, seed, run.config.data_dir)
-    min_len, max_len = generalization_lengths(cfg.eval, task_cfg.max_len)
-    longer = tasks.generate_longer(task_cfg, seed, cfg.eval.size, min_len, max_len)
+    task_data, _ = tasks.load_or_generate(task_cfg, seed, run.config.data_dir, run.vocab)
     evaluator = make_evaluator(run.model, cfg.eval.batch_size, cfg.decoding)
     split = task_data.split(cfg.split)
-    return {
+    report = {
         "run_dir": str(run.path),
         "decoding": OmegaConf.to_container(cfg.decoding),
         "split": {"name": cfg.split, "size": len(split), **evaluator(split, by_length=True)},
-        "length_generalization": {
+        # A file of pairs has no longer sequences to generate.
+        "length_generalization": None,
+    }
+    if task_cfg.name != "tsv":
+        min_len, max_len = generalization_lengths(cfg.eval, task_cfg.max_len)
+        longer = tasks.generate_longer(task_cfg, seed, cfg.eval.size, min_len, max_len)
+        report["length_generalization"] = {
             "min_len": min_len,
             "max_len": max_len,
             "size": len(longer),
             **evaluator(longer, by_length=True),
-        },
-    }
+        }
+    return report
 
 
 def format_report(report: Dict[str, object]) -> str:
     """The report as a plain-text table."""
     split, longer = report["split"], report["length_generalization"]
-    longer_name = f"longer {longer['min_len']}..{longer['max_len']}"
+    parts = [(split["name"], split)]
+    if longer is not None:
+        parts.append((f"longer {longer['min_len']}..{longer['max_len']}", longer))
     lines = [
         f"run: {report['run_dir']}    decoding: {decoding_tag(OmegaConf.create(report['decoding']))}",
         "",
         f"{'split':<16}{'sequences':>10}{'loss':>10}{'token acc':>11}{'exact match':>13}",
     ]
-    for name, part in ((split["name"], split), (longer_name, longer)):
+    for name, part in parts:
         lines.append(
             f"{name:<16}{part['size']:>10}{part['loss']:>10.4f}"
             f"{part['token_accuracy']:>11.4f}{part['exact_match']:>13.4f}"
         )
-    lines += ["", "exact match by target length:", f"{'length':<8}{split['name']:>10}{'longer':>10}"]
-    lengths = sorted({*split["exact_match_by_length"], *longer["exact_match_by_length"]})
+    header = f"{'length':<8}{split['name']:>10}" + (f"{'longer':>10}" if longer else "")
+    lines += ["", "exact match by target length:", header]
+    lengths = sorted({n for _, part in parts for n in part["exact_match_by_length"]})
     for n in lengths:
-        cells = [part["exact_match_by_length"].get(n) for part in (split, longer)]
+        cells = [part["exact_match_by_length"].get(n) for _, part in parts]
         text = "".join(f"{'' if c is None else f'{c:.4f}':>10}" for c in cells)
         lines.append(f"{n:<8}{text}")
     return "\n".join(lines)
@@ -104,7 +111,8 @@ def save_report(report: Dict[str, object], cfg: DictConfig, epochs: int) -> Path
     path.write_text(json.dumps(_json_ready(report), indent=2) + "\n")
     writer = tf.summary.create_file_writer(str(run_dir / "tensorboard" / "evaluation"))
     with writer.as_default(step=epochs):
-        for name, part in (("split", report["split"]), ("longer", report["length_generalization"])):
+        parts = (("split", report["split"]), ("longer", report["length_generalization"]))
+        for name, part in (p for p in parts if p[1] is not None):
             prefix = f"evaluate/{tag}/{part.get('name', name)}"
             for metric in ("loss", "token_accuracy", "exact_match"):
                 tf.summary.scalar(f"{prefix}/{metric}", part[metric])

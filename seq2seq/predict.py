@@ -28,7 +28,8 @@ def parse_inputs(lines: Sequence[str], vocab: Vocabulary, max_len: int, source: 
     """Input lines to token ids, refusing anything the model cannot take.
 
     Args:
-        lines: one sequence per line, symbols separated by spaces.
+        lines: one sequence per line, in the vocabulary's tokenizer (symbols separated
+            by spaces, or one character each).
         vocab: the run's vocabulary.
         max_len: the longest sequence accepted.
         source: where the lines come from (`input` or a file name), for messages.
@@ -40,13 +41,15 @@ def parse_inputs(lines: Sequence[str], vocab: Vocabulary, max_len: int, source: 
         UserError: naming the line, the position and the token, and what is allowed.
     """
     sequences = []
+    how = "one character each" if vocab.tokenizer == "char" else "separated by spaces"
     for number, line in enumerate(lines, start=1):
-        symbols = line.split()
+        symbols = vocab.split(line)
         where = f"{source} line {number}"
         if not symbols:
-            raise UserError(f"{where} is empty; allowed: symbols separated by spaces")
+            raise UserError(f"{where} is empty; allowed: symbols {how}")
         for position, symbol in enumerate(symbols, start=1):
-            if symbol not in vocab.symbols:
+            # A vocabulary built from data reads unseen symbols as <unk>.
+            if symbol not in vocab.symbols and vocab.unknown_id is None:
                 raise UserError(
                     f"{where}, position {position}: {symbol!r} is not a symbol of the "
                     f"vocabulary; allowed: {vocab.describe()}"
@@ -107,11 +110,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         cfg = compose_config(sys.argv[1:] if argv is None else argv, config_name="predict")
         run_cfg = validate_predict(cfg)
         lines, source = _input_lines(cfg)
-        max_input_len = cfg.max_input_len or run_cfg.task.max_len
         run = load_run(cfg.run_dir)
+        max_input_len = cfg.max_input_len or run.vocab.max_source_len or run_cfg.task.max_len
         sequences = parse_inputs(lines, run.vocab, max_input_len, source)
         for number, decoded in enumerate(predict(run.model, sequences, cfg.decoding, cfg.batch_size), 1):
-            print(" ".join(run.vocab.decode(decoded)))
+            print(run.vocab.join(run.vocab.decode(decoded)))
             if EOS_ID not in decoded:
                 print(f"warning: {source} line {number}: no EOS within {len(decoded)} tokens", file=sys.stderr)
     return 0

@@ -69,7 +69,7 @@ def samples_table(vocab: Vocabulary, sources, targets, predictions) -> str:
     rows = ["| source | target | prediction | right |", "|---|---|---|---|"]
     for source, target, predicted in zip(sources, targets, predictions):
         source_text, target_text, predicted_text = (
-            " ".join(vocab.decode(ids)) for ids in (source, target, predicted)
+            vocab.join(vocab.decode(ids)) for ids in (source, target, predicted)
         )
         right = target_text == predicted_text and EOS_ID in list(predicted)
         rows.append(

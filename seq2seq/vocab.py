@@ -1,12 +1,14 @@
 """The token vocabulary shared by encoder and decoder.
 
 Ids 0, 1 and 2 are PAD, BOS and EOS; the task's symbols follow. A user writes a symbol
-as its text (for the toy tasks, its number `0 .. vocab_size-1`).
+as its text (for the toy tasks, its number `0 .. vocab_size-1`), and a sequence as its
+symbols separated by spaces (tokenizer `space`) or one character each (`char`).
 """
 
 import json
+from collections import Counter
 from pathlib import Path
-from typing import Iterable, List, Sequence
+from typing import Iterable, List, Optional, Sequence
 
 import numpy as np
 
@@ -15,19 +17,34 @@ BOS_ID = 1
 EOS_ID = 2
 SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>")
 FIRST_SYMBOL_ID = len(SPECIAL_TOKENS)
+#: The symbol standing for every symbol a vocabulary built from data did not keep.
+UNKNOWN = "<unk>"
+TOKENIZERS = ("space", "char")
 
 
 class Vocabulary:
     """Maps symbols (strings) to token ids and back.
 
     Args:
-        symbols: the task's symbols in id order; they get ids 3, 4, ...
+        symbols: the task's symbols in id order; they get ids 3, 4, ... If `<unk>` is
+            among them, symbols not in the vocabulary encode as it.
+        tokenizer: how text splits into symbols: `space` or `char`.
+        max_source_len: the longest source the model was trained on, if known.
 
     Raises:
         ValueError: if a symbol repeats or clashes with a special token.
     """
 
-    def __init__(self, symbols: Sequence[str]):
+    def __init__(
+        self,
+        symbols: Sequence[str],
+        tokenizer: str = "space",
+        max_source_len: Optional[int] = None,
+    ):
+        if tokenizer not in TOKENIZERS:
+            raise ValueError(f"tokenizer={tokenizer!r}; allowed: {', '.join(TOKENIZERS)}")
+        self.tokenizer = tokenizer
+        self.max_source_len = max_source_len
         self.symbols = [str(s) for s in symbols]
         self.tokens = list(SPECIAL_TOKENS) + self.symbols
         self._ids = {token: i for i, token in enumerate(self.tokens)}
@@ -42,6 +59,32 @@ class Vocabulary:
         """The vocabulary of the toy tasks: symbols "0" .. "vocab_size-1"."""
         return cls([str(i) for i in range(vocab_size)])
 
+    @classmethod
+    def from_data(
+        cls, sequences: Iterable[Sequence[str]], min_freq: int, tokenizer: str, max_source_len=None
+    ) -> "Vocabulary":
+        """A vocabulary of the symbols seen at least `min_freq` times, and `<unk>`.
+
+        Symbols are ordered by falling frequency, ties alphabetically, so that the same
+        data always gives the same ids.
+        """
+        counts = Counter(symbol for sequence in sequences for symbol in sequence)
+        kept = sorted((s for s, n in counts.items() if n >= min_freq), key=lambda s: (-counts[s], s))
+        return cls([UNKNOWN] + kept, tokenizer, max_source_len)
+
+    @property
+    def unknown_id(self) -> Optional[int]:
+        """The id of `<unk>`, or None if this vocabulary has none (every symbol is known)."""
+        return self._ids.get(UNKNOWN)
+
+    def split(self, text: str) -> List[str]:
+        """Text to symbols, with this vocabulary's tokenizer."""
+        return list(text) if self.tokenizer == "char" else text.split()
+
+    def join(self, symbols: Iterable[str]) -> str:
+        """Symbols to text, the inverse of `split`."""
+        return ("" if self.tokenizer == "char" else " ").join(symbols)
+
     @property
     def size(self) -> int:
         """Number of token ids, special tokens included: the model's output width."""
@@ -51,7 +94,11 @@ class Vocabulary:
         return self.size
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Vocabulary) and other.tokens == self.tokens
+        return (
+            isinstance(other, Vocabulary)
+            and other.tokens == self.tokens
+            and other.tokenizer == self.tokenizer
+        )
 
     def describe(self) -> str:
         """The symbols in a few words, for error messages."""
@@ -70,8 +117,14 @@ class Vocabulary:
         return self._ids[symbol]
 
     def encode(self, symbols: Iterable[str]) -> List[int]:
-        """Symbols to token ids (no BOS or EOS added)."""
-        return [self._ids[s] for s in symbols]
+        """Symbols to token ids (no BOS or EOS added); unknown ones to `<unk>` if there is one.
+
+        Raises:
+            KeyError: for a symbol not in a vocabulary without `<unk>`.
+        """
+        if self.unknown_id is None:
+            return [self._ids[s] for s in symbols]
+        return [self._ids.get(s, self.unknown_id) for s in symbols]
 
     def decode(self, token_ids: Iterable[int]) -> List[str]:
         """Token ids to symbols, stopping at the first EOS and skipping PAD and BOS."""
@@ -86,9 +139,19 @@ class Vocabulary:
 
     def save(self, path: Path) -> None:
         """Writes the vocabulary as JSON, so that later commands decode the same way."""
-        Path(path).write_text(json.dumps({"symbols": self.symbols}, indent=1))
+        Path(path).write_text(
+            json.dumps(
+                {
+                    "symbols": self.symbols,
+                    "tokenizer": self.tokenizer,
+                    "max_source_len": self.max_source_len,
+                },
+                indent=1,
+            )
+        )
 
     @classmethod
     def load(cls, path: Path) -> "Vocabulary":
         """Reads a vocabulary written by `save`."""
-        return cls(json.loads(Path(path).read_text())["symbols"])
+        saved = json.loads(Path(path).read_text())
+        return cls(saved["symbols"], saved.get("tokenizer", "space"), saved.get("max_source_len"))

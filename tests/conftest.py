@@ -41,6 +41,21 @@ CONVERGENCE = (
 )
 
 
+#: Small settings that learn in well under a minute (6 symbols, lengths 2..6).
+LEARNING_BASE = (
+    "task.vocab_size=6",
+    "task.min_len=2",
+    "task.max_len=6",
+    "task.train_size=3000",
+    "task.val_size=200",
+    "task.test_size=200",
+    "model.units=48",
+    "model.embedding_dim=32",
+    "trainer.batch_size=64",
+    "trainer.epochs=6",
+)
+
+
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory):
     """One dataset cache for the whole session, outside the repository."""

@@ -136,7 +136,7 @@ def test_held_out_splits_must_leave_room_for_training():
     # vocab 2, lengths 1..3: 2 + 4 + 8 distinct sequences, at most half of each held out.
     small = ["task.vocab_size=2", "task.min_len=1", "task.max_len=3", "task.test_size=3"]
     validate(compose_config([*small, "task.val_size=4"]))
-    with pytest.raises(ConfigError, match=r"task.val_size=5: .*at most 7 distinct sequences"):
+    with pytest.raises(ConfigError, match=r"task.val_size=5: .*at most 7 distinct sources"):
         validate(compose_config([*small, "task.val_size=5"]))
 
 
@@ -159,4 +159,5 @@ def test_registries_agree_with_the_config_choices():
 
     assert set(validation.MODELS) == set(model.FAMILIES)
     assert set(validation.CELLS) == set(layers.CELLS) == set(layers.STATE_COUNT)
-    assert set(validation.TASKS) == set(tasks.TARGETS)
+    assert set(validation.GENERATED_TASKS) == set(tasks.TARGETS)
+    assert set(validation.TASKS) == {*validation.GENERATED_TASKS, "tsv"}

@@ -8,6 +8,7 @@ import pytest
 from omegaconf import OmegaConf
 
 import seq2seq
+from conftest import LEARNING_BASE
 from seq2seq import build_model
 from seq2seq.layers import STATE_COUNT
 from seq2seq.model import FAMILIES
@@ -210,20 +211,9 @@ def test_every_family_saves_and_reloads(family, extra, tmp_path):
     np.testing.assert_allclose(reloaded(inputs()), model(inputs()), atol=1e-6)
 
 
-# Each run below trains on a small reversal setting (6 symbols, lengths 2..6) and must
-# reach the exact-match stated; together they cover every family and option value.
-LEARNING_BASE = (
-    "task.vocab_size=6",
-    "task.min_len=2",
-    "task.max_len=6",
-    "task.train_size=3000",
-    "task.val_size=200",
-    "task.test_size=200",
-    "model.units=48",
-    "model.embedding_dim=32",
-    "trainer.batch_size=64",
-    "trainer.epochs=6",
-)
+# Each run below trains on LEARNING_BASE, a small reversal setting (6 symbols, lengths
+# 2..6), and must reach the exact-match stated; together they cover every family and
+# option value.
 LEARNING_RUNS = {
     # Reading only one repeated vector, repeat_vector learns the slowest (0.845 measured).
     "repeat_vector": (["model=repeat_vector", "model.units=64", "trainer.epochs=10"], 0.75),
