@@ -1,5 +1,6 @@
 """`train(cfg)`: one training run, from a validated config to a finished run directory."""
 
+import contextlib
 import json
 import logging
 import sys
@@ -12,7 +13,7 @@ import tensorflow as tf
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from seq2seq import checkpoints, data, summaries, tasks
+from seq2seq import checkpoints, data, distribute, summaries, tasks
 from seq2seq.callbacks import (
     FlushingTensorBoard,
     GreedyValidation,
@@ -51,10 +52,26 @@ def make_optimizer(trainer_cfg, total_steps: int) -> keras.optimizers.Optimizer:
     )
 
 
+@contextlib.contextmanager
+def dtype_policy(name: str):
+    """Builds and runs models under Keras' dtype policy `name`, then restores the old one.
+
+    A mixed policy keeps the weights in float32 and computes in bfloat16 or float16;
+    under `mixed_float16` Keras' `compile` adds loss scaling itself.
+    """
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
 def compile_model(model: keras.Model, trainer_cfg, total_steps: int) -> None:
     """Compiles with masked cross-entropy: the mean over real target tokens only."""
     model.compile(
         optimizer=make_optimizer(trainer_cfg, total_steps),
+        steps_per_execution=trainer_cfg.steps_per_execution,
         loss=keras.losses.SparseCategoricalCrossentropy(
             from_logits=True, reduction="mean_with_sample_weight"
         ),
@@ -150,6 +167,8 @@ def train(cfg: DictConfig, run_dir: Optional[str] = None, callbacks: Sequence = 
     validate(cfg)
     run_dir = _run_dir(run_dir)
     resuming = prepare_run_dir(cfg, run_dir)
+    # Before any other TensorFlow op, as MultiWorkerMirroredStrategy requires.
+    strategy = distribute.make_strategy(cfg.trainer.strategy)
     if resuming and (run_dir / "metrics.json").exists():
         log.info("The run in %s has finished already; nothing to resume", run_dir)
         return json.loads((run_dir / "metrics.json").read_text())
@@ -163,10 +182,20 @@ def train(cfg: DictConfig, run_dir: Optional[str] = None, callbacks: Sequence = 
     task_data.vocab.save(run_dir / "vocab.json")
     log.info("Data: %s; run directory: %s", data_path, run_dir)
 
+    with dtype_policy(cfg.trainer.precision):
+        if cfg.trainer.strategy == "multi_worker":
+            return _fit_multi_worker(cfg, run_dir, task_data, strategy)
+        return _fit_and_save(cfg, run_dir, resuming, task_data, callbacks, strategy)
+
+
+def _fit_and_save(cfg, run_dir: Path, resuming: bool, task_data, callbacks, strategy) -> Metrics:
+    """Builds, fits, saves and measures the model with Keras' `fit`: the second half of
+    `train` under the default and mirrored strategies."""
     trainer = cfg.trainer
     steps_per_epoch = data.steps_per_epoch(task_data.train, trainer.batch_size)
-    model = build_model(cfg.model, task_data.vocab.size)
-    compile_model(model, trainer, total_steps=steps_per_epoch * trainer.epochs)
+    with strategy.scope():
+        model = build_model(cfg.model, task_data.vocab.size)
+        compile_model(model, trainer, total_steps=steps_per_epoch * trainer.epochs)
     first_epoch = _resume(model, run_dir) if resuming else 0
     evaluator = Evaluator(model, trainer.batch_size)
     start = time.perf_counter()
@@ -188,17 +217,32 @@ def train(cfg: DictConfig, run_dir: Optional[str] = None, callbacks: Sequence = 
         _write_run_record(run_dir, {"status": "failed", "error": str(error)})
         raise
     train_seconds = time.perf_counter() - start
+    record = {
+        "strategy": trainer.strategy,
+        "replicas": strategy.num_replicas_in_sync,
+        "resumed_from_epoch": first_epoch + 1 if resuming else None,
+    }
+    return _save_and_measure(
+        cfg, model, run_dir, task_data, evaluator, trainer.epochs - first_epoch, train_seconds, record
+    )
+
+
+def _save_and_measure(
+    cfg, model, run_dir: Path, task_data, evaluator, trained_epochs, train_seconds, record
+) -> Metrics:
+    """Saves the trained model and its export, measures it, writes run.json and metrics.json."""
+    trainer = cfg.trainer
     model.save(run_dir / "model.keras")
     export_saved_model(model, run_dir / "saved_model")
 
     metrics = {split: evaluator(task_data.split(split)) for split in ("val", "test")}
     summaries.write_final_metrics(run_dir / "tensorboard", metrics, step=trainer.epochs)
-    trained_epochs = trainer.epochs - first_epoch
+    steps_per_epoch = data.steps_per_epoch(task_data.train, trainer.batch_size)
     _write_run_record(
         run_dir,
         {
             "status": "completed",
-            "resumed_from_epoch": first_epoch + 1 if resuming else None,
+            **record,
             "train_seconds": round(train_seconds, 2),
             "train_steps": steps_per_epoch * trained_epochs,
             "train_sequences_per_second": round(
@@ -210,3 +254,50 @@ def train(cfg: DictConfig, run_dir: Optional[str] = None, callbacks: Sequence = 
     atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     log.info("Trained in %.1f s; final metrics: %s", train_seconds, json.dumps(metrics))
     return metrics
+
+
+def _fit_multi_worker(cfg, run_dir: Path, task_data, strategy) -> Metrics:
+    """Trains under MultiWorkerMirroredStrategy with the steps of `distribute.fit_custom`.
+
+    Every worker trains; the chief alone writes each epoch's loss to TensorBoard, a
+    checkpoint each epoch, and at the end the model, its export and the metrics.
+
+    Returns:
+        The final metrics (measured by every worker, written by the chief).
+    """
+    trainer = cfg.trainer
+    chief = distribute.is_chief(strategy)
+    steps_per_epoch = data.steps_per_epoch(task_data.train, trainer.batch_size)
+    with strategy.scope():
+        model = build_model(cfg.model, task_data.vocab.size)
+        optimizer = make_optimizer(trainer, steps_per_epoch * trainer.epochs)
+    writer = None
+    if chief:
+        writer = tf.summary.create_file_writer(str(run_dir / "tensorboard" / "train"))
+
+    def on_epoch_end(epoch, loss):
+        log.info("Epoch %d/%d - loss: %.4f", epoch + 1, trainer.epochs, loss)
+        if chief:
+            with writer.as_default(step=epoch):
+                tf.summary.scalar("epoch_loss", loss)
+            writer.flush()
+            checkpoints.save(model, run_dir / "checkpoints", epoch + 1)
+
+    start = time.perf_counter()
+    distribute.fit_custom(
+        model,
+        optimizer,
+        strategy,
+        data.training_dataset(task_data.train, trainer.batch_size, cfg.seed, 0, trainer.epochs),
+        trainer.epochs,
+        steps_per_epoch,
+        on_epoch_end,
+    )
+    train_seconds = time.perf_counter() - start
+    evaluator = Evaluator(model, trainer.batch_size)
+    if not chief:
+        return {split: evaluator(task_data.split(split)) for split in ("val", "test")}
+    record = {"strategy": trainer.strategy, "replicas": strategy.num_replicas_in_sync}
+    return _save_and_measure(
+        cfg, model, run_dir, task_data, evaluator, trainer.epochs, train_seconds, record
+    )

@@ -86,7 +86,13 @@ def _type_name(annotation: Any) -> str:
 
 
 def _first_line(text: str) -> str:
-    return str(text).strip().splitlines()[0] if str(text).strip() else type(text).__name__
+    """The message's first line, with the next one when the first ends in a colon."""
+    lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(text).__name__
+    if lines[0].endswith(":") and len(lines) > 1:
+        return f"{lines[0]} {lines[1]}"
+    return lines[0]
 
 
 def _from_omegaconf(error: OmegaConfBaseException) -> str:

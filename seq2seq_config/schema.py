@@ -14,12 +14,14 @@ from omegaconf import MISSING
 
 @dataclass
 class TaskConfig:
-    """What to learn: a generated toy task.
+    """What to learn: a generated toy task, or your own file of pairs (`tsv`).
 
-    Symbols are written as numbers `0 .. vocab_size-1`; sequence lengths are drawn
-    uniformly from `min_len .. max_len`.
+    Symbols of the generated tasks are written as numbers `0 .. vocab_size-1`; source
+    lengths are drawn uniformly from `min_len .. max_len` (for `addition`, the number of
+    digits of each operand).
     """
 
+    # reverse, copy, sort, reverse_prefix, addition (generated) or tsv (a file).
     name: str = "reverse"
     vocab_size: int = 10
     min_len: int = 3
@@ -27,6 +29,18 @@ class TaskConfig:
     train_size: int = 40_000
     val_size: int = 1_000
     test_size: int = 1_000
+    # reverse_prefix: how many leading source symbols the target reverses.
+    target_len: int = 3
+    # tsv: the file of `source<TAB>target` lines; its lines not in validation or test
+    # all train (train_size, vocab_size, min_len and max_len do not apply).
+    path: Optional[str] = None
+    # tsv: char (every character a symbol) or space (symbols separated by spaces).
+    tokenizer: str = "space"
+    # tsv: symbols seen fewer times in training become the unknown symbol <unk>.
+    min_freq: int = 1
+    # tsv: a line without a tab or with an empty side: error (stop, naming the line) or
+    # skip (leave it out, with a warning that counts them).
+    on_bad_line: str = "error"
 
 
 @dataclass
@@ -54,7 +68,7 @@ class ModelConfig:
 class TrainerConfig:
     """How to fit: optimizer, schedule, batching."""
 
-    epochs: int = 5
+    epochs: int = 3
     batch_size: int = 128
     learning_rate: float = 1e-2
     # constant, or cosine: decays from learning_rate towards 0 over the whole run.
@@ -62,6 +76,15 @@ class TrainerConfig:
     # Gradient clipping by global norm; null turns it off.
     clipnorm: Optional[float] = 1.0
     optimizer: str = "adam"
+    # float32, or a Keras mixed policy: float32 weights with bfloat16 (fast on CPUs
+    # with AMX) or float16 (GPUs) arithmetic.
+    precision: str = "float32"
+    # Training steps run per call into the compiled graph: fewer host round trips;
+    # per-batch callbacks then see every Nth step.
+    steps_per_execution: int = 1
+    # default (one device), mirrored (the devices of this machine) or multi_worker
+    # (machines listed in TF_CONFIG); see the README's "Distributed training".
+    strategy: str = "default"
     # Continue the run already in the run directory (hydra.run.dir) from its last
     # checkpoint; it must have the same config.
     resume: bool = False
@@ -140,7 +163,7 @@ class PredictConfig:
     # One sequence per line, symbols separated by spaces; or a file of such lines.
     input: Optional[str] = None
     input_file: Optional[str] = None
-    # The longest input accepted; null means the run's task.max_len.
+    # The longest input accepted; null means the longest source the run trained on.
     max_input_len: Optional[int] = None
     batch_size: int = 500
     decoding: DecodingConfig = field(default_factory=DecodingConfig)

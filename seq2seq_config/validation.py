@@ -14,13 +14,19 @@ from omegaconf.errors import OmegaConfBaseException
 from seq2seq_config.errors import ConfigError, UserError, describe
 from seq2seq_config.schema import TrainConfig
 
-TASKS = ("reverse",)
+#: Generated tasks, then the task that reads a file.
+GENERATED_TASKS = ("reverse", "copy", "sort", "reverse_prefix", "addition")
+TASKS = GENERATED_TASKS + ("tsv",)
+TOKENIZERS = ("char", "space")
+BAD_LINE_ACTIONS = ("error", "skip")
+DISTRIBUTION_STRATEGIES = ("default", "mirrored", "multi_worker")
 MODELS = ("lstm", "repeat_vector", "attention")
 CELLS = ("lstm", "gru", "rnn")
 BRIDGES = ("copy", "concat", "dense", "zeros")
 ATTENTIONS = ("luong", "bahdanau")
 OPTIMIZERS = ("adam", "adamw", "nadam", "rmsprop", "sgd")
 LR_SCHEDULES = ("constant", "cosine")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # Validation only: choosing hyperparameters on the test split would leak it.
 OPTIMIZED_METRICS = ("val/exact_match", "val/token_accuracy", "val/loss")
 
@@ -40,19 +46,43 @@ def _positive(key: str, value: float) -> None:
         raise ConfigError(key, value, "must be a number > 0")
 
 
-def held_out_limit(vocab_size: int, length: int) -> int:
+def number_count(base: int, digits: int) -> int:
+    """How many numbers are written with exactly `digits` digits in `base` (0 has one)."""
+    return base if digits == 1 else (base - 1) * base ** (digits - 1)
+
+
+def source_lengths(task) -> range:
+    """The lengths a generated task's sources can have, in symbols."""
+    if task.name == "addition":  # two numbers and the plus sign
+        return range(2 * task.min_len + 1, 2 * task.max_len + 2)
+    return range(task.min_len, task.max_len + 1)
+
+
+def source_count(task, length: int) -> int:
+    """How many distinct sources of `length` symbols a generated task has."""
+    if task.name != "addition":
+        return task.vocab_size**length
+    digits = range(task.min_len, task.max_len + 1)
+    return sum(
+        number_count(task.vocab_size, a) * number_count(task.vocab_size, length - 1 - a)
+        for a in digits
+        if length - 1 - a in digits
+    )
+
+
+def held_out_limit(task, length: int) -> int:
     """How many distinct sources of one length validation and test may take together.
 
     Half of them, so that training keeps the other half and sees every length.
     """
-    return vocab_size**length // 2
+    return source_count(task, length) // 2
 
 
-def held_out_capacity(vocab_size: int, min_len: int, max_len: int, enough: int) -> int:
+def held_out_capacity(task, enough: int) -> int:
     """How many sources validation and test may take in all, counted up to `enough`."""
     total = 0
-    for length in range(min_len, max_len + 1):
-        total += held_out_limit(vocab_size, length)
+    for length in source_lengths(task):
+        total += held_out_limit(task, length)
         if total >= enough:
             break
     return total
@@ -70,25 +100,54 @@ def _check_schema(cfg: DictConfig) -> None:
 
 def _check_task(task) -> None:
     _choice("task.name", task.name, TASKS)
-    _at_least("task.vocab_size", task.vocab_size, 1)
+    for split in ("val", "test"):
+        _at_least(f"task.{split}_size", task[f"{split}_size"], 1)
+    if task.name == "tsv":
+        _check_tsv(task)
+        return
+    _at_least("task.vocab_size", task.vocab_size, 2 if task.name == "addition" else 1)
     _at_least("task.min_len", task.min_len, 1)
     if task.max_len < task.min_len:
         raise ConfigError(
             "task.max_len", task.max_len, f"must be >= task.min_len ({task.min_len})"
         )
-    for split in ("train", "val", "test"):
-        _at_least(f"task.{split}_size", task[f"{split}_size"], 1)
+    _at_least("task.train_size", task.train_size, 1)
+    if task.name == "reverse_prefix":
+        _at_least("task.target_len", task.target_len, 1)
+        if task.target_len > task.min_len:
+            raise ConfigError(
+                "task.target_len",
+                task.target_len,
+                f"must be <= task.min_len ({task.min_len}): every source needs that many symbols",
+            )
+    if task.name == "addition" and task.vocab_size ** (task.max_len + 1) >= 2**62:
+        raise ConfigError(
+            "task.max_len",
+            task.max_len,
+            f"sums of {task.max_len}-digit numbers in base {task.vocab_size} must stay below "
+            "2**62; use fewer digits",
+        )
     held_out = task.val_size + task.test_size
-    capacity = held_out_capacity(task.vocab_size, task.min_len, task.max_len, held_out)
+    capacity = held_out_capacity(task, held_out)
     if held_out > capacity:
         raise ConfigError(
             "task.val_size",
             task.val_size,
             f"with task.test_size={task.test_size}, validation and test may take at most "
-            f"{capacity} distinct sequences of vocab_size={task.vocab_size}, lengths "
-            f"{task.min_len}..{task.max_len} (half of those of each length, so that "
+            f"{capacity} distinct sources of task={task.name}, vocab_size={task.vocab_size}, "
+            f"lengths {task.min_len}..{task.max_len} (half of those of each length, so that "
             "training sees every length); use smaller splits or a larger task",
         )
+
+
+def _check_tsv(task) -> None:
+    if task.path is None:
+        raise ConfigError("task.path", None, "task=tsv needs the file of source<TAB>target lines")
+    if not Path(task.path).is_file():
+        raise ConfigError("task.path", task.path, "no such file")
+    _choice("task.tokenizer", task.tokenizer, TOKENIZERS)
+    _at_least("task.min_freq", task.min_freq, 1)
+    _choice("task.on_bad_line", task.on_bad_line, BAD_LINE_ACTIONS)
 
 
 def _check_model(model) -> None:
@@ -167,6 +226,22 @@ def _check_trainer(trainer) -> None:
     if trainer.clipnorm is not None:
         _positive("trainer.clipnorm", trainer.clipnorm)
     _choice("trainer.optimizer", trainer.optimizer, OPTIMIZERS)
+    _choice("trainer.precision", trainer.precision, PRECISIONS)
+    _at_least("trainer.steps_per_execution", trainer.steps_per_execution, 1)
+    _choice("trainer.strategy", trainer.strategy, DISTRIBUTION_STRATEGIES)
+    if trainer.strategy == "multi_worker":
+        # Its own training loop (seq2seq/distribute.py) does less than Keras' fit.
+        unsupported = {
+            "trainer.resume": (trainer.resume, False),
+            "trainer.steps_per_execution": (trainer.steps_per_execution, 1),
+            "trainer.precision": (trainer.precision, "float32", "mixed_bfloat16"),
+        }
+        for key, (value, *allowed) in unsupported.items():
+            if value not in allowed:
+                raise ConfigError(
+                    key, value,
+                    f"trainer.strategy=multi_worker supports only {' or '.join(map(str, allowed))}",
+                )
 
 
 def validate(cfg: DictConfig) -> None:
@@ -251,6 +326,16 @@ def validate_evaluate(cfg: DictConfig) -> DictConfig:
             "evaluate decodes up to each target's own length (a longer output cannot match); "
             "leave it null",
         )
+    _at_least("eval.size", cfg.eval.size, 1)
+    _at_least("eval.batch_size", cfg.eval.batch_size, 1)
+    if run_cfg.task.name == "tsv":
+        for key in ("min_len", "max_len"):
+            if cfg.eval[key] is not None:
+                raise ConfigError(
+                    f"eval.{key}", cfg.eval[key],
+                    "a task=tsv run has no generated longer split; leave it null",
+                )
+        return run_cfg
     trained_max = run_cfg.task.max_len
     min_len, max_len = generalization_lengths(cfg.eval, trained_max)
     if min_len <= trained_max:
@@ -262,8 +347,6 @@ def validate_evaluate(cfg: DictConfig) -> DictConfig:
         )
     if max_len < min_len:
         raise ConfigError("eval.max_len", max_len, f"must be >= eval.min_len ({min_len})")
-    _at_least("eval.size", cfg.eval.size, 1)
-    _at_least("eval.batch_size", cfg.eval.batch_size, 1)
     return run_cfg
 
 

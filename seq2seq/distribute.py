@@ -1,0 +1,111 @@
+"""Training across devices and machines with tf.distribute.
+
+`trainer.strategy` picks one:
+
+- `default`: one device, TensorFlow's default strategy;
+- `mirrored`: `MirroredStrategy`, a replica on each device of this machine (its GPUs,
+  or its CPU); Keras' `model.fit` runs it, with every callback;
+- `multi_worker`: `MultiWorkerMirroredStrategy` over the machines that `TF_CONFIG`
+  lists. Keras 3's `model.fit` cannot run it here (it fails converting a `PerReplica`
+  value while building the model symbolically: keras-team/keras issue 20585), so this
+  module runs the training steps itself, `strategy.run` on the same Keras model,
+  optimizer and loss; the chief alone writes checkpoints, TensorBoard logs and the
+  final model.
+"""
+
+import json
+import os
+
+import keras
+import tensorflow as tf
+
+from seq2seq_config.errors import UserError
+
+
+def make_strategy(name: str) -> tf.distribute.Strategy:
+    """The strategy `trainer.strategy` names; create it before any other TensorFlow op.
+
+    Raises:
+        UserError: for `multi_worker` without a TF_CONFIG that lists a cluster.
+    """
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi_worker":
+        try:
+            cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster")
+        except json.JSONDecodeError as error:
+            raise UserError(f"TF_CONFIG is not JSON ({error})") from error
+        if not cluster:
+            raise UserError(
+                "trainer.strategy=multi_worker needs TF_CONFIG with the cluster and this "
+                "worker's task (see the README's 'Distributed training')"
+            )
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """Whether this process writes the run's files: the chief, or worker 0 without one."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
+def masked_loss(targets, logits, weights, global_weight):
+    """Cross-entropy summed over this replica's real tokens, over all replicas' count.
+
+    Summed across replicas (as the optimizer sums gradients) it is the mean over every
+    real token of the global batch, which is what `model.fit` minimizes on one device.
+    """
+    per_token = keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True)
+    return tf.reduce_sum(per_token * weights) / global_weight
+
+
+def make_train_step(model, optimizer, strategy):
+    """One distributed training step: returns the global batch's mean loss."""
+
+    def replica_step(x, y, weights):
+        weights = tf.cast(weights, tf.float32)
+        global_weight = tf.distribute.get_replica_context().all_reduce(
+            "sum", tf.reduce_sum(weights)
+        )
+        with tf.GradientTape() as tape:
+            logits = model(x, training=True)
+            loss = masked_loss(y, logits, weights, global_weight)
+        gradients = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+        return loss
+
+    @tf.function
+    def train_step(iterator):
+        x, y, weights = next(iterator)
+        losses = strategy.run(replica_step, args=(x, y, weights))
+        return strategy.reduce("sum", losses, axis=None)
+
+    return train_step
+
+
+def fit_custom(model, optimizer, strategy, dataset, epochs, steps_per_epoch, on_epoch_end):
+    """Trains `epochs` epochs of `steps_per_epoch` global batches from `dataset`.
+
+    Args:
+        model: a built Keras model, created under `strategy.scope()`.
+        optimizer: a Keras optimizer, created under the same scope.
+        strategy: the distribution strategy.
+        dataset: global batches `(inputs, targets, weights)`; each worker builds the
+            same one and `strategy` shards it by data.
+        on_epoch_end: called as `on_epoch_end(epoch, mean_loss)` after each epoch.
+    """
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    iterator = iter(strategy.experimental_distribute_dataset(dataset.with_options(options)))
+    train_step = make_train_step(model, optimizer, strategy)
+    for epoch in range(epochs):
+        total = 0.0
+        for _ in range(steps_per_epoch):
+            total += float(train_step(iterator))
+        on_epoch_end(epoch, total / steps_per_epoch)
