@@ -18,7 +18,7 @@ from seq2seq.fused_lstm import FusedLSTM
 from seq2seq_config.validation import ATTENTIONS, BRIDGES
 
 #: The recurrent layer of each `cell` name (FusedLSTM is keras.layers.LSTM with a
-#: faster CPU loop).
+#: faster CPU loop under bfloat16, and Keras' own loop otherwise).
 CELLS = {"lstm": FusedLSTM, "gru": keras.layers.GRU, "rnn": keras.layers.SimpleRNN}
 #: How many state tensors each cell returns: LSTM [h, c]; GRU and SimpleRNN [h].
 STATE_COUNT = {"lstm": 2, "gru": 1, "rnn": 1}

@@ -193,7 +193,7 @@ def _fit_and_save(cfg, run_dir: Path, resuming: bool, task_data, callbacks, stra
     `train` under the default and mirrored strategies."""
     trainer = cfg.trainer
     steps_per_epoch = data.steps_per_epoch(task_data.train, trainer.batch_size)
-    with strategy.scope():
+    with distribute.scope(strategy):
         model = build_model(cfg.model, task_data.vocab.size)
         compile_model(model, trainer, total_steps=steps_per_epoch * trainer.epochs)
     first_epoch = _resume(model, run_dir) if resuming else 0

@@ -1,4 +1,5 @@
-"""FusedLSTM gives what keras.layers.LSTM gives: outputs, states and gradients.
+"""FusedLSTM gives what keras.layers.LSTM gives: outputs, states and gradients; it fuses
+only under bfloat16, where it measured faster.
 
 The contract tests check both against NumPy; these compare the two layers directly on
 what FusedLSTM does differently: trailing padding, rows with no real step, reversed
@@ -15,6 +16,21 @@ from seq2seq.fused_lstm import FusedLSTM
 from seq2seq.training import dtype_policy
 
 BATCH, FEATURES, UNITS = 3, 5, 6
+
+
+@pytest.fixture(autouse=True)
+def fused_in_float32(monkeypatch):
+    """The fused loop in float32 too (by default it runs under bfloat16 only), so that
+    it can be compared with Keras' loop exactly."""
+    monkeypatch.setattr(fused_lstm, "FUSED_DTYPES", ("bfloat16", "float32"))
+
+
+def test_by_default_float32_keeps_keras_loop_and_bfloat16_fuses(monkeypatch):
+    monkeypatch.setattr(fused_lstm, "FUSED_DTYPES", ("bfloat16",))
+    plain = FusedLSTM(UNITS)
+    with dtype_policy("mixed_bfloat16"):
+        mixed = FusedLSTM(UNITS)
+    assert not plain._fused(training=False) and mixed._fused(training=False)
 
 
 def twins(**flags):
