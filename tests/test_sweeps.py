@@ -39,13 +39,13 @@ def test_optuna_search_optimizes_the_named_metric_and_records_failed_trials(tmp_
     # With this sampler seed, trial 2 draws model.units=0: a failed trial, not a stop.
     result = run_script(
         "train.py", "-m", "hparams_search=reverse_optuna", "debug=fast",
-        "hydra.sweeper.n_trials=4", "hydra.sweeper.sampler.seed=3", "model.units=choice(0,16)",
+        "hydra.sweeper.n_trials=3", "hydra.sweeper.sampler.seed=3", "model.units=choice(0,16)",
         f"data_dir={data_dir}", f"hydra.sweep.dir={sweep_dir}",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     rows = summary_rows(sweep_dir)
     statuses = [r["status"] for r in rows]
-    assert len(rows) == 4 and statuses.count("completed") == 3
+    assert len(rows) == 3 and statuses.count("completed") == 2
     assert any(s.startswith("failed: model.units=0") for s in statuses)
     best = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
     assert best["name"] == "optuna" and best["best_params"]["model.units"] == 16
