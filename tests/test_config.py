@@ -120,10 +120,17 @@ def test_appended_top_level_key_is_refused():
         ("model.bridge=sum", "model.bridge='sum'", "allowed: copy, concat, dense, zeros"),
         ("model.decoder_units=0", "model.decoder_units=0", ">= 1"),
         ("model.attention=luong", "model.attention='luong'", "only model=attention attends"),
+        ("trainer.precision=float8", "trainer.precision='float8'", "mixed_bfloat16"),
+        ("trainer.steps_per_execution=0", "trainer.steps_per_execution=0", ">= 1"),
+        ("trainer.strategy=tpu", "trainer.strategy='tpu'", "default, mirrored, multi_worker"),
+        ("task=tsv task.tokenizer=word", "task.tokenizer='word'", "allowed: char, space"),
+        ("task=tsv task.min_freq=0", "task.min_freq=0", ">= 1"),
+        ("task=tsv task.on_bad_line=ignore", "task.on_bad_line='ignore'", "allowed: error, skip"),
+        ("task=tsv task.path=null", "task.path=null", "needs the file"),
     ],
 )
 def test_impossible_values_are_refused_naming_key_value_and_allowed(override, key, allowed):
-    cfg = compose_config([override])
+    cfg = compose_config(override.split())
     with pytest.raises(ConfigError) as info:
         validate(cfg)
     message = str(info.value)
