@@ -15,7 +15,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 from seq2seq.splits import Split, TaskData
-from seq2seq.vocab import PAD_ID, Vocabulary
+from seq2seq.vocab import PAD_ID, Vocabulary, split_text
 from seq2seq_config.errors import ConfigError, UserError
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,6 @@ def read_pairs(path, tokenizer: str, on_bad_line: str) -> List[Pair]:
     Raises:
         UserError: for a file that cannot be read, or a bad line under `error`.
     """
-    split = Vocabulary([], tokenizer).split
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as error:
@@ -49,7 +48,7 @@ def read_pairs(path, tokenizer: str, on_bad_line: str) -> List[Pair]:
         if len(fields) != 2:
             problem = "has no tab" if len(fields) == 1 else f"has {len(fields) - 1} tabs, not 1"
         else:
-            source, target = split(fields[0]), split(fields[1])
+            source, target = (split_text(field, tokenizer) for field in fields)
             if not source or not target:
                 problem = "has an empty " + ("source" if not source else "target")
         if problem is None:

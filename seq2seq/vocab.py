@@ -22,6 +22,11 @@ UNKNOWN = "<unk>"
 TOKENIZERS = ("space", "char")
 
 
+def split_text(text: str, tokenizer: str) -> List[str]:
+    """Text to symbols: one per character (`char`), or separated by spaces (`space`)."""
+    return list(text) if tokenizer == "char" else text.split()
+
+
 class Vocabulary:
     """Maps symbols (strings) to token ids and back.
 
@@ -79,7 +84,7 @@ class Vocabulary:
 
     def split(self, text: str) -> List[str]:
         """Text to symbols, with this vocabulary's tokenizer."""
-        return list(text) if self.tokenizer == "char" else text.split()
+        return split_text(text, self.tokenizer)
 
     def join(self, symbols: Iterable[str]) -> str:
         """Symbols to text, the inverse of `split`."""

@@ -79,6 +79,16 @@ def test_splits_are_disjoint_deterministic_and_keep_the_first_of_a_repeated_sour
     assert not sources(first.train) & (sources(first.val) | sources(first.test))
 
 
+def test_a_given_vocabulary_encodes_instead_of_one_built_from_the_data(tmp_path):
+    """How evaluate reads a finished run's data: with the vocabulary saved with the run."""
+    lines = [f"w{i}\tw{i}" for i in range(30)]
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    saved = Vocabulary([UNKNOWN, "w1", "w2"], "space")
+    data = tsv.load(tsv_cfg(path, "task.val_size=5", "task.test_size=5"), seed=0, vocab=saved)
+    assert data.vocab is saved
+    assert set(np.unique(data.train.source_ids)) <= {0, 3, 4, 5}
+
+
 def test_splits_that_leave_nothing_to_train_are_refused(tmp_path):
     path = write(tmp_path, "a\tb\nc\td\n")
     with pytest.raises(ConfigError) as error:
