@@ -12,20 +12,21 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from seq2seq_config import exit_on_user_error, register_configs, run_cli, validate
-from seq2seq_config.rundir import prepare_run_dir
+from seq2seq_config import exit_on_user_error, register_configs, run_cli
+from seq2seq_config.run_dir import open_run
 from seq2seq_config.sweep import run_sweep_job
 
 register_configs()
 
 
 def run(cfg: DictConfig) -> float:
-    """Validates the config, then trains; returns the metric `optimized_metric` names."""
-    validate(cfg)
-    prepare_run_dir(cfg, Path(HydraConfig.get().runtime.output_dir))
-    import seq2seq  # noqa: PLC0415 - deferred until the config is known to be good
+    """Checks the config and the run directory, then trains; returns the metric
+    `optimized_metric` names."""
+    with open_run(cfg, Path(HydraConfig.get().runtime.output_dir)) as run_dir:
+        # Deferred until the config is known to be good: TensorFlow takes seconds to load.
+        from seq2seq.training.trainer import train_in  # noqa: PLC0415
 
-    metrics = seq2seq.train(cfg)
+        metrics = train_in(run_dir)
     split, name = cfg.optimized_metric.split("/")
     return metrics[split][name]
 

@@ -27,9 +27,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from seq2seq import decoding
-from seq2seq.model import Seq2Seq
-from seq2seq.vocab import BOS_ID, EOS_ID, FIRST_SYMBOL_ID
+from seq2seq import Seq2Seq
+from seq2seq.data.vocabulary import BOS_ID, EOS_ID, FIRST_SYMBOL_ID
+from seq2seq.evaluation import decoding
+from seq2seq.evaluation.beam_search import repeat_beams
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SEQUENCES, LENGTH, SYMBOLS, UNITS, EMBEDDING = 1000, 10, 10, 128, 64
@@ -74,7 +75,7 @@ def keras_hub_sampler(model, source, sampler):
     def run(ids):
         encoded = model.encode(ids, training=False)
         state = model.initial_decoder_state(encoded)
-        encoded = decoding.repeat_beams(encoded, beams)
+        encoded = repeat_beams(encoded, beams)
         prompt = tf.concat(
             [tf.fill([batch, 1], BOS_ID), tf.zeros([batch, STEPS], tf.int32)], axis=1
         )

@@ -45,7 +45,7 @@ def run(overrides, data_dir):
 
 
 def encoder_mode(family_overrides):
-    from seq2seq.model import FAMILIES as CLASSES  # noqa: PLC0415 - TensorFlow only here
+    from seq2seq import FAMILIES as CLASSES  # noqa: PLC0415 - TensorFlow only here
 
     name = next((o.split("=")[1] for o in family_overrides if o.startswith("model=")), "lstm")
     return MODES[CLASSES[name].encoder_top_flags]

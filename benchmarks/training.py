@@ -22,12 +22,12 @@ import statistics
 import time
 
 import keras
-import numpy as np
 
-from seq2seq import data, tasks
-from seq2seq.evaluation import Evaluator
-from seq2seq.model import build_model
-from seq2seq.training import compile_model, dtype_policy
+from seq2seq import build_model
+from seq2seq.data import pipeline
+from seq2seq.data.load import load_task_data
+from seq2seq.evaluation.evaluator import Evaluator
+from seq2seq.training.compile import compile_model, dtype_policy
 from seq2seq_config import compose_config
 
 BATCH = 128
@@ -50,7 +50,7 @@ def framework_runner(cfg, task_data, steps):
     with dtype_policy(cfg.trainer.precision):
         model = build_model(cfg.model, task_data.vocab.size)
         compile_model(model, cfg.trainer, total_steps=10**6)
-    dataset = data.training_dataset(task_data.train, BATCH, cfg.seed, 0, 10**6)
+    dataset = pipeline.training_dataset(task_data.train, BATCH, cfg.seed, 0, 10**6)
     timer = EpochTimer()
 
     def run():
@@ -79,7 +79,7 @@ def bare_keras_model(vocab_size, units=128, embedding_dim=64):
 
 
 def bare_runner(task_data, steps):
-    x, y, _ = data.teacher_forcing_arrays(task_data.train)
+    x, y, _ = pipeline.teacher_forcing_arrays(task_data.train)
     n = steps * BATCH
     inputs = [x["encoder_token_ids"][:n], x["decoder_token_ids"][:n]]
     model = bare_keras_model(task_data.vocab.size)
@@ -143,13 +143,11 @@ def time_to_exact_match(cfg, task_data, target=0.99, every=16, max_epochs=20):
     with dtype_policy(trainer.precision):
         keras.utils.set_random_seed(cfg.seed)
         model = build_model(cfg.model, task_data.vocab.size)
-        steps_per_epoch = data.steps_per_epoch(task_data.train, trainer.batch_size)
+        steps_per_epoch = pipeline.steps_per_epoch(task_data.train, trainer.batch_size)
         compile_model(model, trainer, total_steps=steps_per_epoch * trainer.epochs)
-        stop = StopAtExactMatch(
-            Evaluator(model, trainer.batch_size), task_data.val, target, every
-        )
+        stop = StopAtExactMatch(Evaluator(model, trainer.batch_size), task_data.val, target, every)
         model.fit(
-            data.training_dataset(task_data.train, trainer.batch_size, cfg.seed, 0, max_epochs),
+            pipeline.training_dataset(task_data.train, trainer.batch_size, cfg.seed, 0, max_epochs),
             epochs=max_epochs,
             steps_per_epoch=steps_per_epoch,
             callbacks=[stop],
@@ -186,7 +184,7 @@ def measure(repeats=5, steps=96, overrides=()):
         *overrides, "trainer.precision=float32", "trainer.steps_per_execution=1"
     )
     keras.utils.set_random_seed(0)
-    task_data, _ = tasks.load_or_generate(cfg.task, cfg.seed, cfg.data_dir)
+    task_data, _ = load_task_data(cfg.task, cfg.seed, cfg.data_dir)
     rates = throughput(
         {
             "framework": framework_runner(cfg, task_data, steps),

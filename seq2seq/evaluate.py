@@ -13,28 +13,21 @@ the run's TensorBoard (`DIR/tensorboard/evaluation`).
 import json
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional
 
 import tensorflow as tf
 from omegaconf import DictConfig, OmegaConf
 
-from seq2seq import tasks
-from seq2seq.evaluation import make_evaluator
-from seq2seq.runs import load_run
+from seq2seq.data import generated
+from seq2seq.data.load import load_task_data
+from seq2seq.evaluation.decoding import decoding_tag
+from seq2seq.evaluation.evaluator import make_evaluator
+from seq2seq.serving.finished_run import load_run
 from seq2seq_config import compose_config, exit_on_user_error
-from seq2seq_config.validation import generalization_lengths, validate_evaluate
+from seq2seq_config.command_validation import generalization_lengths, validate_evaluate
+from seq2seq_config.files import atomic_write_text
 
 
-def decoding_tag(decoding_cfg) -> str:
-    """A short name of the decoding settings, for file names and TensorBoard tags."""
-    if decoding_cfg.strategy == "beam":
-        return f"beam{decoding_cfg.beam_size}-lp{decoding_cfg.length_penalty:g}"
-    if decoding_cfg.strategy == "sample":
-        return f"sample-t{decoding_cfg.temperature:g}-k{decoding_cfg.top_k}-s{decoding_cfg.seed}"
-    return "greedy"
-
-
-def evaluate_run(cfg: DictConfig) -> Dict[str, object]:
+def evaluate_run(cfg: DictConfig) -> dict[str, object]:
     """Evaluates the run `cfg.run_dir` as an `evaluate` config says.
 
     Args:
@@ -46,7 +39,7 @@ def evaluate_run(cfg: DictConfig) -> Dict[str, object]:
     """
     run = load_run(cfg.run_dir)
     task_cfg, seed = run.config.task, run.config.seed
-    task_data, _ = tasks.load_or_generate(task_cfg, seed, run.config.data_dir, run.vocab)
+    task_data, _ = load_task_data(task_cfg, seed, run.config.data_dir, run.vocab)
     evaluator = make_evaluator(run.model, cfg.eval.batch_size, cfg.decoding)
     split = task_data.split(cfg.split)
     report = {
@@ -58,7 +51,7 @@ def evaluate_run(cfg: DictConfig) -> Dict[str, object]:
     }
     if task_cfg.name != "tsv":
         min_len, max_len = generalization_lengths(cfg.eval, task_cfg.max_len)
-        longer = tasks.generate_longer(task_cfg, seed, cfg.eval.size, min_len, max_len)
+        longer = generated.generate_longer(task_cfg, seed, cfg.eval.size, min_len, max_len)
         report["length_generalization"] = {
             "min_len": min_len,
             "max_len": max_len,
@@ -68,7 +61,7 @@ def evaluate_run(cfg: DictConfig) -> Dict[str, object]:
     return report
 
 
-def format_report(report: Dict[str, object]) -> str:
+def format_report(report: dict[str, object]) -> str:
     """The report as a plain-text table."""
     split, longer = report["split"], report["length_generalization"]
     parts = [(split["name"], split)]
@@ -98,7 +91,7 @@ def _json_ready(report):
     return json.loads(json.dumps(report, default=str))
 
 
-def save_report(report: Dict[str, object], cfg: DictConfig, epochs: int) -> Path:
+def save_report(report: dict[str, object], cfg: DictConfig, epochs: int) -> Path:
     """Writes the report's JSON into the run directory and its figures to TensorBoard.
 
     Returns:
@@ -108,7 +101,7 @@ def save_report(report: Dict[str, object], cfg: DictConfig, epochs: int) -> Path
     tag = decoding_tag(cfg.decoding)
     path = run_dir / "evaluation" / f"{cfg.split}-{tag}.json"
     path.parent.mkdir(exist_ok=True)
-    path.write_text(json.dumps(_json_ready(report), indent=2) + "\n")
+    atomic_write_text(path, json.dumps(_json_ready(report), indent=2) + "\n")
     writer = tf.summary.create_file_writer(str(run_dir / "tensorboard" / "evaluation"))
     with writer.as_default(step=epochs):
         parts = (("split", report["split"]), ("longer", report["length_generalization"]))
@@ -123,7 +116,7 @@ def save_report(report: Dict[str, object], cfg: DictConfig, epochs: int) -> Path
     return path
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """The command line: evaluates, prints the table, saves JSON and TensorBoard figures."""
     with exit_on_user_error():
         cfg = compose_config(sys.argv[1:] if argv is None else argv, config_name="evaluate")

@@ -7,7 +7,7 @@ framework relies on and says which hold; the exit status is 1 if any does not.
 """
 
 import sys
-from typing import Callable, List, Tuple
+from collections.abc import Callable
 
 import keras
 import numpy as np
@@ -24,7 +24,7 @@ RETURNS = {
 }
 
 
-def _as_list(result) -> List[np.ndarray]:
+def _as_list(result) -> list[np.ndarray]:
     return [np.asarray(t) for t in (result if isinstance(result, (list, tuple)) else [result])]
 
 
@@ -50,11 +50,13 @@ def run_modes(weights=None, units: int = 1) -> dict:
 
 
 def _bidirectional_count() -> int:
-    layer = keras.layers.Bidirectional(keras.layers.LSTM(1, return_sequences=True, return_state=True))
+    layer = keras.layers.Bidirectional(
+        keras.layers.LSTM(1, return_sequences=True, return_state=True)
+    )
     return len(_as_list(layer(EXAMPLE)))
 
 
-def _state_counts() -> Tuple[int, int]:
+def _state_counts() -> tuple[int, int]:
     gru = keras.layers.GRU(1, return_state=True)
     lstm = keras.layers.LSTM(1, return_state=True)
     return len(_as_list(gru(EXAMPLE))) - 1, len(_as_list(lstm(EXAMPLE))) - 1
@@ -69,13 +71,16 @@ def _masked_matches_unpadded() -> bool:
     return all(np.allclose(m, u) for m, u in zip(masked, unpadded))
 
 
-def identities(results: dict) -> List[Tuple[str, Callable[[], bool]]]:
+def identities(results: dict) -> list[tuple[str, Callable[[], bool]]]:
     """The identities checked, as (statement, check) pairs."""
     neither, sequences = results[(False, False)], results[(True, False)]
     states, both = results[(False, True)], results[(True, True)]
     return [
         ("without sequences, output equals state_h", lambda: np.array_equal(states[0], states[1])),
-        ("with sequences, the last step equals state_h", lambda: np.array_equal(both[0][:, -1], both[1])),
+        (
+            "with sequences, the last step equals state_h",
+            lambda: np.array_equal(both[0][:, -1], both[1]),
+        ),
         (
             "neither flag returns the last step of the sequence",
             lambda: np.allclose(neither[0], sequences[0][:, -1]),
@@ -84,7 +89,10 @@ def identities(results: dict) -> List[Tuple[str, Callable[[], bool]]]:
             "return_state alone and both flags give the same [h, c]",
             lambda: all(np.allclose(a, b) for a, b in zip(states[1:], both[1:])),
         ),
-        ("a Bidirectional LSTM with both flags returns five tensors", lambda: _bidirectional_count() == 5),
+        (
+            "a Bidirectional LSTM with both flags returns five tensors",
+            lambda: _bidirectional_count() == 5,
+        ),
         ("GRU returns one state, LSTM two", lambda: _state_counts() == (1, 2)),
         (
             "masked (padded) steps leave the state unchanged",
@@ -106,7 +114,9 @@ def main(argv=None) -> int:
     results = run_modes()
     print("LSTM(1) on one sample [0.1, 0.2, 0.3]: input shape (1, 3, 1)\n")
     for (sequences, state), outputs in results.items():
-        print(f"return_sequences={sequences}, return_state={state}: returns {RETURNS[(sequences, state)]}")
+        print(
+            f"return_sequences={sequences}, return_state={state}: returns {RETURNS[(sequences, state)]}"
+        )
         for index, output in enumerate(outputs):
             print(f"  [{index}] shape {output.shape}: {_format(output)}")
     print("\nIdentities:")

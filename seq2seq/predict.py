@@ -9,22 +9,23 @@ sequence longer than the model takes) is refused with one line naming it.
 """
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import List, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
 
-from seq2seq.decoding import decode
-from seq2seq.evaluation import decoding_options
-from seq2seq.export import default_max_len
-from seq2seq.runs import load_run
-from seq2seq.vocab import EOS_ID, PAD_ID, Vocabulary
+from seq2seq.data.vocabulary import EOS_ID, PAD_ID, Vocabulary
+from seq2seq.evaluation.decoding import decode, decoding_options
+from seq2seq.serving.export import default_max_len
+from seq2seq.serving.finished_run import load_run
 from seq2seq_config import UserError, compose_config, exit_on_user_error
-from seq2seq_config.validation import validate_predict
+from seq2seq_config.command_validation import validate_predict
 
 
-def parse_inputs(lines: Sequence[str], vocab: Vocabulary, max_len: int, source: str) -> List[List[int]]:
+def parse_inputs(
+    lines: Sequence[str], vocab: Vocabulary, max_len: int, source: str
+) -> list[list[int]]:
     """Input lines to token ids, refusing anything the model cannot take.
 
     Args:
@@ -63,7 +64,7 @@ def parse_inputs(lines: Sequence[str], vocab: Vocabulary, max_len: int, source: 
     return sequences
 
 
-def predict(model, sequences: List[List[int]], decoding_cfg, batch_size: int) -> List[np.ndarray]:
+def predict(model, sequences: list[list[int]], decoding_cfg, batch_size: int) -> list[np.ndarray]:
     """Decodes token-id sequences in batches, inside one compiled graph per batch shape.
 
     Returns:
@@ -104,7 +105,7 @@ def _input_lines(cfg) -> tuple:
         raise UserError(f"input_file={str(path)!r}: cannot be read ({error})") from error
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """The command line: prints one decoded sequence per input line."""
     with exit_on_user_error():
         cfg = compose_config(sys.argv[1:] if argv is None else argv, config_name="predict")
@@ -113,10 +114,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         run = load_run(cfg.run_dir)
         max_input_len = cfg.max_input_len or run.vocab.max_source_len or run_cfg.task.max_len
         sequences = parse_inputs(lines, run.vocab, max_input_len, source)
-        for number, decoded in enumerate(predict(run.model, sequences, cfg.decoding, cfg.batch_size), 1):
+        for number, decoded in enumerate(
+            predict(run.model, sequences, cfg.decoding, cfg.batch_size), 1
+        ):
             print(run.vocab.join(run.vocab.decode(decoded)))
             if EOS_ID not in decoded:
-                print(f"warning: {source} line {number}: no EOS within {len(decoded)} tokens", file=sys.stderr)
+                print(
+                    f"warning: {source} line {number}: no EOS within {len(decoded)} tokens",
+                    file=sys.stderr,
+                )
     return 0
 
 

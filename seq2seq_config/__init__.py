@@ -1,8 +1,9 @@
 """The configuration of the seq2seq framework, importable without TensorFlow.
 
-Config schemas, their validation and the one-line error reporting live here, apart
-from the `seq2seq` package, because importing TensorFlow takes seconds: the
-command-line tools check a config (and refuse a bad one) before paying for it.
+Config schemas, their validation, the run directory's checks and the one-line error
+reporting live here, apart from the `seq2seq` package, because importing TensorFlow
+takes seconds: the command-line tools check a config (and refuse a bad one) before
+paying for it.
 """
 
 from seq2seq_config.compose import CONFIG_DIR, compose_config
@@ -21,13 +22,10 @@ from seq2seq_config.schema import (
     TrainerConfig,
     register_configs,
 )
-from seq2seq_config.validation import MODELS, OPTIMIZERS, TASKS, validate
+from seq2seq_config.validation import validate
 
 __all__ = [
     "CONFIG_DIR",
-    "MODELS",
-    "OPTIMIZERS",
-    "TASKS",
     "ConfigError",
     "ModelConfig",
     "TaskConfig",

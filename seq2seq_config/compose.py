@@ -1,7 +1,7 @@
 """Composing configs from Python, as `train.py` does from the command line."""
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig

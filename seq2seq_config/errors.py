@@ -10,8 +10,10 @@ import contextlib
 import dataclasses
 import os
 import sys
+import types
 import typing
-from typing import Any, Callable, Iterator, Optional
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from hydra.errors import (
     ConfigCompositionException,
@@ -80,7 +82,8 @@ def _type_name(annotation: Any) -> str:
     if annotation in names:
         return names[annotation]
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if typing.get_origin(annotation) is typing.Union and len(args) == 1:
+    # `Optional[int]` and `int | None` spell the same thing in two ways.
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
         return f"{_type_name(args[0])} or null"
     return str(annotation)
 
@@ -108,7 +111,7 @@ def _from_omegaconf(error: OmegaConfBaseException) -> str:
     return f"{key}: {_first_line(error.msg)}" if key else _first_line(error.msg)
 
 
-def describe(error: BaseException) -> Optional[str]:
+def describe(error: BaseException) -> str | None:
     """The one-line message for an error caused by the user's input.
 
     Returns:

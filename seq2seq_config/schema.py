@@ -1,15 +1,21 @@
-"""Typed schemas of every config group, registered in Hydra's ConfigStore.
+"""Typed schemas of the training config's groups, registered in Hydra's ConfigStore.
 
 Hydra merges the YAML files under `configs/` onto these dataclasses, so an unknown key
 or a value of the wrong type fails at composition, before TensorFlow is imported.
-Defaults live here; the YAML files only choose and override.
+Defaults live here; the YAML files only choose and override. Each field also states the
+values it allows (`one_of`, `integer`, `number`): validation, error messages and the
+code that dispatches on a choice all read them from here.
 """
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+
+from seq2seq_config.command_schema import DecodingConfig, EvaluateConfig, PredictConfig
+from seq2seq_config.constraints import integer, number, one_of
+
+#: The generated toy tasks; `tsv` reads a file instead.
+GENERATED_TASKS = ("reverse", "copy", "sort", "reverse_prefix", "addition")
 
 
 @dataclass
@@ -21,70 +27,82 @@ class TaskConfig:
     digits of each operand).
     """
 
-    # reverse, copy, sort, reverse_prefix, addition (generated) or tsv (a file).
-    name: str = "reverse"
-    vocab_size: int = 10
-    min_len: int = 3
-    max_len: int = 10
-    train_size: int = 40_000
-    val_size: int = 1_000
-    test_size: int = 1_000
+    name: str = one_of("reverse", GENERATED_TASKS + ("tsv",))
+    vocab_size: int = integer(10, minimum=1)
+    min_len: int = integer(3, minimum=1)
+    max_len: int = integer(10, minimum=1)
+    train_size: int = integer(40_000, minimum=1)
+    val_size: int = integer(1_000, minimum=1)
+    test_size: int = integer(1_000, minimum=1)
     # reverse_prefix: how many leading source symbols the target reverses.
-    target_len: int = 3
+    target_len: int = integer(3, minimum=1)
     # tsv: the file of `source<TAB>target` lines; its lines not in validation or test
     # all train (train_size, vocab_size, min_len and max_len do not apply).
-    path: Optional[str] = None
+    path: str | None = None
     # tsv: char (every character a symbol) or space (symbols separated by spaces).
-    tokenizer: str = "space"
+    tokenizer: str = one_of("space", ("char", "space"))
     # tsv: symbols seen fewer times in training become the unknown symbol <unk>.
-    min_freq: int = 1
+    min_freq: int = integer(1, minimum=1)
     # tsv: a line without a tab or with an empty side: error (stop, naming the line) or
     # skip (leave it out, with a warning that counts them).
-    on_bad_line: str = "error"
+    on_bad_line: str = one_of("error", ("error", "skip"))
 
 
 @dataclass
 class ModelConfig:
-    """The network: embedding, encoder stack, bridge, decoder stack, output projection."""
+    """The network: embedding, encoder stack, bridge, decoder stack, output projection.
 
-    # The family: lstm, repeat_vector or attention.
-    name: str = "lstm"
-    units: int = 128
-    embedding_dim: int = 64
-    num_layers: int = 1
-    dropout: float = 0.0
-    # The recurrent cell of both sides: lstm, gru or rnn.
-    cell: str = "lstm"
+    Every field but `name` is an option of the model's constructor (`model_options`).
+    """
+
+    # The family.
+    name: str = one_of("lstm", ("lstm", "repeat_vector", "attention"))
+    units: int = integer(128, minimum=1)
+    embedding_dim: int = integer(64, minimum=1)
+    num_layers: int = integer(1, minimum=1)
+    dropout: float = number(0.0, minimum=0.0, maximum=1.0, exclusive_maximum=True)
+    # The recurrent cell of both sides.
+    cell: str = one_of("lstm", ("lstm", "gru", "rnn"))
     bidirectional: bool = False
-    # How encoder states become decoder initial states: copy, concat, dense or zeros.
-    bridge: str = "copy"
+    # How encoder states become decoder initial states.
+    bridge: str = one_of("copy", ("copy", "concat", "dense", "zeros"))
     # Width of the decoder; null means model.units.
-    decoder_units: Optional[int] = None
-    # The attention family's score: luong or bahdanau; null for the other families.
-    attention: Optional[str] = None
+    decoder_units: int | None = integer(None, minimum=1)
+    # The attention family's score; null for the other families.
+    attention: str | None = one_of(None, ("luong", "bahdanau"))
+
+
+def model_options() -> dict:
+    """The model constructor's options and their defaults: every `ModelConfig` field but `name`."""
+    defaults = ModelConfig()
+    return {
+        name: getattr(defaults, name) for name in ModelConfig.__dataclass_fields__ if name != "name"
+    }
 
 
 @dataclass
 class TrainerConfig:
     """How to fit: optimizer, schedule, batching."""
 
-    epochs: int = 3
-    batch_size: int = 128
-    learning_rate: float = 1e-2
+    epochs: int = integer(3, minimum=1)
+    batch_size: int = integer(128, minimum=1)
+    # The peak learning rate.
+    learning_rate: float = number(1e-2, minimum=0.0, exclusive_minimum=True)
     # constant, or cosine: decays from learning_rate towards 0 over the whole run.
-    lr_schedule: str = "cosine"
+    lr_schedule: str = one_of("cosine", ("constant", "cosine"))
     # Gradient clipping by global norm; null turns it off.
-    clipnorm: Optional[float] = 1.0
-    optimizer: str = "adam"
+    clipnorm: float | None = number(1.0, minimum=0.0, exclusive_minimum=True)
+    # Any of these Keras optimizers, by the name `keras.optimizers.get` takes.
+    optimizer: str = one_of("adam", ("adam", "adamw", "nadam", "rmsprop", "sgd"))
     # float32, or a Keras mixed policy: float32 weights with bfloat16 (fast on CPUs
     # with AMX) or float16 (GPUs) arithmetic.
-    precision: str = "float32"
+    precision: str = one_of("float32", ("float32", "mixed_bfloat16", "mixed_float16"))
     # Training steps run per call into the compiled graph: fewer host round trips;
     # per-batch callbacks then see every Nth step.
-    steps_per_execution: int = 1
+    steps_per_execution: int = integer(1, minimum=1)
     # default (one device), mirrored (the devices of this machine) or multi_worker
     # (machines listed in TF_CONFIG); see the README's "Distributed training".
-    strategy: str = "default"
+    strategy: str = one_of("default", ("default", "mirrored", "multi_worker"))
     # Continue the run already in the run directory (hydra.run.dir) from its last
     # checkpoint; it must have the same config.
     resume: bool = False
@@ -95,9 +113,9 @@ class LoggingConfig:
     """What each run shows in TensorBoard beyond the scalars."""
 
     # Weight histograms every N epochs; 0 turns them off.
-    histogram_freq: int = 1
+    histogram_freq: int = integer(1, minimum=0)
     # Decoded validation samples shown as a text table after each epoch; 0 turns it off.
-    samples: int = 8
+    samples: int = integer(8, minimum=0)
     # Heatmaps of h and c over a sample's steps (and attention weights) after each epoch.
     images: bool = True
 
@@ -110,63 +128,14 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
-    seed: int = 0
-    # What `python train.py` returns to a sweeper (Optuna maximizes or minimizes it).
-    optimized_metric: str = "val/exact_match"
+    seed: int = integer(0, minimum=0)
+    # What `python train.py` returns to a sweeper (Optuna maximizes or minimizes it);
+    # validation only: choosing hyperparameters on the test split would leak it.
+    optimized_metric: str = one_of(
+        "val/exact_match", ("val/exact_match", "val/token_accuracy", "val/loss")
+    )
     # Generated datasets are cached here, keyed by the task's parameters.
     data_dir: str = "data"
-
-
-@dataclass
-class DecodingConfig:
-    """How `evaluate` and `predict` decode: greedy, beam search or sampling."""
-
-    strategy: str = "greedy"
-    beam_size: int = 5
-    # GNMT's alpha: hypotheses are ranked by log-probability / ((5 + length) / 6) ** alpha.
-    length_penalty: float = 0.0
-    temperature: float = 1.0
-    # Sample among the k most likely tokens only; 0 means all.
-    top_k: int = 0
-    # The most tokens to emit, EOS included; null means twice the source plus two.
-    max_len: Optional[int] = None
-    # Seeds sampling (with the step index): the same seed gives the same sequences.
-    seed: int = 0
-
-
-@dataclass
-class EvalConfig:
-    """The length-generalization split of `evaluate`: lengths beyond training."""
-
-    # Null means the run's task.max_len + 1 and task.max_len + 5.
-    min_len: Optional[int] = None
-    max_len: Optional[int] = None
-    size: int = 1000
-    batch_size: int = 500
-
-
-@dataclass
-class EvaluateConfig:
-    """`python -m seq2seq.evaluate run_dir=DIR ...`."""
-
-    run_dir: str = MISSING
-    split: str = "test"
-    eval: EvalConfig = field(default_factory=EvalConfig)
-    decoding: DecodingConfig = field(default_factory=DecodingConfig)
-
-
-@dataclass
-class PredictConfig:
-    """`python -m seq2seq.predict run_dir=DIR input="3 1 4 1 5" ...`."""
-
-    run_dir: str = MISSING
-    # One sequence per line, symbols separated by spaces; or a file of such lines.
-    input: Optional[str] = None
-    input_file: Optional[str] = None
-    # The longest input accepted; null means the longest source the run trained on.
-    max_input_len: Optional[int] = None
-    batch_size: int = 500
-    decoding: DecodingConfig = field(default_factory=DecodingConfig)
 
 
 def register_configs() -> None:

@@ -11,11 +11,13 @@ and prints it.
 """
 
 import csv
+import io
 import json
 import logging
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Dict, List
+from typing import Any
 
 import yaml
 from hydra.core.hydra_config import HydraConfig
@@ -23,12 +25,15 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from seq2seq_config.errors import describe
-from seq2seq_config.rundir import atomic_write_text, write_overrides
+from seq2seq_config.files import atomic_write_text
+from seq2seq_config.run_dir import write_overrides
 
 log = logging.getLogger(__name__)
 
 METRIC_COLUMNS = [
-    f"{split}/{metric}" for split in ("val", "test") for metric in ("exact_match", "token_accuracy", "loss")
+    f"{split}/{metric}"
+    for split in ("val", "test")
+    for metric in ("exact_match", "token_accuracy", "loss")
 ]
 
 
@@ -75,9 +80,9 @@ def run_sweep_job(run: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
         return FailedRun(message)
 
 
-def _job_row(job_dir: Path) -> Dict[str, Any]:
+def _job_row(job_dir: Path) -> dict[str, Any]:
     overrides = yaml.safe_load((job_dir / "overrides.yaml").read_text()) or []
-    row: Dict[str, Any] = {"job": job_dir.name, "overrides": " ".join(overrides)}
+    row: dict[str, Any] = {"job": job_dir.name, "overrides": " ".join(overrides)}
     run_file = job_dir / "run.json"
     run = json.loads(run_file.read_text()) if run_file.exists() else {"status": "did not finish"}
     row["status"] = run["status"] if "error" not in run else f"failed: {run['error']}"
@@ -90,7 +95,7 @@ def _job_row(job_dir: Path) -> Dict[str, Any]:
     return row
 
 
-def summarize(sweep_dir: Path) -> List[Dict[str, Any]]:
+def summarize(sweep_dir: Path) -> list[dict[str, Any]]:
     """One row per job of the sweep in `sweep_dir`, in job order."""
     jobs = [p.parent for p in sweep_dir.glob("*/overrides.yaml")]
     return [_job_row(job) for job in sorted(jobs, key=lambda p: (len(p.name), p.name))]
@@ -100,7 +105,7 @@ def _cell(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
-def markdown_table(rows: List[Dict[str, Any]]) -> str:
+def markdown_table(rows: list[dict[str, Any]]) -> str:
     """The rows as a Markdown table."""
     if not rows:
         return "(no jobs)"
@@ -118,12 +123,13 @@ def write_summary(sweep_dir: Path) -> str:
     """
     rows = summarize(sweep_dir)
     table = markdown_table(rows)
-    (sweep_dir / "summary.md").write_text(table + "\n")
-    with open(sweep_dir / "summary.csv", "w", newline="") as f:
-        if rows:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
+    atomic_write_text(sweep_dir / "summary.md", table + "\n")
+    text = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(text, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    atomic_write_text(sweep_dir / "summary.csv", text.getvalue())
     return table
 
 

@@ -87,10 +87,17 @@ def tiny_cfg(data_dir):
     return make
 
 
-def run_script(script: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Runs a script of the repository in a fresh Python process, from the repo root."""
+def run_script(
+    script: str, *args: str, timeout: float = 600, import_times: bool = False
+) -> subprocess.CompletedProcess:
+    """Runs a script of the repository in a fresh Python process, from the repo root.
+
+    With `import_times`, Python reports every module it imports on stderr
+    (`-X importtime`; see `imported_modules`).
+    """
+    flags = ["-X", "importtime"] if import_times else []
     return subprocess.run(
-        [sys.executable, str(ROOT / script), *args],
+        [sys.executable, *flags, str(ROOT / script), *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -99,6 +106,23 @@ def run_script(script: str, *args: str, timeout: float = 600) -> subprocess.Comp
 
 
 def error_lines(stderr: str) -> list:
-    """stderr without TensorFlow's start-up chatter (absl lines and the like)."""
-    noise = ("I0000 ", "W0000 ", "E0000 ", "WARNING: All log messages", "To enable the")
+    """stderr without TensorFlow's start-up chatter (absl lines and the like) and
+    without `-X importtime` reports."""
+    noise = (
+        "I0000 ",
+        "W0000 ",
+        "E0000 ",
+        "WARNING: All log messages",
+        "To enable the",
+        "import time:",
+    )
     return [line for line in stderr.splitlines() if line and not line.startswith(noise)]
+
+
+def imported_modules(stderr: str) -> set:
+    """The top-level modules a `run_script(..., import_times=True)` process imported."""
+    names = set()
+    for line in stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+    return names

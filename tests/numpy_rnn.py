@@ -70,7 +70,9 @@ def run(cell, inputs, weights, initial_state=None, mask=None, go_backwards=False
     outputs = []
     output = np.zeros((batch, units))
     for t in order:
-        new_state = step(np.asarray(inputs[:, t], np.float64), state, kernel, recurrent_kernel, bias)
+        new_state = step(
+            np.asarray(inputs[:, t], np.float64), state, kernel, recurrent_kernel, bias
+        )
         keep = mask[:, t][:, None]
         state = [np.where(keep, new, old) for new, old in zip(new_state, state)]
         output = np.where(keep, new_state[0], output)

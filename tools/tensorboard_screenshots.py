@@ -77,7 +77,9 @@ def main() -> None:
     args = parser.parse_args()
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
-        sys.exit("error: chromium not found; allowed: Debian's chromium package (apt-get install chromium)")
+        sys.exit(
+            "error: chromium not found; allowed: Debian's chromium package (apt-get install chromium)"
+        )
     logdir = args.logdir
     if logdir is None:
         logdir = tempfile.mkdtemp(prefix="sweep-")

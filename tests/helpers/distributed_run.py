@@ -1,4 +1,4 @@
-"""Runs `train` in this process under a strategy, for tests/test_distribute.py.
+"""Runs `train` in this process under a strategy, for tests/training/test_distribute.py.
 
     python tests/helpers/distributed_run.py WEIGHTS_OUT LOGICAL_CPUS OVERRIDE ...
 
@@ -18,7 +18,8 @@ tf.config.set_logical_device_configuration(
     cpu, [tf.config.LogicalDeviceConfiguration()] * int(logical_cpus)
 )
 
-from seq2seq import distribute, training  # noqa: E402
+import seq2seq  # noqa: E402
+from seq2seq.training import distribute  # noqa: E402
 from seq2seq_config import compose_config  # noqa: E402
 
 
@@ -42,4 +43,4 @@ class SaveAfterFit(__import__("keras").callbacks.Callback):
 distribute.fit_custom = fit_custom_then_save
 cfg = compose_config(overrides)
 run_dir = next(o.split("=", 1)[1] for o in overrides if o.startswith("hydra.run.dir="))
-training.train(cfg, run_dir=run_dir, callbacks=[SaveAfterFit()])
+seq2seq.train(cfg, run_dir=run_dir, callbacks=[SaveAfterFit()])

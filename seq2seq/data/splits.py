@@ -1,0 +1,43 @@
+"""The data a run trains and measures on: a vocabulary and three splits of token ids."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from seq2seq.data.vocabulary import PAD_ID, Vocabulary
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split: token ids padded with PAD_ID, without BOS or EOS.
+
+    Attributes:
+        source_ids: int32 (n, max source length).
+        target_ids: int32 (n, max target length).
+    """
+
+    source_ids: np.ndarray
+    target_ids: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.source_ids)
+
+    @property
+    def target_lengths(self) -> np.ndarray:
+        return (self.target_ids != PAD_ID).sum(axis=1)
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """A task's vocabulary and its three splits."""
+
+    vocab: Vocabulary
+    train: Split
+    val: Split
+    test: Split
+
+    def split(self, name: str) -> Split:
+        """The split called `name` (train, val or test)."""
+        return {"train": self.train, "val": self.val, "test": self.test}[name]

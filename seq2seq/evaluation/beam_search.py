@@ -1,0 +1,100 @@
+"""Beam search inside the graph: the `beam_size` best partial sequences of each source.
+
+Like the other strategies (seq2seq/evaluation/decoding.py) it sees the model only
+through the step callback, so it is tested with a fake step.
+"""
+
+import tensorflow as tf
+
+from seq2seq.data.vocabulary import BOS_ID, EOS_ID, PAD_ID
+from seq2seq.evaluation.search_loop import StepFn, pad_to
+
+
+def length_penalty(lengths, alpha):
+    """GNMT's length penalty ((5 + length) / 6) ** alpha; alpha 0 turns it off."""
+    return tf.pow((5.0 + tf.cast(lengths, tf.float32)) / 6.0, alpha)
+
+
+def beam_search(step_fn: StepFn, state, batch_size, max_len, beam_size=5, alpha=0.0) -> tf.Tensor:
+    """Keeps the `beam_size` best partial sequences of each batch row; returns the best.
+
+    Hypotheses are ranked by log-probability divided by `length_penalty(length, alpha)`;
+    a hypothesis that has emitted EOS is finished: it keeps its score and length and
+    only ever extends with PAD, at no cost.
+
+    Args:
+        state: the initial state for one copy of each row, (batch, ...); it is
+            repeated `beam_size` times here, row-major: row b's beams are b*K .. b*K+K-1.
+            Whatever `step_fn` closes over (attention memory) must be repeated the same
+            way by the caller (`repeat_beams`).
+        beam_size: hypotheses kept per row (K).
+        alpha: length penalty exponent; larger favours longer sequences.
+        Others as `greedy_search`.
+
+    Returns:
+        int32 (batch, max_len): the best hypothesis of each row, EOS included, PAD after.
+    """
+    k = beam_size
+    state = repeat_beams(state, k)
+    neg_inf = tf.constant(-1e9, tf.float32)
+    # Only the first beam is live at the start, so the K beams do not start as copies.
+    scores = tf.tile(tf.concat([[0.0], tf.fill([k - 1], neg_inf)], 0)[None, :], [batch_size, 1])
+    lengths = tf.zeros([batch_size, k], tf.int32)
+    finished = tf.zeros([batch_size, k], tf.bool)
+    sequences = tf.zeros([batch_size, k, 0], tf.int32)
+    tokens = tf.fill([batch_size * k], tf.constant(BOS_ID, tf.int32))
+
+    def not_done(t, tokens, scores, lengths, finished, sequences, state):
+        return tf.logical_and(t < max_len, tf.logical_not(tf.reduce_all(finished)))
+
+    def step(t, tokens, scores, lengths, finished, sequences, state):
+        logits, state = step_fn(tokens, state)
+        vocab = tf.shape(logits)[-1]
+        log_probs = tf.reshape(tf.nn.log_softmax(logits), [batch_size, k, vocab])
+        # A finished hypothesis continues only with PAD, at no cost.
+        pad_only = tf.where(tf.range(vocab) == PAD_ID, 0.0, neg_inf)
+        log_probs = tf.where(finished[:, :, None], pad_only[None, None, :], log_probs)
+        candidates = scores[:, :, None] + log_probs
+        candidate_lengths = lengths + tf.cast(tf.logical_not(finished), tf.int32)
+        ranked = candidates / length_penalty(candidate_lengths, alpha)[:, :, None]
+        _, best = tf.math.top_k(tf.reshape(ranked, [batch_size, k * vocab]), k=k)
+        beam = best // vocab
+        next_tokens = best % vocab
+        scores = tf.gather(tf.reshape(candidates, [batch_size, k * vocab]), best, batch_dims=1)
+        lengths = tf.gather(candidate_lengths, beam, batch_dims=1)
+        finished = tf.logical_or(
+            tf.gather(finished, beam, batch_dims=1), tf.equal(next_tokens, EOS_ID)
+        )
+        sequences = tf.concat(
+            [tf.gather(sequences, beam, batch_dims=1), next_tokens[:, :, None]], axis=2
+        )
+        rows = tf.reshape(beam + tf.range(batch_size)[:, None] * k, [-1])
+        state = tf.nest.map_structure(lambda s: tf.gather(s, rows), state)
+        return t + 1, tf.reshape(next_tokens, [-1]), scores, lengths, finished, sequences, state
+
+    steps, _, scores, lengths, _, sequences, _ = tf.while_loop(
+        not_done,
+        step,
+        (tf.constant(0), tokens, scores, lengths, finished, sequences, state),
+        shape_invariants=(
+            tf.TensorShape([]),
+            tf.TensorShape([None]),
+            tf.TensorShape([None, k]),
+            tf.TensorShape([None, k]),
+            tf.TensorShape([None, k]),
+            tf.TensorShape([None, k, None]),
+            tf.nest.map_structure(_batch_free_shape, state),
+        ),
+    )
+    best = tf.argmax(scores / length_penalty(lengths, alpha), axis=-1, output_type=tf.int32)
+    ids = tf.gather(sequences, best, batch_dims=1)
+    return pad_to(ids, batch_size, steps, max_len)
+
+
+def _batch_free_shape(tensor):
+    return tf.TensorShape([None]).concatenate(tensor.shape[1:])
+
+
+def repeat_beams(structure, beam_size):
+    """Repeats every tensor of a nested structure `beam_size` times along the batch axis."""
+    return tf.nest.map_structure(lambda t: tf.repeat(t, beam_size, axis=0), structure)

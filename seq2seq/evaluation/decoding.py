@@ -1,0 +1,189 @@
+"""Decoding inside the graph: a `tf.while_loop` over steps for the whole batch.
+
+A strategy sees the model only through one step callback,
+`step_fn(token_ids (batch,), state) -> (logits (batch, vocab), state)`, so it can be
+tested with a fake step and used with any model that provides `decode_step`. The state
+is any nested structure of tensors whose first dimension is the batch (an LSTM's
+[h, c] per layer): beam search reorders it along that dimension.
+
+Every strategy starts from BOS, stops each sequence at its own EOS (padding after it),
+ends the loop once every sequence has ended or after `max_len` steps, and returns int32
+(batch, max_len) token ids, EOS included.
+
+keras_hub's samplers were tried on this state cache (benchmarks/decoding.py); they keep
+extending a sequence after its EOS until every sequence has one, and their beam search
+has no length penalty and keeps scoring finished beams, so the strategies here are the
+framework's own.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import tensorflow as tf
+
+from seq2seq.data.vocabulary import BOS_ID, EOS_ID, PAD_ID
+from seq2seq.evaluation.beam_search import beam_search, repeat_beams
+from seq2seq.evaluation.search_loop import StepFn, pad_to
+from seq2seq_config.command_schema import DecodingConfig
+from seq2seq_config.constraints import choices, dispatch_table
+
+
+def _token_by_token(choose, step_fn, state, batch_size, max_len) -> tf.Tensor:
+    """The loop shared by greedy search and sampling: one token per sequence per step.
+
+    Args:
+        choose: `(logits, t) -> token ids (batch,)`.
+    """
+    tokens = tf.fill([batch_size], tf.constant(BOS_ID, tf.int32))
+    finished = tf.zeros([batch_size], tf.bool)
+    emitted = tf.TensorArray(tf.int32, size=0, dynamic_size=True)
+
+    def not_done(t, tokens, finished, state, emitted):
+        return tf.logical_and(t < max_len, tf.logical_not(tf.reduce_all(finished)))
+
+    def step(t, tokens, finished, state, emitted):
+        logits, state = step_fn(tokens, state)
+        next_tokens = tf.where(finished, PAD_ID, choose(logits, t))
+        finished = tf.logical_or(finished, tf.equal(next_tokens, EOS_ID))
+        return t + 1, next_tokens, finished, state, emitted.write(t, next_tokens)
+
+    steps, _, _, _, emitted = tf.while_loop(
+        not_done, step, (tf.constant(0), tokens, finished, state, emitted)
+    )
+    return pad_to(tf.transpose(emitted.stack()), batch_size, steps, max_len)
+
+
+def greedy_search(step_fn: StepFn, state, batch_size, max_len) -> tf.Tensor:
+    """Feeds back the most likely token at each step.
+
+    Args:
+        step_fn: the step callback (see the module docstring).
+        state: the initial state for `step_fn`.
+        batch_size: int or int32 scalar tensor.
+        max_len: int or int32 scalar tensor: the most tokens to emit, EOS included.
+
+    Returns:
+        int32 (batch, max_len): decoded ids, EOS included, PAD after it.
+    """
+
+    def most_likely(logits, t):
+        return tf.argmax(logits, axis=-1, output_type=tf.int32)
+
+    return _token_by_token(most_likely, step_fn, state, batch_size, max_len)
+
+
+def sample(step_fn: StepFn, state, batch_size, max_len, temperature=1.0, top_k=0, seed=0):
+    """Draws each token from the softmax of `logits / temperature`.
+
+    Args:
+        temperature: > 0; below 1 sharpens the distribution, above 1 flattens it.
+        top_k: draw among the k most likely tokens only; 0 draws among all.
+        seed: with the step index, seeds a stateless draw: the same seed gives the same
+            sequences.
+        Others as `greedy_search`.
+
+    Returns:
+        int32 (batch, max_len): decoded ids, EOS included, PAD after it.
+    """
+
+    def draw(logits, t):
+        logits = logits / temperature
+        if top_k:
+            kth = tf.math.top_k(logits, k=top_k).values[:, -1:]
+            logits = tf.where(logits < kth, tf.constant(-1e9, logits.dtype), logits)
+        seeds = tf.stack([tf.cast(seed, tf.int32), t])
+        drawn = tf.random.stateless_categorical(logits, 1, seed=seeds, dtype=tf.int32)
+        return drawn[:, 0]
+
+    return _token_by_token(draw, step_fn, state, batch_size, max_len)
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """A decoding strategy, and how the `decoding` config group reaches it.
+
+    Attributes:
+        search: `search(step_fn, state, batch_size, max_len, **options)`.
+        options: each keyword of `search` and the `decoding.*` key that sets it.
+        tag: the options in a few characters, for file names and TensorBoard tags.
+        copies: how many hypotheses each source keeps (the beam), from the options.
+    """
+
+    search: Callable
+    options: dict[str, str] = field(default_factory=dict)
+    tag: Callable[[dict], str] = lambda options: ""
+    copies: Callable[[dict], int] = lambda options: 1
+
+
+#: Every `decoding.strategy`, by name.
+STRATEGIES: dict[str, Strategy] = dispatch_table(
+    "decoding.strategy",
+    choices(DecodingConfig, "strategy"),
+    {
+        "greedy": Strategy(greedy_search),
+        "beam": Strategy(
+            beam_search,
+            options={"beam_size": "beam_size", "alpha": "length_penalty"},
+            tag=lambda o: f"{o['beam_size']}-lp{o['alpha']:g}",
+            copies=lambda o: o["beam_size"],
+        ),
+        "sample": Strategy(
+            sample,
+            options={"temperature": "temperature", "top_k": "top_k", "seed": "seed"},
+            tag=lambda o: f"-t{o['temperature']:g}-k{o['top_k']}-s{o['seed']}",
+        ),
+    },
+)
+
+
+def decoding_options(decoding_cfg) -> dict[str, object]:
+    """The `decode` options a `decoding` config group sets for its strategy."""
+    strategy = STRATEGIES[decoding_cfg.strategy]
+    return {keyword: decoding_cfg[key] for keyword, key in strategy.options.items()}
+
+
+def decoding_tag(decoding_cfg) -> str:
+    """A short name of the decoding settings, for file names and TensorBoard tags:
+    `greedy`, `beam5-lp0`, `sample-t1-k0-s0`."""
+    strategy = STRATEGIES[decoding_cfg.strategy]
+    return decoding_cfg.strategy + strategy.tag(decoding_options(decoding_cfg))
+
+
+def decode(model, encoder_token_ids, max_len, strategy="greedy", **options) -> tf.Tensor:
+    """Decodes a batch of sources with a Seq2Seq model.
+
+    Args:
+        model: a model with `encode`, `initial_decoder_state` and `decode_step`.
+        encoder_token_ids: int32 (batch, source_len), padded with PAD.
+        max_len: the most tokens to emit per sequence, EOS included.
+        strategy: a name in `STRATEGIES`: `greedy`, `beam` or `sample`.
+        **options: the strategy's options: `beam_size` and `alpha` for beam;
+            `temperature`, `top_k` and `seed` for sample.
+
+    Returns:
+        int32 (batch, max_len) token ids, EOS included, PAD after it.
+
+    Raises:
+        ValueError: for a strategy that does not exist.
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(
+            f"`strategy` must be one of {list(STRATEGIES)}. Received: strategy={strategy!r}"
+        )
+    chosen = STRATEGIES[strategy]
+    encoded = model.encode(encoder_token_ids, training=False)
+    state = model.initial_decoder_state(encoded)
+    batch_size = tf.shape(encoder_token_ids)[0]
+    copies = chosen.copies(options)
+    if copies > 1:  # what the step closes over (attention memory) follows the beams
+        encoded = repeat_beams(encoded, copies)
+
+    def step_fn(token_ids, state):
+        return model.decode_step(token_ids, state, encoded)
+
+    return chosen.search(step_fn, state, batch_size, max_len, **options)
+
+
+def greedy_decode(model, encoder_token_ids, max_len) -> tf.Tensor:
+    """Greedy decoding of a batch of sources: `decode(..., strategy="greedy")`."""
+    return decode(model, encoder_token_ids, max_len, "greedy")

@@ -1,0 +1,138 @@
+"""Keras callbacks that give `model.fit` this framework's validation and TensorBoard views."""
+
+import keras
+import tensorflow as tf
+
+from seq2seq.data.splits import Split
+from seq2seq.evaluation.decoding import greedy_decode
+from seq2seq.evaluation.evaluator import Evaluator
+from seq2seq.training import checkpoints, tensorboard_summaries
+from seq2seq_config.errors import RunError
+
+
+class GreedyValidation(keras.callbacks.Callback):
+    """Adds `val_loss`, `val_token_accuracy` and `val_exact_match` to each epoch's logs.
+
+    Keras' own validation would measure exact-match under teacher forcing; this one
+    decodes greedily, as at inference. Place it before the callbacks that read the logs
+    (checkpointing, TensorBoard).
+
+    Args:
+        evaluator: measures the model on a split.
+        split: the validation split.
+    """
+
+    def __init__(self, evaluator: Evaluator, split: Split):
+        super().__init__()
+        self.evaluator = evaluator
+        self.split = split
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            for name, value in self.evaluator(self.split).items():
+                logs[f"val_{name}"] = value
+
+
+class TensorBoardExtras(keras.callbacks.Callback):
+    """Writes the run's config, HParams session, decoded samples and state images.
+
+    Args:
+        writer: a summary writer on the run's `tensorboard/` directory.
+        cfg: the run's resolved config.
+        vocab: the vocabulary, to show tokens as symbols.
+        split: where the samples come from (the validation split).
+        samples: how many decoded samples to show after each epoch; 0 shows none.
+        images: whether to draw h and c heatmaps (and attention weights) after each epoch.
+        run_name: the run's name in the HParams dashboard.
+        first_epoch: the epoch training starts from (later than 0 when resuming).
+    """
+
+    def __init__(self, writer, cfg, vocab, split: Split, samples, images, run_name, first_epoch=0):
+        super().__init__()
+        self.first_epoch = first_epoch
+        self.writer = writer
+        self.cfg = cfg
+        self.vocab = vocab
+        self.split = split
+        self.samples = samples
+        self.images = images
+        self.run_name = run_name
+
+    def on_train_begin(self, logs=None):
+        if self.first_epoch == 0:  # a resumed run wrote these when it started
+            tensorboard_summaries.write_run_start(self.writer, self.cfg, self.run_name)
+
+    def on_epoch_end(self, epoch, logs=None):
+        with self.writer.as_default(step=epoch):
+            if self.samples:
+                self._write_samples()
+            if self.images:
+                self._write_images()
+        self.writer.flush()
+
+    def _write_samples(self):
+        sources = self.split.source_ids[: self.samples]
+        targets = self.split.target_ids[: self.samples]
+        decoded = greedy_decode(self.model, sources, targets.shape[1] + 1).numpy()
+        table = tensorboard_summaries.samples_table(self.vocab, sources, targets, decoded)
+        tf.summary.text("decoded_samples", table)
+
+    def _write_images(self):
+        source, target = self.split.source_ids[0], self.split.target_ids[0]
+        tf.summary.image(
+            "states", tensorboard_summaries.states_image(self.model, self.vocab, source, target)
+        )
+        if hasattr(self.model, "attention_weights"):
+            image = tensorboard_summaries.attention_image(self.model, self.vocab, source, target)
+            tf.summary.image("attention", image)
+
+
+class StopOnNonFiniteLoss(keras.callbacks.TerminateOnNaN):
+    """Stops training at the first NaN or infinite loss, saying where.
+
+    Keras' `TerminateOnNaN(raise_error=True)` detects it and raises at once, so that the
+    epoch's checkpoint is never written and the last good one stays the latest; this
+    turns its RuntimeError into a one-line `RunError` that names the epoch, the step and
+    the checkpoint kept, for a non-zero exit without a traceback.
+
+    Args:
+        checkpoint_dir: where the run's checkpoints are, to name the last good one.
+    """
+
+    def __init__(self, checkpoint_dir):
+        super().__init__(raise_error=True)
+        self.checkpoint_dir = checkpoint_dir
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_batch_end(self, batch, logs=None):
+        try:
+            super().on_batch_end(batch, logs)
+        except RuntimeError:
+            state = checkpoints.latest(self.checkpoint_dir)
+            kept = (
+                "no checkpoint had been written yet"
+                if state is None
+                else f"the last good checkpoint, {state['weights']}, is kept"
+            )
+            raise RunError(
+                f"training stopped: the loss is {float(logs['loss'])} at epoch {self.epoch + 1}, "
+                f"step {batch + 1}; {kept}"
+            ) from None
+
+
+class FlushingTensorBoard(keras.callbacks.TensorBoard):
+    """Keras' TensorBoard callback, its epoch's summaries flushed to disk at once.
+
+    Keras leaves them buffered; a checkpoint saved after this callback must not outlive
+    summaries that a kill would lose. Keras offers no public flush, so this reaches into
+    the callback's private `_writers` (Keras 3.15); tests/training/test_callbacks.py
+    fails if a Keras upgrade renames it.
+    """
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        for writer in self._writers.values():
+            writer.flush()

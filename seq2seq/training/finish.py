@@ -1,0 +1,78 @@
+"""The end of a run: the model and its export saved, the held-out splits measured, and the
+run's records written, `metrics.json` last because its presence marks the run finished."""
+
+import json
+import logging
+from pathlib import Path
+
+import keras
+
+from seq2seq.data import pipeline
+from seq2seq.serving.export import export_saved_model
+from seq2seq.training import tensorboard_summaries
+from seq2seq_config.files import atomic_write, atomic_write_text
+
+log = logging.getLogger(__name__)
+
+Metrics = dict[str, dict[str, float]]
+
+
+def write_run_record(run_dir: Path, record: dict) -> None:
+    """Writes `run.json`: the run's status and how it went."""
+    atomic_write_text(run_dir / "run.json", json.dumps(record, indent=2) + "\n")
+
+
+def save_model(model: keras.Model, path: Path) -> None:
+    """Saves the whole model as a `.keras` file, atomically."""
+    with atomic_write(path, suffix=".keras") as temporary:
+        model.save(temporary)
+
+
+def save_and_measure(
+    cfg,
+    model,
+    run_dir: Path,
+    task_data,
+    evaluator,
+    trained_epochs: int,
+    train_seconds: float,
+    record: dict,
+) -> Metrics:
+    """Saves the trained model and its export, measures it, writes run.json and metrics.json.
+
+    Args:
+        cfg: the run's config.
+        model: the trained model.
+        run_dir: the run directory.
+        task_data: the run's data (its val and test splits are measured).
+        evaluator: measures a split.
+        trained_epochs: epochs this process trained (fewer than all when resumed).
+        train_seconds: how long this process trained.
+        record: what run.json says besides the status and the figures.
+
+    Returns:
+        `{"val": {...}, "test": {...}}`, each with loss, token_accuracy and exact_match.
+    """
+    trainer = cfg.trainer
+    save_model(model, run_dir / "model.keras")
+    export_saved_model(model, run_dir / "saved_model")
+
+    metrics = {split: evaluator(task_data.split(split)) for split in ("val", "test")}
+    tensorboard_summaries.write_final_metrics(run_dir / "tensorboard", metrics, step=trainer.epochs)
+    steps_per_epoch = pipeline.steps_per_epoch(task_data.train, trainer.batch_size)
+    write_run_record(
+        run_dir,
+        {
+            "status": "completed",
+            **record,
+            "train_seconds": round(train_seconds, 2),
+            "train_steps": steps_per_epoch * trained_epochs,
+            "train_sequences_per_second": round(
+                len(task_data.train) * trained_epochs / max(train_seconds, 1e-9)
+            ),
+        },
+    )
+    # Written last: its presence marks the run as finished.
+    atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    log.info("Trained in %.1f s; final metrics: %s", train_seconds, json.dumps(metrics))
+    return metrics

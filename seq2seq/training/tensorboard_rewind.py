@@ -1,0 +1,45 @@
+"""Rewriting a run's TensorBoard event files when it resumes.
+
+A run killed in the middle of epoch k may have written some of epoch k's summaries; the
+resumed run writes epoch k again. Dropping every summary at step >= k from the old files
+first leaves each step written exactly once: no gap, no duplicate.
+
+Why not TensorBoard's own purge of orphaned data (`--purge_orphaned_data`): it drops the
+later steps only in the view of TensorBoard's reader, while the files keep both copies
+for every other reader (EventAccumulator with the flag off, tf.data, summary exports),
+so the files themselves are rewritten here.
+"""
+
+from pathlib import Path
+
+import tensorflow as tf
+from tensorboard.backend.event_processing.event_file_loader import RawEventFileLoader
+from tensorboard.compat.proto import event_pb2
+
+from seq2seq_config.files import atomic_write
+
+
+def truncate_events(log_dir: Path, first_step: int) -> int:
+    """Removes the summaries at steps >= `first_step` from every event file under `log_dir`.
+
+    Files are read with TensorBoard's own loader, which stops cleanly at a record cut
+    short by a kill, and replaced atomically.
+
+    Returns:
+        How many events were dropped.
+    """
+    dropped = 0
+    for path in sorted(log_dir.rglob("events.out.tfevents.*")):
+        kept, removed = [], 0
+        for record in RawEventFileLoader(str(path)).Load():
+            event = event_pb2.Event.FromString(record)
+            if event.HasField("summary") and event.step >= first_step:
+                removed += 1
+            else:
+                kept.append(record)
+        if removed:
+            with atomic_write(path) as temporary, tf.io.TFRecordWriter(str(temporary)) as writer:
+                for record in kept:
+                    writer.write(record)
+            dropped += removed
+    return dropped

@@ -1,0 +1,156 @@
+"""Allowed values, written once beside each schema field and read from there.
+
+A schema field states what it accepts in its metadata: `one_of(default, choices)` a
+list of names, `integer(...)` or `number(...)` a range. Validation walks the fields and
+checks each value against its own statement (`check_fields`), error messages quote it,
+and code that dispatches on a choice builds its table with `dispatch_table`, which
+refuses at import time a table that does not handle exactly the schema's choices.
+"""
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from omegaconf import DictConfig
+
+from seq2seq_config.errors import ConfigError
+
+#: The metadata key under which a field keeps its constraint.
+ALLOWED = "allowed"
+
+
+def _number_text(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """A value that must be one of `choices` (or null, where the field is Optional)."""
+
+    choices: tuple[Any, ...]
+
+    def describe(self) -> str:
+        return "allowed: " + ", ".join(str(c) for c in self.choices)
+
+    def check(self, key: str, value: Any) -> None:
+        # Null passes: the schema's types already refuse it where a field is not Optional.
+        if value is not None and value not in self.choices:
+            raise ConfigError(key, value, self.describe())
+
+
+@dataclass(frozen=True)
+class Range:
+    """A finite number (or integer) within optional bounds; null passes (nullable fields).
+
+    Attributes:
+        kind: "an integer" or "a number", for messages.
+        minimum, maximum: the bounds, None for none.
+        exclusive_minimum, exclusive_maximum: whether the bound itself is refused.
+    """
+
+    kind: str
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    exclusive_maximum: bool = False
+
+    def describe(self) -> str:
+        low, high = self.minimum, self.maximum
+        if low is not None and high is not None:
+            left = "(" if self.exclusive_minimum else "["
+            right = ")" if self.exclusive_maximum else "]"
+            return f"must be {self.kind} in {left}{_number_text(low)}, {_number_text(high)}{right}"
+        if low is not None:
+            return (
+                f"must be {self.kind} {'>' if self.exclusive_minimum else '>='} {_number_text(low)}"
+            )
+        if high is not None:
+            return f"must be {self.kind} {'<' if self.exclusive_maximum else '<='} {_number_text(high)}"
+        return f"must be {self.kind}"
+
+    def allows(self, value: float) -> bool:
+        if isinstance(value, float) and not math.isfinite(value):
+            return False
+        low, high = self.minimum, self.maximum
+        if low is not None and (value <= low if self.exclusive_minimum else value < low):
+            return False
+        if high is not None and (value >= high if self.exclusive_maximum else value > high):
+            return False
+        return True
+
+    def check(self, key: str, value: Any) -> None:
+        if value is not None and not self.allows(value):
+            raise ConfigError(key, value, self.describe())
+
+
+def one_of(default: Any, choices: Sequence[Any]) -> Any:
+    """A schema field whose value must be one of `choices`."""
+    return dataclasses.field(default=default, metadata={ALLOWED: OneOf(tuple(choices))})
+
+
+def integer(default: int | None, minimum: int | None = None, maximum: int | None = None) -> Any:
+    """A schema field holding an integer in [minimum, maximum] (either bound optional)."""
+    return dataclasses.field(
+        default=default, metadata={ALLOWED: Range("an integer", minimum, maximum)}
+    )
+
+
+def number(
+    default: float | None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    exclusive_minimum: bool = False,
+    exclusive_maximum: bool = False,
+) -> Any:
+    """A schema field holding a finite number within the bounds given."""
+    allowed = Range("a number", minimum, maximum, exclusive_minimum, exclusive_maximum)
+    return dataclasses.field(default=default, metadata={ALLOWED: allowed})
+
+
+def allowed(schema: type, name: str) -> Any:
+    """The constraint a schema field states (a `OneOf` or a `Range`), or None."""
+    for field in dataclasses.fields(schema):
+        if field.name == name:
+            return field.metadata.get(ALLOWED)
+    raise KeyError(f"{schema.__name__} has no field {name!r}")
+
+
+def choices(schema: type, name: str) -> tuple[Any, ...]:
+    """The choices of a `one_of` field of `schema`."""
+    constraint = allowed(schema, name)
+    if not isinstance(constraint, OneOf):
+        raise KeyError(f"{schema.__name__}.{name} is not a choice")
+    return constraint.choices
+
+
+def check_fields(node: DictConfig, schema: type, prefix: str) -> None:
+    """Checks every field of `node` that states a constraint, nested groups included.
+
+    Raises:
+        ConfigError: naming the first key whose value is not allowed.
+    """
+    for field in dataclasses.fields(schema):
+        value = node[field.name]
+        constraint = field.metadata.get(ALLOWED)
+        if constraint is not None:
+            constraint.check(f"{prefix}{field.name}", value)
+        elif dataclasses.is_dataclass(field.type) and value is not None:
+            check_fields(value, field.type, f"{prefix}{field.name}.")
+
+
+def dispatch_table(key: str, allowed_names: Sequence[str], table: dict[str, Any]) -> dict[str, Any]:
+    """A table from each allowed name to what handles it, checked against the schema.
+
+    Call it where the table is defined, so that a choice added to the schema without
+    its handler (or the reverse) fails as soon as the module is imported.
+
+    Raises:
+        RuntimeError: if the table's names differ from `allowed_names`.
+    """
+    if set(table) != set(allowed_names):
+        raise RuntimeError(
+            f"{key}: the code handles {sorted(table)} but the schema allows {sorted(allowed_names)}"
+        )
+    return table

@@ -1,0 +1,114 @@
+"""Writing a file safely: a reader finds the old file or the whole new one, never half.
+
+Every file of a run that must survive a kill or a full disk goes through `atomic_write`:
+run records, checkpoints, the dataset cache, rewritten TensorBoard event files, the
+final model and its export. The new content goes to a hidden temporary beside the
+target, is flushed to disk (fsync), and is renamed over the target, which the operating
+system does atomically; the directory is flushed too, so that the rename itself
+survives a power cut. An error or an interrupt removes the temporary at once; a kill
+cannot, so what a killed write leaves is named `.tmp-*` and `remove_temporaries` (run
+when a run starts or resumes) deletes it.
+
+It lives in `seq2seq_config`, which never imports TensorFlow, so that code that runs
+before TensorFlow loads (the run directory, sweeps) writes files the same way.
+"""
+
+import contextlib
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+PathLike = str | os.PathLike
+#: The name prefix of every temporary: hidden, and known to `remove_temporaries`.
+TEMPORARY_PREFIX = ".tmp-"
+
+
+def _fsync_path(path: Path) -> None:
+    """Flushes a file, or every file and folder of a directory tree, to disk."""
+    if path.is_dir():
+        for child in path.rglob("*"):
+            if child.is_file():
+                _fsync_path(child)
+        _fsync_directory(path)
+        return
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def _fsync_directory(path: Path) -> None:
+    """Flushes a directory's entries (a rename into it) to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_write(path: PathLike, suffix: str = "") -> Iterator[Path]:
+    """Yields a temporary path to write to; on success it replaces `path` atomically.
+
+    Write the whole content to the yielded path (a file, or a directory such as a
+    SavedModel) inside the `with` block. When the block ends normally the content is
+    flushed to disk and renamed over `path`; if it raises, or the process is
+    interrupted, the temporary is removed and `path` is left as it was.
+
+    Args:
+        path: the file (or directory) to write.
+        suffix: the ending the temporary's name must keep, for writers that check it
+            (`.weights.h5` for Keras weights, `.keras`, `.npz`).
+
+    Yields:
+        The temporary path, in the same directory as `path`, not yet existing.
+
+    Raises:
+        OSError: whatever writing raised (a full disk: ENOSPC), after cleaning up.
+    """
+    path = Path(path)
+    temporary = path.parent / f"{TEMPORARY_PREFIX}{secrets.token_hex(6)}{suffix}"
+    try:
+        yield temporary
+        _fsync_path(temporary)
+        if temporary.is_dir() and path.is_dir():
+            # A directory cannot be renamed over a non-empty one: move the old one aside
+            # (a kill in between leaves it as a temporary, and `path` missing).
+            aside = path.parent / f"{TEMPORARY_PREFIX}{secrets.token_hex(6)}"
+            os.replace(path, aside)
+            os.replace(temporary, path)
+            _remove(aside)
+        else:
+            os.replace(temporary, path)
+        _fsync_directory(path.parent)
+    except BaseException:
+        _remove(temporary)
+        raise
+
+
+def atomic_write_text(path: PathLike, text: str) -> None:
+    """Writes `text` (UTF-8) to `path` atomically (see `atomic_write`)."""
+    with atomic_write(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
+
+
+def remove_temporaries(directory: PathLike) -> int:
+    """Deletes what killed writes left under `directory` (recursively).
+
+    Returns:
+        How many temporaries were removed.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        return 0
+    found = [p for p in directory.rglob(f"{TEMPORARY_PREFIX}*")]
+    for path in sorted(found, key=lambda p: len(p.parts), reverse=True):
+        _remove(path)
+    return len(found)

@@ -1,0 +1,149 @@
+"""The run directory: checked once before training starts, never overwritten, resumable.
+
+A run directory holds one run. Starting a run where another one already saved
+something is refused, unless `trainer.resume=true` asks to continue that run, with the
+same config. Unwritable directories are reported before TensorFlow is even imported.
+`open_run` does all of it once per run, for `train.py` and `seq2seq.train` alike.
+"""
+
+import contextlib
+import logging
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from seq2seq_config.errors import ConfigError, UserError
+from seq2seq_config.files import atomic_write_text
+from seq2seq_config.validation import validate
+
+log = logging.getLogger(__name__)
+
+#: Files that mark a directory as holding a run of train.py, first found is named.
+RUN_FILES = ("config.yaml", "checkpoints/latest.json", "metrics.json", "model.keras")
+#: Keys a resumed run may change: how it is started, not what it computes.
+RESUME_MAY_CHANGE = ("trainer.resume",)
+
+
+@dataclass(frozen=True)
+class RunDirectory:
+    """A run directory checked and ready for training.
+
+    Attributes:
+        cfg: the validated `train` config.
+        path: the directory.
+        resuming: whether a run saved there is to be continued.
+    """
+
+    cfg: DictConfig
+    path: Path
+    resuming: bool
+
+
+def check_writable(path: Path, key: str) -> None:
+    """Makes `path` (and its parents) and checks that a file can be written there.
+
+    Raises:
+        ConfigError: naming `key` and the directory, if it cannot be written.
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-"):
+            pass
+    except OSError as error:
+        raise ConfigError(
+            key,
+            str(path),
+            f"cannot be written ({error.strerror or error}); allowed: a writable directory",
+        ) from error
+
+
+def saved_run(run_dir: Path) -> str | None:
+    """The first file that shows `run_dir` already holds a run, or None."""
+    for name in RUN_FILES:
+        if (run_dir / name).exists():
+            return name
+    return None
+
+
+def _flat(cfg: DictConfig) -> dict:
+    flat = {}
+
+    def walk(node, prefix):
+        for key, value in node.items():
+            if isinstance(value, dict):
+                walk(value, f"{prefix}{key}.")
+            else:
+                flat[f"{prefix}{key}"] = value
+
+    walk(OmegaConf.to_container(cfg, resolve=True), "")
+    return flat
+
+
+def check_same_config(saved: DictConfig, cfg: DictConfig, run_dir: Path) -> None:
+    """Refuses to resume a run with a config other than the one it started with.
+
+    Raises:
+        UserError: naming the first key that differs and both values.
+    """
+    before, now = _flat(saved), _flat(cfg)
+    for key in sorted(set(before) | set(now)):
+        if key in RESUME_MAY_CHANGE:
+            continue
+        if before.get(key) != now.get(key):
+            raise UserError(
+                f"trainer.resume=true: the run in {run_dir} was started with "
+                f"{key}={before.get(key)!r}, not {now.get(key)!r}; resume it with the same config"
+            )
+
+
+def _resuming(cfg: DictConfig, run_dir: Path) -> bool:
+    """Whether to continue a run saved in `run_dir`; refuses what cannot be done."""
+    found = saved_run(run_dir)
+    if found is None:
+        if cfg.trainer.resume:
+            log.warning("trainer.resume=true, but %s holds no run yet: starting one", run_dir)
+        return False
+    if not cfg.trainer.resume:
+        raise UserError(
+            f"hydra.run.dir={str(run_dir)!r} already holds a run ({found}); pass "
+            "trainer.resume=true to continue it, or choose another directory"
+        )
+    if (run_dir / "config.yaml").exists():
+        check_same_config(OmegaConf.load(run_dir / "config.yaml"), cfg, run_dir)
+    return True
+
+
+@contextlib.contextmanager
+def open_run(cfg: DictConfig, run_dir: Path) -> Iterator[RunDirectory]:
+    """Validates the config and checks the run and data directories, before anything is written.
+
+    Args:
+        cfg: the composed `train` config.
+        run_dir: this run's directory.
+
+    Yields:
+        The run directory, ready for training.
+
+    Raises:
+        ConfigError: for a config value that is not allowed, or a directory that
+            cannot be written.
+        UserError: if `run_dir` holds a run and `trainer.resume` is false, or holds a
+            run with another config.
+    """
+    validate(cfg)
+    run_dir = Path(run_dir)
+    check_writable(run_dir, "hydra.run.dir")
+    check_writable(Path(cfg.data_dir), "data_dir")
+    yield RunDirectory(cfg=cfg, path=run_dir, resuming=_resuming(cfg, run_dir))
+
+
+def write_overrides(run_dir: Path) -> None:
+    """Records the command line's overrides as `overrides.yaml` (Hydra's `.hydra/` is off,
+    so that a refused second run cannot overwrite an earlier run's record)."""
+    if HydraConfig.initialized():
+        overrides = list(HydraConfig.get().overrides.task)
+        atomic_write_text(run_dir / "overrides.yaml", OmegaConf.to_yaml(overrides))

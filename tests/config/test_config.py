@@ -1,0 +1,205 @@
+"""Configs: every file composes, every documented key works, bad values are refused."""
+
+import pytest
+from hydra.errors import HydraException
+from omegaconf.errors import OmegaConfBaseException
+
+from seq2seq_config import CONFIG_DIR, ConfigError, UserError, compose_config, describe, validate
+
+GROUPS = ("task", "model", "trainer")
+
+
+def all_group_options():
+    return [
+        (group, path.stem)
+        for group in GROUPS
+        for path in sorted((CONFIG_DIR / group).glob("*.yaml"))
+    ]
+
+
+@pytest.mark.parametrize("group,option", all_group_options())
+def test_every_config_composes_and_validates(group, option):
+    cfg = compose_config([f"{group}={option}"])
+    validate(cfg)
+    assert cfg[group] is not None
+
+
+def test_default_config_is_the_reversal_task():
+    cfg = compose_config()
+    assert cfg.task.name == "reverse"
+    assert (cfg.task.vocab_size, cfg.task.min_len, cfg.task.max_len) == (10, 3, 10)
+    assert cfg.model.name == "lstm"
+
+
+@pytest.mark.parametrize(
+    "key,value",
+    [
+        ("seed", 7),
+        ("task.vocab_size", 12),
+        ("task.min_len", 2),
+        ("task.max_len", 8),
+        ("task.train_size", 500),
+        ("task.val_size", 50),
+        ("task.test_size", 60),
+        ("model.units", 32),
+        ("model.embedding_dim", 16),
+        ("model.num_layers", 2),
+        ("model.dropout", 0.25),
+        ("trainer.epochs", 3),
+        ("trainer.batch_size", 32),
+        ("trainer.learning_rate", 0.003),
+        ("trainer.clipnorm", 0.5),
+        ("trainer.lr_schedule", "constant"),
+        ("trainer.optimizer", "adamw"),
+        ("model.cell", "gru"),
+        ("model.bridge", "dense"),
+        ("model.decoder_units", 128),
+    ],
+)
+def test_documented_keys_override_from_the_command_line(key, value):
+    cfg = compose_config([f"{key}={value}"])
+    node = cfg
+    for part in key.split("."):
+        node = node[part]
+    assert node == value
+    validate(cfg)
+
+
+def compose_error(override):
+    with pytest.raises((HydraException, OmegaConfBaseException)) as info:
+        compose_config([override])
+    return describe(info.value)
+
+
+@pytest.mark.parametrize(
+    "override,expected",
+    [
+        (
+            "task.vocab_sizes=3",
+            "task.vocab_sizes: no such key; allowed keys here: name, vocab_size",
+        ),
+        ("model.unit=3", "model.unit: no such key"),
+        ("task.vocab_size=abc", "task.vocab_size='abc': expected an integer"),
+        ("trainer.learning_rate=fast", "trainer.learning_rate='fast': expected a number"),
+        ("trainer.clipnorm=x", "trainer.clipnorm='x': expected a number or null"),
+        ("seed=1.5", "seed=1.5: expected an integer"),
+        ("model=transformer", "model='transformer': no such option; allowed: attention, lstm"),
+        ("task.min_len=[1", "cannot parse override 'task.min_len=[1'"),
+    ],
+)
+def test_composition_errors_are_one_line_naming_the_key(override, expected):
+    message = compose_error(override)
+    assert message.startswith(expected)
+    assert "\n" not in message
+
+
+def test_appended_top_level_key_is_refused():
+    cfg = compose_config(["+learning_rate=0.1"])
+    with pytest.raises(UserError, match="learning_rate: no such key"):
+        validate(cfg)
+
+
+@pytest.mark.parametrize(
+    "override,key,allowed",
+    [
+        ("task.vocab_size=0", "task.vocab_size=0", ">= 1"),
+        ("task.min_len=0", "task.min_len=0", ">= 1"),
+        ("task.max_len=2", "task.max_len=2", "task.min_len (3)"),
+        ("task.train_size=0", "task.train_size=0", ">= 1"),
+        ("task.name=sorting", "task.name='sorting'", "allowed: reverse"),
+        ("model.units=0", "model.units=0", ">= 1"),
+        ("model.embedding_dim=-4", "model.embedding_dim=-4", ">= 1"),
+        ("model.num_layers=0", "model.num_layers=0", ">= 1"),
+        ("model.dropout=1.0", "model.dropout=1.0", "[0, 1)"),
+        ("model.dropout=-0.1", "model.dropout=-0.1", "[0, 1)"),
+        ("trainer.epochs=0", "trainer.epochs=0", ">= 1"),
+        ("trainer.batch_size=0", "trainer.batch_size=0", ">= 1"),
+        ("trainer.learning_rate=0", "trainer.learning_rate=0.0", "> 0"),
+        ("trainer.clipnorm=-1", "trainer.clipnorm=-1.0", "> 0"),
+        ("trainer.optimizer=lbfgs", "trainer.optimizer='lbfgs'", "adam"),
+        ("trainer.lr_schedule=step", "trainer.lr_schedule='step'", "cosine"),
+        ("seed=-1", "seed=-1", ">= 0"),
+        ("model.cell=lstmx", "model.cell='lstmx'", "allowed: lstm, gru, rnn"),
+        ("model.bridge=sum", "model.bridge='sum'", "allowed: copy, concat, dense, zeros"),
+        ("model.decoder_units=0", "model.decoder_units=0", ">= 1"),
+        ("model.attention=luong", "model.attention='luong'", "only model=attention attends"),
+        ("trainer.precision=float8", "trainer.precision='float8'", "mixed_bfloat16"),
+        ("trainer.steps_per_execution=0", "trainer.steps_per_execution=0", ">= 1"),
+        ("trainer.strategy=tpu", "trainer.strategy='tpu'", "default, mirrored, multi_worker"),
+        ("task=tsv task.tokenizer=word", "task.tokenizer='word'", "allowed: char, space"),
+        ("task=tsv task.min_freq=0", "task.min_freq=0", ">= 1"),
+        ("task=tsv task.on_bad_line=ignore", "task.on_bad_line='ignore'", "allowed: error, skip"),
+        ("task=tsv task.path=null", "task.path=null", "needs the file"),
+    ],
+)
+def test_impossible_values_are_refused_naming_key_value_and_allowed(override, key, allowed):
+    cfg = compose_config(override.split())
+    with pytest.raises(ConfigError) as info:
+        validate(cfg)
+    message = str(info.value)
+    assert message.startswith(key + ":")
+    assert allowed in message
+    assert "\n" not in message
+
+
+def test_held_out_splits_must_leave_room_for_training():
+    # vocab 2, lengths 1..3: 2 + 4 + 8 distinct sequences, at most half of each held out.
+    small = ["task.vocab_size=2", "task.min_len=1", "task.max_len=3", "task.test_size=3"]
+    validate(compose_config([*small, "task.val_size=4"]))
+    with pytest.raises(ConfigError, match=r"task.val_size=5: .*at most 7 distinct sources"):
+        validate(compose_config([*small, "task.val_size=5"]))
+
+
+def test_clipnorm_null_turns_clipping_off():
+    cfg = compose_config(["trainer.clipnorm=null"])
+    validate(cfg)
+    assert cfg.trainer.clipnorm is None
+
+
+def test_attention_kind_is_checked_for_the_attention_family():
+    validate(compose_config(["model=attention", "model.attention=bahdanau"]))
+    with pytest.raises(ConfigError, match="model.attention='dot': allowed: luong, bahdanau"):
+        validate(compose_config(["model=attention", "model.attention=dot"]))
+
+
+SCHEMA_OF_GROUP = {
+    "task": "TaskConfig",
+    "model": "ModelConfig",
+    "trainer": "TrainerConfig",
+    "decoding": "DecodingConfig",
+}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for group in SCHEMA_OF_GROUP for p in sorted((CONFIG_DIR / group).glob("*.yaml"))],
+    ids=lambda p: f"{p.parent.name}/{p.name}",
+)
+def test_group_options_only_override_what_differs_from_the_schema(path):
+    """Defaults live in the schema; a YAML option that repeats one would hide a change
+    of the default."""
+    import yaml
+
+    from seq2seq_config import command_schema, schema
+
+    dataclass = getattr(schema, SCHEMA_OF_GROUP[path.parent.name], None) or getattr(
+        command_schema, SCHEMA_OF_GROUP[path.parent.name]
+    )
+    defaults = dataclass()
+    values = {k: v for k, v in (yaml.safe_load(path.read_text()) or {}).items() if k != "defaults"}
+    repeated = [
+        k for k, v in values.items() if k not in ("name", "strategy") and v == getattr(defaults, k)
+    ]
+    assert repeated == []
+
+
+def test_no_module_of_the_packages_is_over_about_300_lines():
+    modules = [
+        *CONFIG_DIR.parent.glob("seq2seq/**/*.py"),
+        *CONFIG_DIR.parent.glob("seq2seq_config/*.py"),
+    ]
+    sizes = {
+        str(p.relative_to(CONFIG_DIR.parent)): len(p.read_text().splitlines()) for p in modules
+    }
+    assert len(sizes) > 20
+    assert {name: n for name, n in sizes.items() if n > 320} == {}

@@ -1,0 +1,142 @@
+"""task=tsv: your own source<TAB>target file, its tokenizers, vocabulary, bad lines, and a run
+that learns the shipped sample and decodes with the vocabulary saved beside it."""
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, error_lines, run_script
+from seq2seq.data import tsv
+from seq2seq.predict import parse_inputs
+from seq2seq import load_run
+from seq2seq import train
+from seq2seq.data.vocabulary import UNKNOWN, Vocabulary
+from seq2seq_config import ConfigError, UserError, compose_config, validate
+
+SAMPLE = ROOT / "data" / "number_words.tsv"
+
+
+def tsv_cfg(path, *overrides):
+    return compose_config(["task=tsv", f"task.path={path}", *overrides]).task
+
+
+def write(tmp_path, text, name="pairs.tsv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    "line, problem",
+    [("abc", "has no tab"), ("a\tb\tc", "has 2 tabs"), ("\tb", "empty source"), ("a\t ", "empty target")],
+)
+def test_a_bad_line_is_named_with_file_and_line(tmp_path, line, problem):
+    path = write(tmp_path, f"x y\tz\n{line}\nu\tv\n")
+    with pytest.raises(UserError) as error:
+        tsv.read_pairs(path, "space", "error")
+    message = str(error.value)
+    assert f"{path}:2:" in message and problem in message and "on_bad_line=skip" in message
+    assert "\n" not in message
+
+
+def test_skip_leaves_bad_lines_out_and_says_how_many(tmp_path, caplog):
+    path = write(tmp_path, "a b\tc\nnothing here\nd\te\n\tf\n")
+    assert tsv.read_pairs(path, "space", "skip") == [(["a", "b"], ["c"]), (["d"], ["e"])]
+    assert "skipped 2 malformed lines (line 2, 4)" in caplog.text
+
+
+def test_char_and_space_tokenizers(tmp_path):
+    path = write(tmp_path, "ab c\tx y\n")
+    assert tsv.read_pairs(path, "char", "error") == [(["a", "b", " ", "c"], ["x", " ", "y"])]
+    assert tsv.read_pairs(path, "space", "error") == [(["ab", "c"], ["x", "y"])]
+    assert Vocabulary(["a"], "char").join(["a", "b", " ", "c"]) == "ab c"
+
+
+def test_vocabulary_comes_from_training_only_with_min_freq_and_unknown(tmp_path):
+    lines = [f"w{i} common\tcommon" for i in range(40)]
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    data = tsv.load(tsv_cfg(path, "task.val_size=5", "task.test_size=5", "task.min_freq=2"), seed=0)
+    assert data.vocab.symbols == [UNKNOWN, "common"]  # each w{i} is seen once
+    unknown = data.vocab.unknown_id
+    assert (data.val.source_ids[:, 0] == unknown).all()
+
+
+def test_held_out_words_unseen_in_training_read_as_unknown(tmp_path):
+    lines = [f"w{i}\tw{i}" for i in range(30)]
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    data = tsv.load(tsv_cfg(path, "task.val_size=5", "task.test_size=5"), seed=0)
+    assert len(data.vocab.symbols) == 1 + 20  # <unk> and the 20 training words
+    assert (data.val.source_ids[:, 0] == data.vocab.unknown_id).all()
+
+
+def test_splits_are_disjoint_deterministic_and_keep_the_first_of_a_repeated_source(tmp_path):
+    lines = [f"s{i}\tt{i}" for i in range(50)] + ["s0\tother"]
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    cfg = tsv_cfg(path, "task.val_size=10", "task.test_size=10")
+    first, again = tsv.load(cfg, seed=3), tsv.load(cfg, seed=3)
+    np.testing.assert_array_equal(first.val.source_ids, again.val.source_ids)
+    assert len(first.train) + len(first.val) + len(first.test) == 50
+    sources = lambda split: {tuple(r) for r in split.source_ids.tolist()}  # noqa: E731
+    assert not sources(first.train) & (sources(first.val) | sources(first.test))
+
+
+def test_a_given_vocabulary_encodes_instead_of_one_built_from_the_data(tmp_path):
+    """How evaluate reads a finished run's data: with the vocabulary saved with the run."""
+    lines = [f"w{i}\tw{i}" for i in range(30)]
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    saved = Vocabulary([UNKNOWN, "w1", "w2"], "space")
+    data = tsv.load(tsv_cfg(path, "task.val_size=5", "task.test_size=5"), seed=0, vocab=saved)
+    assert data.vocab is saved
+    assert set(np.unique(data.train.source_ids)) <= {0, 3, 4, 5}
+
+
+def test_splits_that_leave_nothing_to_train_are_refused(tmp_path):
+    path = write(tmp_path, "a\tb\nc\td\n")
+    with pytest.raises(ConfigError) as error:
+        tsv.load(tsv_cfg(path, "task.val_size=1", "task.test_size=1"), seed=0)
+    assert error.value.key == "task.val_size"
+
+
+def test_a_missing_file_is_refused_at_composition():
+    with pytest.raises(ConfigError) as error:
+        validate(compose_config(["task=tsv", "task.path=no/such.tsv"]))
+    assert error.value.key == "task.path"
+
+
+def test_a_bad_line_stops_train_py_in_one_line(tmp_path):
+    path = write(tmp_path, "a b\tc\nno tab here\n" + "d\te\n" * 3)
+    result = run_script(
+        "train.py", "task=tsv", f"task.path={path}", "task.val_size=1", "task.test_size=1",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert error_lines(result.stderr) == [
+        f"error: {path}:2: the line has no tab; each line must be source<TAB>target "
+        "(or set task.on_bad_line=skip)"
+    ]
+
+
+@pytest.mark.slow
+def test_the_sample_file_trains_to_high_exact_match_and_decodes_with_its_vocabulary(tmp_path):
+    cfg = compose_config(
+        [
+            "task=tsv",
+            f"task.path={SAMPLE}",
+            "model.units=64",
+            "model.embedding_dim=32",
+            "trainer.batch_size=32",
+            "trainer.epochs=6",
+            "logging.images=false",
+            "logging.histogram_freq=0",
+        ]
+    )
+    run_dir = tmp_path / "run"
+    metrics = train(cfg, run_dir=str(run_dir))
+    assert metrics["test"]["exact_match"] >= 0.9, metrics
+    run = load_run(run_dir)
+    assert run.vocab.tokenizer == "space" and run.vocab.unknown_id is not None
+    # Unseen words read as <unk> rather than fail; the known ones keep their ids.
+    ids = parse_inputs(["four hundred and two", "seven zillion"], run.vocab, 20, "input")
+    assert ids[1][1] == run.vocab.unknown_id
+    result = run_script("seq2seq/predict.py", f"run_dir={run_dir}", "input='four hundred and two'")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "4 0 2"

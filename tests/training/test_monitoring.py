@@ -1,0 +1,223 @@
+"""TensorBoard: what a run writes, read back with TensorBoard's own reader and real server."""
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+import seq2seq
+from seq2seq.data.vocabulary import EOS_ID, Vocabulary
+from seq2seq.training import tensorboard_summaries
+
+MONITORED = (
+    "model=attention",
+    "model.units=16",
+    "model.embedding_dim=8",
+    "trainer.epochs=2",
+    "logging.samples=4",
+    "logging.images=true",
+    "logging.histogram_freq=1",
+)
+
+
+@pytest.fixture(scope="module")
+def monitored_run(tmp_path_factory, data_dir):
+    """A tiny attention run with every TensorBoard view turned on."""
+    from conftest import TINY
+    from seq2seq_config import compose_config
+
+    run_dir = tmp_path_factory.mktemp("monitored")
+    cfg = compose_config([*TINY, *MONITORED, f"data_dir={data_dir}"])
+    seq2seq.train(cfg, run_dir=str(run_dir))
+    return run_dir
+
+
+def events(directory):
+    accumulator = EventAccumulator(str(directory), size_guidance={"tensors": 0, "images": 0})
+    accumulator.Reload()
+    return accumulator
+
+
+def test_run_directory_holds_text_images_histograms_and_hparams(monitored_run):
+    root = events(monitored_run / "tensorboard")
+    tags = root.Tags()
+    assert {"config", "decoded_samples", "states", "attention"} <= set(tags["tensors"])
+    assert "_hparams_/session_start_info" in tags["tensors"]
+    final = events(monitored_run / "tensorboard" / "final")
+    assert {"val_exact_match", "test_exact_match", "test_loss"} <= set(final.Tags()["tensors"])
+    # Samples and images after each of the two epochs.
+    assert [e.step for e in root.Tensors("decoded_samples")] == [0, 1]
+    assert [e.step for e in root.Tensors("states")] == [0, 1]
+    config = tf.make_ndarray(root.Tensors("config")[0].tensor_proto).item().decode()
+    assert "units: 16" in config and "name: attention" in config
+    train = events(monitored_run / "tensorboard" / "train")
+    histograms = [t for t in train.Tags()["tensors"] if t.endswith("/histogram")]
+    assert any("encoder" in t for t in histograms) and any("decoder" in t for t in histograms)
+
+
+def test_samples_table_shows_source_target_prediction_and_verdict():
+    vocab = Vocabulary([str(i) for i in range(5)])
+    sources = np.array([[3, 4, 5], [6, 7, 0]])
+    targets = np.array([[5, 4, 3], [7, 6, 0]])
+    predictions = np.array([[5, 4, 3, EOS_ID], [7, 7, EOS_ID, 0]])
+    table = tensorboard_summaries.samples_table(vocab, sources, targets, predictions)
+    assert table.splitlines()[0] == "| source | target | prediction | right |"
+    assert "| 0 1 2 | 2 1 0 | 2 1 0 | yes |" in table
+    assert "| 3 4 | 4 3 | 4 4 | **no** |" in table
+
+
+def test_states_image_has_a_panel_per_state_of_every_layer(monitored_run):
+    run = seq2seq.load_run(monitored_run)
+    panels = tensorboard_summaries.layer_state_panels(
+        run.model, np.array([[4, 5, 6, 0]]), np.array([[1, 6, 5, 4]])
+    )
+    titles = [title for title, _, _ in panels]
+    assert titles == [
+        "encoder layer 0: h",
+        "encoder layer 0: c",
+        "decoder layer 0: h",
+        "decoder layer 0: c",
+    ]
+    # The encoder panels stop at the last real token; h over time is what the layer
+    # returns with return_sequences=True.
+    encoder_h = panels[0][2]
+    assert encoder_h.shape == (3, 16)
+    x = run.model.embedding(np.array([[4, 5, 6]]))
+    twin = keras.layers.LSTM(16, return_sequences=True)  # the same weights, every step
+    twin.build(x.shape)
+    twin.set_weights(run.model.encoder.rnns[0].get_weights())
+    np.testing.assert_allclose(encoder_h, np.asarray(twin(x))[0], atol=1e-5)
+
+
+# --- the real TensorBoard server ----------------------------------------------------------
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def tensorboard_server(monitored_run):
+    """`tensorboard` over the finished run, on a free loopback port."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tensorboard.main", "--logdir", str(monitored_run),
+         "--host", "127.0.0.1", "--port", str(port), "--load_fast", "false"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                runs = get(url, "/data/runs")
+                if {"tensorboard", "tensorboard/train", "tensorboard/validation"} <= set(runs):
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("tensorboard did not come up")
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def get(url, path, raw=False):
+    with urllib.request.urlopen(url + path, timeout=30) as response:
+        body = response.read()
+    return body if raw else json.loads(body)
+
+
+def post(url, path, body):
+    request = urllib.request.Request(
+        url + path, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def test_server_serves_scalars(tensorboard_server, monitored_run):
+    points = get(
+        tensorboard_server,
+        "/data/plugin/scalars/scalars?run=tensorboard/validation&tag=epoch_exact_match",
+    )
+    assert [step for _, step, _ in points] == [0, 1]
+    metrics = json.loads((monitored_run / "metrics.json").read_text())
+    assert np.isclose(points[-1][2], metrics["val"]["exact_match"])
+    rates = get(
+        tensorboard_server,
+        "/data/plugin/scalars/scalars?run=tensorboard/train&tag=epoch_learning_rate",
+    )
+    assert len(rates) == 2
+
+
+def test_server_serves_histograms(tensorboard_server):
+    tags = get(tensorboard_server, "/data/plugin/histograms/tags")["tensorboard/train"]
+    tag = next(t for t in tags if "decoder" in t and t.endswith("kernel/histogram"))
+    series = get(
+        tensorboard_server, f"/data/plugin/histograms/histograms?run=tensorboard/train&tag={tag}"
+    )
+    assert len(series) == 2 and len(series[0][2]) > 1  # buckets at each epoch
+
+
+def test_server_serves_decoded_samples_as_text(tensorboard_server):
+    texts = get(tensorboard_server, "/data/plugin/text/text?run=tensorboard&tag=decoded_samples")
+    assert [t["step"] for t in texts] == [0, 1]
+    assert "<th>prediction</th>" in texts[-1]["text"]
+
+
+def test_server_serves_state_and_attention_images(tensorboard_server):
+    for tag in ("states", "attention"):
+        images = get(tensorboard_server, f"/data/plugin/images/images?run=tensorboard&tag={tag}")
+        assert len(images) == 2
+        png = get(
+            tensorboard_server,
+            "/data/plugin/images/individualImage?" + images[-1]["query"],
+            raw=True,
+        )
+        assert png.startswith(b"\x89PNG")
+
+
+def test_server_serves_hparams_with_final_metrics(tensorboard_server, monitored_run):
+    experiment = post(tensorboard_server, "/data/plugin/hparams/experiment", {"experimentName": ""})
+    names = {h["name"] for h in experiment["hparamInfos"]}
+    assert {"model.units", "model.name", "trainer.learning_rate", "task.max_len"} <= names
+    metric_names = [m["name"] for m in experiment["metricInfos"]]
+    assert {("final", "test_exact_match"), ("validation", "epoch_exact_match")} <= {
+        (m["group"], m["tag"]) for m in metric_names
+    }
+    groups = post(
+        tensorboard_server,
+        "/data/plugin/hparams/session_groups",
+        {
+            "experimentName": "",
+            "startIndex": 0,
+            "sliceSize": 10,
+            "allowedStatuses": [
+                "STATUS_UNKNOWN",
+                "STATUS_SUCCESS",
+                "STATUS_FAILURE",
+                "STATUS_RUNNING",
+            ],
+            "colParams": [{"metric": name} for name in metric_names] + [{"hparam": "model.units"}],
+        },
+    )["sessionGroups"]
+    assert len(groups) == 1
+    assert groups[0]["hparams"]["model.units"] == 16
+    metrics = json.loads((monitored_run / "metrics.json").read_text())
+    values = {(m["name"]["group"], m["name"]["tag"]): m["value"] for m in groups[0]["metricValues"]}
+    assert np.isclose(values[("final", "test_exact_match")], metrics["test"]["exact_match"])
+    assert np.isclose(values[("validation", "epoch_exact_match")], metrics["val"]["exact_match"])

@@ -1,0 +1,130 @@
+"""End to end: `train.py` writes a whole run directory; training really learns."""
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import yaml
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from conftest import TINY, run_script
+from seq2seq.data.load import load_task_data
+from seq2seq.data.vocabulary import EOS_ID, PAD_ID
+from seq2seq.evaluation.evaluator import Evaluator
+
+METRIC_KEYS = {"loss", "token_accuracy", "exact_match"}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, data_dir):
+    """One tiny run of `python train.py`, two epochs, shared by the tests below."""
+    run_dir = tmp_path_factory.mktemp("run")
+    result = run_script(
+        "train.py", *TINY, "trainer.epochs=2", f"data_dir={data_dir}", f"hydra.run.dir={run_dir}"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run_dir, result
+
+
+def test_run_directory_holds_everything(tiny_run):
+    run_dir, _ = tiny_run
+    for name in (
+        "config.yaml",
+        "overrides.yaml",
+        "model.keras",
+        "metrics.json",
+        "vocab.json",
+        "run.json",
+    ):
+        assert (run_dir / name).exists(), name
+    checkpoints = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
+    assert checkpoints == ["epoch-001.weights.h5", "epoch-002.weights.h5", "latest.json"]
+    assert json.loads((run_dir / "checkpoints" / "latest.json").read_text())["epoch"] == 2
+
+
+def test_metrics_json_is_nested_by_split(tiny_run):
+    metrics = json.loads((tiny_run[0] / "metrics.json").read_text())
+    assert set(metrics) == {"val", "test"}
+    for split in metrics.values():
+        assert set(split) == METRIC_KEYS
+        assert 0.0 <= split["token_accuracy"] <= 1.0 and 0.0 <= split["exact_match"] <= 1.0
+        assert split["loss"] > 0
+
+
+def test_saved_config_is_resolved_and_has_the_overrides(tiny_run):
+    config = yaml.safe_load((tiny_run[0] / "config.yaml").read_text())
+    assert config["task"]["train_size"] == 256 and config["trainer"]["epochs"] == 2
+    assert "${" not in (tiny_run[0] / "config.yaml").read_text()
+
+
+def scalars(directory):
+    events = EventAccumulator(str(directory))
+    events.Reload()
+    values = {
+        tag: [tf.make_ndarray(e.tensor_proto) for e in events.Tensors(tag)]
+        for tag in events.Tags()["tensors"]
+    }
+    # Scalars only (histograms share the directory).
+    return {tag: [float(v) for v in vs] for tag, vs in values.items() if vs[0].ndim == 0}
+
+
+def test_tensorboard_events_hold_the_scalars(tiny_run):
+    run_dir, _ = tiny_run
+    train = scalars(run_dir / "tensorboard" / "train")
+    validation = scalars(run_dir / "tensorboard" / "validation")
+    assert set(train) >= {
+        "epoch_loss",
+        "epoch_token_accuracy",
+        "epoch_exact_match",
+        "epoch_learning_rate",
+    }
+    assert set(validation) >= {"epoch_loss", "epoch_token_accuracy", "epoch_exact_match"}
+    assert all(len(values) == 2 for values in [*train.values(), *validation.values()])
+    # The cosine schedule decays the learning rate from its configured value.
+    assert train["epoch_learning_rate"][0] <= 0.01 and np.diff(train["epoch_learning_rate"]) < 0
+
+
+def test_progress_is_shown_per_epoch(tiny_run):
+    _, result = tiny_run
+    assert "Epoch 1/2" in result.stdout and "Epoch 2/2" in result.stdout
+    assert "val_exact_match" in result.stdout
+
+
+def test_final_validation_metrics_match_the_last_epoch_logs(tiny_run):
+    run_dir, _ = tiny_run
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    validation = scalars(run_dir / "tensorboard" / "validation")
+    assert np.isclose(validation["epoch_exact_match"][-1], metrics["val"]["exact_match"])
+    assert np.isclose(validation["epoch_loss"][-1], metrics["val"]["loss"], rtol=1e-5)
+
+
+class TeacherForcedCheat:
+    """Perfect under teacher forcing, useless alone.
+
+    From the decoder's input (BOS, then the target) it reads off the next token, so
+    its teacher-forced logits are always right; decoding on its own, it can only say EOS.
+    """
+
+    def __call__(self, x, training=False):
+        decoder_ids = x["decoder_token_ids"]
+        following = tf.concat([decoder_ids[:, 1:], tf.zeros_like(decoder_ids[:, :1])], axis=1)
+        ends = tf.logical_and(tf.equal(following, PAD_ID), tf.not_equal(decoder_ids, PAD_ID))
+        return tf.one_hot(tf.where(ends, EOS_ID, following), 8) * 10.0
+
+    def encode(self, encoder_token_ids, training=False):
+        return tf.shape(encoder_token_ids)[0]
+
+    def initial_decoder_state(self, encoded):
+        return tf.zeros([encoded])
+
+    def decode_step(self, token_ids, state, encoded):
+        return tf.one_hot(tf.fill(tf.shape(token_ids), EOS_ID), 8) * 10.0, state
+
+
+def test_held_out_exact_match_decodes_greedily_never_from_the_target(tiny_cfg):
+    cfg = tiny_cfg()
+    task_data, _ = load_task_data(cfg.task, cfg.seed, cfg.data_dir)
+    metrics = Evaluator(TeacherForcedCheat(), batch_size=64)(task_data.val)
+    assert metrics["token_accuracy"] == 1.0
+    assert metrics["exact_match"] == 0.0
