@@ -1,4 +1,5 @@
-"""The reversal task: right targets, deterministic, disjoint splits, a cache that is checked."""
+"""The reversal task and the vocabulary layout: right targets, deterministic, disjoint splits,
+a cache that is checked."""
 
 import numpy as np
 import pytest

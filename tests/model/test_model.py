@@ -1,4 +1,5 @@
-"""The model: the design card's wiring, masking, step-wise decoding and reloading."""
+"""The model: the design card's wiring against plain Keras, masking, argument checks and
+reloading in a fresh process."""
 
 import subprocess
 import sys
