@@ -6,25 +6,48 @@ split generated with lengths beyond the training range (`eval.min_len`, `eval.ma
 by default the run's task.max_len + 1 .. + 5). Decodes greedily unless `decoding=beam`
 or `decoding=sample` (and their keys) say otherwise.
 
-Prints a table, writes `DIR/evaluation/<split>-<decoding>.json` and logs the figures to
-the run's TensorBoard (`DIR/tensorboard/evaluation`).
+For a run on a file of pairs, the split is the one the run held out and saved
+(`held_out/`), whatever became of the file since; `eval.file=PATH` evaluates another
+file's pairs instead, explicitly.
+
+Prints a table, writes `DIR/evaluation/<what was measured>.json` (see
+`seq2seq.evaluation.report`) and logs the figures to the run's TensorBoard
+(`DIR/tensorboard/evaluation`).
 """
 
-import json
+import logging
 import sys
 from pathlib import Path
 
-import tensorflow as tf
 from omegaconf import DictConfig, OmegaConf
 
-from seq2seq.data import generated
+from seq2seq.data import generated, held_out, tsv
 from seq2seq.data.load import load_task_data
-from seq2seq.evaluation.decoding import decoding_tag
 from seq2seq.evaluation.evaluator import make_evaluator
+from seq2seq.evaluation.report import format_report, save_report
 from seq2seq.serving.finished_run import load_run
 from seq2seq_config import compose_config, exit_on_user_error
 from seq2seq_config.command_validation import generalization_lengths, validate_evaluate
-from seq2seq_config.files import atomic_write_text
+from seq2seq_config.errors import stop_on_sigterm
+
+log = logging.getLogger(__name__)
+
+
+def _split(cfg: DictConfig, run) -> tuple:
+    """The split to measure and its name: a file's pairs, the run's saved held-out pairs,
+    or a generated task's split."""
+    if cfg.eval.file is not None:
+        split = tsv.load_pairs_file(cfg.eval.file, run.vocab, "error", key="eval.file")
+        return f"file-{Path(cfg.eval.file).stem}", split
+    if held_out.has_held_out(run.path):
+        return cfg.split, held_out.load_split(run.path, cfg.split, run.vocab)
+    if run.config.task.name == "tsv":
+        log.warning(
+            "%s saved no held-out pairs (a run from before they were saved); splitting %s again",
+            run.path, run.config.task.path,
+        )  # fmt: skip
+    task_data, _ = load_task_data(run.config.task, run.config.seed, run.config.data_dir, run.vocab)
+    return cfg.split, task_data.split(cfg.split)
 
 
 def evaluate_run(cfg: DictConfig) -> dict[str, object]:
@@ -39,17 +62,16 @@ def evaluate_run(cfg: DictConfig) -> dict[str, object]:
     """
     run = load_run(cfg.run_dir)
     task_cfg, seed = run.config.task, run.config.seed
-    task_data, _ = load_task_data(task_cfg, seed, run.config.data_dir, run.vocab)
+    name, split = _split(cfg, run)
     evaluator = make_evaluator(run.model, cfg.eval.batch_size, cfg.decoding)
-    split = task_data.split(cfg.split)
     report = {
         "run_dir": str(run.path),
         "decoding": OmegaConf.to_container(cfg.decoding),
-        "split": {"name": cfg.split, "size": len(split), **evaluator(split, by_length=True)},
+        "split": {"name": name, "size": len(split), **evaluator(split, by_length=True)},
         # A file of pairs has no longer sequences to generate.
         "length_generalization": None,
     }
-    if task_cfg.name != "tsv":
+    if task_cfg.name != "tsv" and cfg.eval.file is None:
         min_len, max_len = generalization_lengths(cfg.eval, task_cfg.max_len)
         longer = generated.generate_longer(task_cfg, seed, cfg.eval.size, min_len, max_len)
         report["length_generalization"] = {
@@ -61,63 +83,9 @@ def evaluate_run(cfg: DictConfig) -> dict[str, object]:
     return report
 
 
-def format_report(report: dict[str, object]) -> str:
-    """The report as a plain-text table."""
-    split, longer = report["split"], report["length_generalization"]
-    parts = [(split["name"], split)]
-    if longer is not None:
-        parts.append((f"longer {longer['min_len']}..{longer['max_len']}", longer))
-    lines = [
-        f"run: {report['run_dir']}    decoding: {decoding_tag(OmegaConf.create(report['decoding']))}",
-        "",
-        f"{'split':<16}{'sequences':>10}{'loss':>10}{'token acc':>11}{'exact match':>13}",
-    ]
-    for name, part in parts:
-        lines.append(
-            f"{name:<16}{part['size']:>10}{part['loss']:>10.4f}"
-            f"{part['token_accuracy']:>11.4f}{part['exact_match']:>13.4f}"
-        )
-    header = f"{'length':<8}{split['name']:>10}" + (f"{'longer':>10}" if longer else "")
-    lines += ["", "exact match by target length:", header]
-    lengths = sorted({n for _, part in parts for n in part["exact_match_by_length"]})
-    for n in lengths:
-        cells = [part["exact_match_by_length"].get(n) for _, part in parts]
-        text = "".join(f"{'' if c is None else f'{c:.4f}':>10}" for c in cells)
-        lines.append(f"{n:<8}{text}")
-    return "\n".join(lines)
-
-
-def _json_ready(report):
-    return json.loads(json.dumps(report, default=str))
-
-
-def save_report(report: dict[str, object], cfg: DictConfig, epochs: int) -> Path:
-    """Writes the report's JSON into the run directory and its figures to TensorBoard.
-
-    Returns:
-        The JSON file's path.
-    """
-    run_dir = Path(cfg.run_dir)
-    tag = decoding_tag(cfg.decoding)
-    path = run_dir / "evaluation" / f"{cfg.split}-{tag}.json"
-    path.parent.mkdir(exist_ok=True)
-    atomic_write_text(path, json.dumps(_json_ready(report), indent=2) + "\n")
-    writer = tf.summary.create_file_writer(str(run_dir / "tensorboard" / "evaluation"))
-    with writer.as_default(step=epochs):
-        parts = (("split", report["split"]), ("longer", report["length_generalization"]))
-        for name, part in (p for p in parts if p[1] is not None):
-            prefix = f"evaluate/{tag}/{part.get('name', name)}"
-            for metric in ("loss", "token_accuracy", "exact_match"):
-                tf.summary.scalar(f"{prefix}/{metric}", part[metric])
-            for length, value in part["exact_match_by_length"].items():
-                tf.summary.scalar(f"{prefix}/exact_match_by_length/{length:03d}", value)
-        tf.summary.text(f"evaluate/{tag}/{cfg.split}", "<pre>" + format_report(report) + "</pre>")
-    writer.close()
-    return path
-
-
 def main(argv: list[str] | None = None) -> int:
     """The command line: evaluates, prints the table, saves JSON and TensorBoard figures."""
+    stop_on_sigterm()
     with exit_on_user_error():
         cfg = compose_config(sys.argv[1:] if argv is None else argv, config_name="evaluate")
         run_cfg = validate_evaluate(cfg)

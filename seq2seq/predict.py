@@ -21,6 +21,8 @@ from seq2seq.serving.export import default_max_len
 from seq2seq.serving.finished_run import load_run
 from seq2seq_config import UserError, compose_config, exit_on_user_error
 from seq2seq_config.command_validation import validate_predict
+from seq2seq_config.errors import stop_on_sigterm
+from seq2seq_config.text_files import read_lines
 
 
 def parse_inputs(
@@ -96,17 +98,17 @@ def _cut_at_eos(row: np.ndarray) -> np.ndarray:
 
 
 def _input_lines(cfg) -> tuple:
+    """The input's lines and where they come from; a file is read as people have them
+    (byte order mark, CRLF, only LF ends a line: see `seq2seq_config.text_files`)."""
     if cfg.input is not None:
-        return cfg.input.splitlines() or [""], "input"
-    path = Path(cfg.input_file)
-    try:
-        return path.read_text().splitlines(), str(path)
-    except (OSError, UnicodeDecodeError) as error:
-        raise UserError(f"input_file={str(path)!r}: cannot be read ({error})") from error
+        return cfg.input.split("\n") or [""], "input"
+    lines = [text for _, text in read_lines(cfg.input_file, key="input_file")]
+    return lines, str(Path(cfg.input_file))
 
 
 def main(argv: list[str] | None = None) -> int:
     """The command line: prints one decoded sequence per input line."""
+    stop_on_sigterm()
     with exit_on_user_error():
         cfg = compose_config(sys.argv[1:] if argv is None else argv, config_name="predict")
         run_cfg = validate_predict(cfg)

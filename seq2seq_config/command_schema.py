@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from omegaconf import MISSING
 
-from seq2seq_config.constraints import integer, number, one_of
+from seq2seq_config.constraints import filesystem_path, integer, number, one_of
 
 
 @dataclass
@@ -23,13 +23,14 @@ class DecodingConfig:
     beam_size: int = integer(5, minimum=1)
     # GNMT's alpha: hypotheses are ranked by log-probability / ((5 + length) / 6) ** alpha.
     length_penalty: float = number(0.0, minimum=0.0)
-    temperature: float = number(1.0, minimum=0.0, exclusive_minimum=True)
+    # Below 1e-6, logits / temperature overflows float32; sampling is greedy long before.
+    temperature: float = number(1.0, minimum=1e-6)
     # Sample among the k most likely tokens only; 0 means all.
     top_k: int = integer(0, minimum=0)
     # The most tokens to emit, EOS included; null means twice the source plus two.
     max_len: int | None = integer(None, minimum=1)
     # Seeds sampling (with the step index): the same seed gives the same sequences.
-    seed: int = integer(0, minimum=0)
+    seed: int = integer(0, minimum=0, maximum=2**31 - 1)
 
 
 @dataclass
@@ -39,8 +40,11 @@ class EvalConfig:
     # Null means the run's task.max_len + 1 and task.max_len + 5.
     min_len: int | None = integer(None, minimum=1)
     max_len: int | None = integer(None, minimum=1)
-    size: int = integer(1000, minimum=1)
-    batch_size: int = integer(500, minimum=1)
+    size: int = integer(1000, minimum=1, maximum=10**7)
+    # A file of source<TAB>target pairs to measure instead of the run's split (written
+    # in the run's tokenizer); null measures the split the run held out.
+    file: str | None = filesystem_path(None)
+    batch_size: int = integer(500, minimum=1, maximum=10**6)
 
 
 @dataclass
@@ -63,5 +67,5 @@ class PredictConfig:
     input_file: str | None = None
     # The longest input accepted; null means the longest source the run trained on.
     max_input_len: int | None = integer(None, minimum=1)
-    batch_size: int = integer(500, minimum=1)
+    batch_size: int = integer(500, minimum=1, maximum=10**6)
     decoding: DecodingConfig = field(default_factory=DecodingConfig)

@@ -1,5 +1,6 @@
 """Checks of the `evaluate` and `predict` commands' configs against the run they name."""
 
+import json
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -12,23 +13,58 @@ from seq2seq_config.errors import ConfigError
 def load_run_config(cfg: DictConfig) -> DictConfig:
     """The training config of the finished run that `cfg.run_dir` names.
 
+    A run is finished once it wrote `metrics.json`, its last file; a run that stopped
+    before (a failure, an interrupt, even in its final save) is not, though it may hold
+    a `model.keras`.
+
     Raises:
-        ConfigError: if run_dir is missing, or is not a finished run of train.py.
+        ConfigError: if run_dir is missing, is not a finished run of train.py, or its
+            config is damaged.
     """
     if OmegaConf.is_missing(cfg, "run_dir"):
         raise ConfigError(
             "run_dir", "???", "required: the directory of a finished run (run_dir=DIR)"
         )
     run_dir = Path(cfg.run_dir)
-    for name in ("config.yaml", "model.keras", "vocab.json"):
+    for name in ("config.yaml", "model.keras", "vocab.json", "metrics.json"):
         if not (run_dir / name).is_file():
-            raise ConfigError(
-                "run_dir",
-                cfg.run_dir,
-                f"no finished run there ({name} is missing); allowed: a directory train.py "
-                "wrote, e.g. outputs/DATE/TIME",
+            hint = (
+                "the run did not finish; continue it with train.py trainer.resume=true"
+                if name == "metrics.json" and (run_dir / "config.yaml").is_file()
+                else "allowed: a directory train.py wrote, e.g. outputs/DATE/TIME"
             )
-    return OmegaConf.load(run_dir / "config.yaml")
+            raise ConfigError(
+                "run_dir", cfg.run_dir, f"no finished run there ({name} is missing); {hint}"
+            )
+    try:
+        run_cfg = OmegaConf.load(run_dir / "config.yaml")
+        run_cfg.task.name, run_cfg.trainer.epochs  # noqa: B018 - a config of another kind fails here
+    except Exception as error:  # noqa: BLE001 - YAML and OmegaConf each raise their own kind
+        raise ConfigError(
+            "run_dir",
+            cfg.run_dir,
+            f"its config.yaml is damaged ({type(error).__name__}); allowed: a finished run",
+        ) from None
+    return run_cfg
+
+
+def check_top_k(cfg: DictConfig) -> None:
+    """Refuses sampling among more tokens than the run's vocabulary has.
+
+    Raises:
+        ConfigError: naming decoding.top_k and the vocabulary's size.
+    """
+    vocab_path = Path(cfg.run_dir) / "vocab.json"
+    try:
+        size = len(json.loads(vocab_path.read_text())["symbols"]) + 3  # PAD, BOS, EOS
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # a damaged vocabulary is refused when the run is loaded
+    if cfg.decoding.top_k > size:
+        raise ConfigError(
+            "decoding.top_k",
+            cfg.decoding.top_k,
+            f"the run's vocabulary has {size} tokens; allowed: 0 (all) to {size}",
+        )
 
 
 def generalization_lengths(eval_cfg: DictConfig, trained_max_len: int) -> tuple[int, int]:
@@ -49,6 +85,7 @@ def validate_evaluate(cfg: DictConfig) -> DictConfig:
     """
     run_cfg = load_run_config(cfg)
     check_fields(cfg, EvaluateConfig, prefix="")
+    check_top_k(cfg)
     if cfg.decoding.max_len is not None:
         raise ConfigError(
             "decoding.max_len",
@@ -56,13 +93,15 @@ def validate_evaluate(cfg: DictConfig) -> DictConfig:
             "evaluate decodes up to each target's own length (a longer output cannot match); "
             "leave it null",
         )
-    if run_cfg.task.name == "tsv":
+    if cfg.eval.file is not None and not Path(cfg.eval.file).is_file():
+        raise ConfigError("eval.file", cfg.eval.file, "no such file")
+    if run_cfg.task.name == "tsv" or cfg.eval.file is not None:
         for key in ("min_len", "max_len"):
             if cfg.eval[key] is not None:
                 raise ConfigError(
                     f"eval.{key}",
                     cfg.eval[key],
-                    "a task=tsv run has no generated longer split; leave it null",
+                    "a file of pairs has no generated longer split; leave it null",
                 )
         return run_cfg
     trained_max = run_cfg.task.max_len
@@ -96,4 +135,5 @@ def validate_predict(cfg: DictConfig) -> DictConfig:
     if cfg.input_file is not None and not Path(cfg.input_file).is_file():
         raise ConfigError("input_file", cfg.input_file, "no such file")
     check_fields(cfg, PredictConfig, prefix="")
+    check_top_k(cfg)
     return run_cfg

@@ -81,8 +81,32 @@ class Range:
         return True
 
     def check(self, key: str, value: Any) -> None:
-        if value is not None and not self.allows(value):
+        if value is None or self.allows(value):
+            return
+        if isinstance(value, float) and not math.isfinite(value):
+            finite = Range(
+                f"a finite {self.kind.removeprefix('a ')}", *dataclasses.astuple(self)[1:]
+            )
+            raise ConfigError(key, value, finite.describe())
+        raise ConfigError(key, value, self.describe())
+
+
+@dataclass(frozen=True)
+class NonEmptyPath:
+    """A file or directory path that is not empty: an empty one would silently mean the
+    working directory."""
+
+    def describe(self) -> str:
+        return "must be a path; an empty one would mean the working directory"
+
+    def check(self, key: str, value: Any) -> None:
+        if value is not None and not str(value).strip():
             raise ConfigError(key, value, self.describe())
+
+
+def filesystem_path(default: str | None) -> Any:
+    """A schema field holding a path, which must not be empty (null passes where Optional)."""
+    return dataclasses.field(default=default, metadata={ALLOWED: NonEmptyPath()})
 
 
 def one_of(default: Any, choices: Sequence[Any]) -> Any:

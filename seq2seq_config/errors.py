@@ -8,11 +8,14 @@ Errors that are not the user's (bugs) keep their traceback.
 import argparse
 import contextlib
 import dataclasses
+import errno
 import os
+import signal
 import sys
 import types
 import typing
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from hydra.errors import (
@@ -45,6 +48,42 @@ class RunError(Exception):
     """A run that cannot go on (a non-finite loss): one line, exit status 1, no traceback."""
 
     exit_status = 1
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt (see `stop_on_sigterm`)."""
+
+    signum = signal.SIGTERM
+
+
+class Interrupted(RunError):
+    """A run stopped by SIGINT (Ctrl-C) or SIGTERM: one line; exit status 128 + the signal's
+    number, as a shell reports a process the signal ended.
+
+    Args:
+        message: what was interrupted and how to continue.
+        signum: the signal.
+    """
+
+    def __init__(self, message: str, signum: int):
+        super().__init__(message)
+        self.exit_status = 128 + int(signum)
+
+
+def signal_of(interrupt: KeyboardInterrupt) -> signal.Signals:
+    """The signal behind a KeyboardInterrupt: SIGTERM for `Terminated`, else SIGINT."""
+    return signal.Signals(getattr(interrupt, "signum", signal.SIGINT))
+
+
+def stop_on_sigterm() -> None:
+    """Makes SIGTERM stop the process the way Ctrl-C does: an exception in the main thread,
+    so that the run records where it stopped and says how to resume, instead of dying
+    silently."""
+
+    def raise_terminated(signum, frame):
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, raise_terminated)
 
 
 class ConfigError(UserError, ValueError):
@@ -111,6 +150,30 @@ def _from_omegaconf(error: OmegaConfBaseException) -> str:
     return f"{key}: {_first_line(error.msg)}" if key else _first_line(error.msg)
 
 
+def _no_space(error: BaseException) -> str | None:
+    """The one-line message for a full disk, whichever library met it, or None.
+
+    Python's own writes raise OSError(ENOSPC); TensorFlow raises its
+    ResourceExhaustedError and HDF5 a RuntimeError, each saying so in its message.
+    """
+    text = str(error)
+    if getattr(error, "errno", None) != errno.ENOSPC and "No space left on device" not in text:
+        return None
+    path = (
+        getattr(error, "filename", None)
+        or text.split(";")[0].split("filename = '")[-1].split("'")[0]
+    )
+    # The temporaries of atomic writes mean nothing to a user; their directory does.
+    parts = Path(str(path)).parts
+    temporary = [i for i, part in enumerate(parts) if part.startswith(".tmp-")]
+    directory = Path(*parts[: temporary[0]]) if temporary else Path(str(path)).parent
+    where = f" in {directory}" if len(parts) > 1 else ""
+    return (
+        f"no space left on the device{where}; free some space and run the command again "
+        "(a training run continues from its last checkpoint with trainer.resume=true)"
+    )
+
+
 def describe(error: BaseException) -> str | None:
     """The one-line message for an error caused by the user's input.
 
@@ -120,6 +183,9 @@ def describe(error: BaseException) -> str | None:
     """
     if isinstance(error, (UserError, RunError)):
         return str(error)
+    no_space = _no_space(error)
+    if no_space is not None:
+        return no_space
     if isinstance(error, OverrideParseException):
         return f"cannot parse override {error.override!r}: {_first_line(error.message)}"
     if isinstance(error, MissingConfigException) and error.missing_cfg_file:
@@ -135,6 +201,9 @@ def describe(error: BaseException) -> str | None:
         return _from_omegaconf(error)
     if isinstance(error, HydraException):
         return _first_line(str(error))
+    if isinstance(error.__cause__, OSError) and error.__cause__.filename:
+        # Python's logging wraps a log file it cannot open ("Unable to configure handler").
+        return describe(error.__cause__)
     if isinstance(error, OSError) and error.filename:
         # A file or directory the command was given cannot be used (Hydra creating
         # the run directory, say).
@@ -146,13 +215,18 @@ def describe(error: BaseException) -> str | None:
 def exit_on_user_error() -> Iterator[None]:
     """Turns an error caused by the user's input into one line on stderr and an exit.
 
-    Errors that are not the user's propagate unchanged, with their traceback.
+    Errors that are not the user's propagate unchanged, with their traceback. Ctrl-C
+    or SIGTERM before a run could record it ends in one line too.
 
     Raises:
         SystemExit: with a non-zero status, after printing `error: <message>`.
     """
     try:
         yield
+    except KeyboardInterrupt as interrupt:  # stopped before a run could record it
+        received = signal_of(interrupt)
+        print(f"error: interrupted ({received.name})", file=sys.stderr)
+        raise SystemExit(128 + int(received)) from None
     except Exception as error:  # noqa: BLE001 - anything not the user's is re-raised
         message = describe(error)
         if message is None:
@@ -176,8 +250,31 @@ def run_cli(main: Callable[[], Any]) -> Any:
         What `main` returns.
     """
     os.environ.setdefault("HYDRA_FULL_ERROR", "1")
+    stop_on_sigterm()
     with exit_on_user_error():
+        check_output_dirs(sys.argv[1:])
         return main()
+
+
+#: Hydra's directory keys, which Hydra itself creates and writes before any job runs.
+HYDRA_DIRS = ("hydra.run.dir", "hydra.sweep.dir")
+
+
+def check_output_dirs(argv: list) -> None:
+    """Refuses an empty run or sweep directory on the command line, before Hydra uses it:
+    Hydra would take it as the working directory and write a whole run there.
+
+    Raises:
+        ConfigError: naming the key.
+    """
+    for arg in argv:
+        key, equals, value = arg.partition("=")
+        if equals and key.lstrip("+~") in HYDRA_DIRS and not value.strip().strip("'\""):
+            raise ConfigError(
+                key.lstrip("+~"),
+                value,
+                "must be a path; an empty one would mean the working directory",
+            )
 
 
 class OneLineArgumentParser(argparse.ArgumentParser):

@@ -9,14 +9,21 @@ survives a power cut. An error or an interrupt removes the temporary at once; a 
 cannot, so what a killed write leaves is named `.tmp-*` and `remove_temporaries` (run
 when a run starts or resumes) deletes it.
 
+Writers that crash when the disk fills (HDF5, behind Keras' `.weights.h5`, ended the
+process with a segmentation fault when it hit ENOSPC mid-file) write to memory first
+(`staged=True`): the finished file is then copied with plain writes, which fail with a
+clean `OSError`.
+
 It lives in `seq2seq_config`, which never imports TensorFlow, so that code that runs
 before TensorFlow loads (the run directory, sweeps) writes files the same way.
 """
 
 import contextlib
+import hashlib
 import os
 import secrets
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,8 +60,39 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+#: A filesystem in memory, where staged writes go (see `atomic_write`), if this system has one.
+MEMORY_DIR = Path("/dev/shm")
+#: Staging directories are named with their process id, so that those of dead
+#: processes can be told apart and removed.
+STAGE_PREFIX = f"{TEMPORARY_PREFIX}stage-"
+
+
+def _copy(source: Path, target: Path) -> None:
+    if source.is_dir():
+        shutil.copytree(source, target)
+    else:
+        shutil.copyfile(source, target)
+
+
 @contextlib.contextmanager
-def atomic_write(path: PathLike, suffix: str = "") -> Iterator[Path]:
+def _staged(temporary: Path, suffix: str) -> Iterator[Path]:
+    """Yields a path in memory; its content is then copied to `temporary` (plain writes)."""
+    if not (MEMORY_DIR.is_dir() and os.access(MEMORY_DIR, os.W_OK)):
+        yield temporary  # no memory filesystem: write in place
+        return
+    stage = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{os.getpid()}-", dir=MEMORY_DIR))
+    try:
+        yield stage / f"staged{suffix}"
+        try:
+            _copy(stage / f"staged{suffix}", temporary)
+        except OSError as error:  # name the file that could not be written, not the stage
+            raise OSError(error.errno, error.strerror, str(temporary)) from None
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_write(path: PathLike, suffix: str = "", staged: bool = False) -> Iterator[Path]:
     """Yields a temporary path to write to; on success it replaces `path` atomically.
 
     Write the whole content to the yielded path (a file, or a directory such as a
@@ -66,6 +104,7 @@ def atomic_write(path: PathLike, suffix: str = "") -> Iterator[Path]:
         path: the file (or directory) to write.
         suffix: the ending the temporary's name must keep, for writers that check it
             (`.weights.h5` for Keras weights, `.keras`, `.npz`).
+        staged: write to memory first, for writers that crash on a full disk.
 
     Yields:
         The temporary path, in the same directory as `path`, not yet existing.
@@ -76,7 +115,11 @@ def atomic_write(path: PathLike, suffix: str = "") -> Iterator[Path]:
     path = Path(path)
     temporary = path.parent / f"{TEMPORARY_PREFIX}{secrets.token_hex(6)}{suffix}"
     try:
-        yield temporary
+        if staged:
+            with _staged(temporary, suffix) as in_memory:
+                yield in_memory
+        else:
+            yield temporary
         _fsync_path(temporary)
         if temporary.is_dir() and path.is_dir():
             # A directory cannot be renamed over a non-empty one: move the old one aside
@@ -88,6 +131,11 @@ def atomic_write(path: PathLike, suffix: str = "") -> Iterator[Path]:
         else:
             os.replace(temporary, path)
         _fsync_directory(path.parent)
+    except OSError as error:
+        _remove(temporary)
+        if error.filename is None:  # a writer that does not say which file failed
+            raise OSError(error.errno, error.strerror, str(path)) from error
+        raise
     except BaseException:
         _remove(temporary)
         raise
@@ -99,16 +147,47 @@ def atomic_write_text(path: PathLike, text: str) -> None:
         temporary.write_text(text, encoding="utf-8")
 
 
+def _is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+def _dead_stages() -> list:
+    """Staging directories in memory whose process is gone (killed mid-write)."""
+    if not MEMORY_DIR.is_dir():
+        return []
+    found = []
+    for path in MEMORY_DIR.glob(f"{STAGE_PREFIX}*"):
+        pid = path.name[len(STAGE_PREFIX) :].split("-")[0]
+        if pid.isdigit() and not _is_alive(int(pid)):
+            found.append(path)
+    return found
+
+
+def file_sha256(path: PathLike) -> str:
+    """The SHA-256 of a file's bytes, read in blocks (files of any size)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def remove_temporaries(directory: PathLike) -> int:
-    """Deletes what killed writes left under `directory` (recursively).
+    """Deletes what killed writes left under `directory` (recursively), and the staging
+    directories in memory of processes that are gone.
 
     Returns:
         How many temporaries were removed.
     """
     directory = Path(directory)
-    if not directory.is_dir():
-        return 0
-    found = [p for p in directory.rglob(f"{TEMPORARY_PREFIX}*")]
+    found = list(directory.rglob(f"{TEMPORARY_PREFIX}*")) if directory.is_dir() else []
+    found += _dead_stages()
     for path in sorted(found, key=lambda p: len(p.parts), reverse=True):
         _remove(path)
     return len(found)

@@ -1,13 +1,18 @@
-"""The run directory: checked once before training starts, never overwritten, resumable.
+"""The run directory: checked once before training starts, locked, never overwritten, resumable.
 
-A run directory holds one run. Starting a run where another one already saved
-something is refused, unless `trainer.resume=true` asks to continue that run, with the
-same config. Unwritable directories are reported before TensorFlow is even imported.
-`open_run` does all of it once per run, for `train.py` and `seq2seq.train` alike.
+A run directory holds one run, and one process at a time (`run_lock`). A directory
+holds a run once an epoch has finished there (a checkpoint) or the run has finished;
+starting another run there is refused, unless `trainer.resume=true` asks to continue
+that run, with the same config. A directory where a run failed before finishing an
+epoch holds nothing worth keeping and takes a new run. Unwritable directories are
+reported before TensorFlow is even imported. `open_run` does all of it once per run,
+for `train.py` and `seq2seq.train` alike.
 """
 
 import contextlib
+import json
 import logging
+import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,13 +22,21 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from seq2seq_config.errors import ConfigError, UserError
-from seq2seq_config.files import atomic_write_text
+from seq2seq_config.files import atomic_write_text, file_sha256
+from seq2seq_config.run_lock import run_lock
 from seq2seq_config.validation import validate
 
 log = logging.getLogger(__name__)
 
-#: Files that mark a directory as holding a run of train.py, first found is named.
-RUN_FILES = ("config.yaml", "checkpoints/latest.json", "metrics.json", "model.keras")
+#: Files that show a run finished an epoch (or the whole run) in a directory, first found
+#: is named: the run's results, its newest checkpoint record, or any checkpoint (a kill
+#: between a checkpoint and its record leaves the checkpoint alone).
+RUN_FILES = (
+    "metrics.json",
+    "model.keras",
+    "checkpoints/latest.json",
+    "checkpoints/epoch-*.weights.h5",
+)
 #: Keys a resumed run may change: how it is started, not what it computes.
 RESUME_MAY_CHANGE = ("trainer.resume",)
 
@@ -112,9 +125,43 @@ def _resuming(cfg: DictConfig, run_dir: Path) -> bool:
             f"hydra.run.dir={str(run_dir)!r} already holds a run ({found}); pass "
             "trainer.resume=true to continue it, or choose another directory"
         )
-    if (run_dir / "config.yaml").exists():
-        check_same_config(OmegaConf.load(run_dir / "config.yaml"), cfg, run_dir)
+    saved = run_dir / "config.yaml"
+    try:
+        saved_cfg = OmegaConf.load(saved)
+    except FileNotFoundError:
+        raise UserError(
+            f"trainer.resume=true: {saved} is missing, so the run's config cannot be checked "
+            "against this one; choose another directory"
+        ) from None
+    except Exception as error:  # noqa: BLE001 - YAML and OmegaConf each raise their own kind
+        raise UserError(
+            f"trainer.resume=true: {saved} is damaged ({error}); choose another directory"
+        ) from None
+    check_same_config(saved_cfg, cfg, run_dir)
+    _check_same_data(run_dir)
     return True
+
+
+def _check_same_data(run_dir: Path) -> None:
+    """Refuses to resume on a file of pairs that changed since the run started.
+
+    Raises:
+        UserError: naming the file.
+    """
+    try:
+        record = json.loads((run_dir / "data.json").read_text())
+    except (OSError, ValueError):
+        return  # no record yet: the run stopped before reading its data
+    if not isinstance(record, dict) or "sha256" not in record or "path" not in record:
+        return
+    path = Path(record["path"])
+    now = file_sha256(path) if path.is_file() else None
+    if now != record["sha256"]:
+        change = "is gone" if now is None else "changed since the run started (its SHA-256 differs)"
+        raise UserError(
+            f"trainer.resume=true: {path} {change}; resuming needs the data the run started "
+            "with: restore the file, or start a new run in another directory"
+        )
 
 
 @contextlib.contextmanager
@@ -131,14 +178,36 @@ def open_run(cfg: DictConfig, run_dir: Path) -> Iterator[RunDirectory]:
     Raises:
         ConfigError: for a config value that is not allowed, or a directory that
             cannot be written.
-        UserError: if `run_dir` holds a run and `trainer.resume` is false, or holds a
-            run with another config.
+        UserError: if another process runs in `run_dir`, if it holds a run and
+            `trainer.resume` is false, or holds a run with another config.
     """
     validate(cfg)
     run_dir = Path(run_dir)
     check_writable(run_dir, "hydra.run.dir")
     check_writable(Path(cfg.data_dir), "data_dir")
-    yield RunDirectory(cfg=cfg, path=run_dir, resuming=_resuming(cfg, run_dir))
+    # Under multi_worker every worker runs in the same directory; the chief writes.
+    if not is_chief_process(cfg):
+        yield RunDirectory(cfg=cfg, path=run_dir, resuming=_resuming(cfg, run_dir))
+        return
+    with run_lock(run_dir) as claim:
+        resuming = _resuming(cfg, run_dir)
+        claim()
+        yield RunDirectory(cfg=cfg, path=run_dir, resuming=resuming)
+
+
+def is_chief_process(cfg: DictConfig) -> bool:
+    """Whether this process writes the run's files: always, but under multi_worker, where
+    only the chief does (task `chief`, or worker 0 when the cluster has no chief)."""
+    if cfg.trainer.strategy != "multi_worker":
+        return True
+    try:
+        tf_config = json.loads(os.environ.get("TF_CONFIG", "{}"))
+        task, cluster = tf_config.get("task", {}), tf_config.get("cluster", {})
+    except (json.JSONDecodeError, AttributeError):
+        return True  # refused with its own message when the strategy is made
+    if task.get("type") == "chief":
+        return True
+    return task.get("type") == "worker" and task.get("index") == 0 and "chief" not in cluster
 
 
 def write_overrides(run_dir: Path) -> None:

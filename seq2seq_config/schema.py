@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from hydra.core.config_store import ConfigStore
 
 from seq2seq_config.command_schema import DecodingConfig, EvaluateConfig, PredictConfig
-from seq2seq_config.constraints import integer, number, one_of
+from seq2seq_config.constraints import filesystem_path, integer, number, one_of
 
 #: The generated toy tasks; `tsv` reads a file instead.
 GENERATED_TASKS = ("reverse", "copy", "sort", "reverse_prefix", "addition")
@@ -38,11 +38,14 @@ class TaskConfig:
     target_len: int = integer(3, minimum=1)
     # tsv: the file of `source<TAB>target` lines; its lines not in validation or test
     # all train (train_size, vocab_size, min_len and max_len do not apply).
-    path: str | None = None
+    path: str | None = filesystem_path(None)
     # tsv: char (every character a symbol) or space (symbols separated by spaces).
     tokenizer: str = one_of("space", ("char", "space"))
     # tsv: symbols seen fewer times in training become the unknown symbol <unk>.
     min_freq: int = integer(1, minimum=1)
+    # tsv: sources on several lines: training keeps the first pair of each (first) or
+    # all of them (all); a held-out source keeps its first pair and never trains.
+    repeated_sources: str = one_of("first", ("first", "all"))
     # tsv: a line without a tab or with an empty side: error (stop, naming the line) or
     # skip (leave it out, with a warning that counts them).
     on_bad_line: str = one_of("error", ("error", "skip"))
@@ -128,14 +131,15 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
-    seed: int = integer(0, minimum=0)
+    # NumPy's and Keras' seeds are 32-bit.
+    seed: int = integer(0, minimum=0, maximum=2**32 - 1)
     # What `python train.py` returns to a sweeper (Optuna maximizes or minimizes it);
     # validation only: choosing hyperparameters on the test split would leak it.
     optimized_metric: str = one_of(
         "val/exact_match", ("val/exact_match", "val/token_accuracy", "val/loss")
     )
     # Generated datasets are cached here, keyed by the task's parameters.
-    data_dir: str = "data"
+    data_dir: str = filesystem_path("data")
 
 
 def register_configs() -> None:

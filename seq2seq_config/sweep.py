@@ -24,7 +24,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from seq2seq_config.errors import describe
+from seq2seq_config.errors import Interrupted, describe
 from seq2seq_config.files import atomic_write_text
 from seq2seq_config.run_dir import write_overrides
 
@@ -66,6 +66,8 @@ def run_sweep_job(run: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
     """
     try:
         return run(cfg)
+    except Interrupted:  # Ctrl-C or SIGTERM stops the sweep, not just this job
+        raise
     except Exception as error:  # noqa: BLE001 - any failure is this job's alone
         message = describe(error)
         if message is None:  # not the user's input: keep the traceback in the job's log

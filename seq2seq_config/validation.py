@@ -12,10 +12,12 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from seq2seq_config import memory
 from seq2seq_config.constraints import check_fields
 from seq2seq_config.errors import ConfigError, UserError, describe
 from seq2seq_config.schema import TrainConfig
 from seq2seq_config.task_counts import held_out_capacity
+from seq2seq_config.text_files import count_distinct_sources
 
 
 def _check_schema(cfg: DictConfig) -> None:
@@ -63,10 +65,24 @@ def _check_task(task) -> None:
 
 
 def _check_tsv(task) -> None:
+    """The file exists, is UTF-8 text of good lines (or bad ones to skip), and has more
+    distinct sources than validation and test take: read once here, before TensorFlow
+    loads, so that a bad file costs a second, not a minute."""
     if task.path is None:
         raise ConfigError("task.path", None, "task=tsv needs the file of source<TAB>target lines")
     if not Path(task.path).is_file():
         raise ConfigError("task.path", task.path, "no such file")
+    tokenizers = (task.tokenizer, task.tokenizer)
+    distinct = count_distinct_sources(task.path, tokenizers, task.on_bad_line)
+    held_out = task.val_size + task.test_size
+    if held_out >= distinct:
+        raise ConfigError(
+            "task.val_size",
+            task.val_size,
+            f"with task.test_size={task.test_size}, validation and test take {held_out} of "
+            f"the {distinct} distinct sources of {task.path}, leaving none to train on; use "
+            "smaller splits",
+        )
 
 
 def _check_model(model) -> None:
@@ -160,3 +176,23 @@ def validate(cfg: DictConfig) -> None:
     _check_task(cfg.task)
     _check_model(cfg.model)
     _check_trainer(cfg.trainer)
+    _check_memory(cfg)
+
+
+def _check_memory(cfg: DictConfig) -> None:
+    """Refuses a run whose estimated memory exceeds what the machine has available,
+    naming the key most likely at fault and the largest value of it that fits."""
+    available = memory.available_bytes()
+    need = memory.total(cfg)
+    if available is None or need <= available:
+        return
+    key = memory.culprit(cfg, OmegaConf.structured(TrainConfig))
+    most = memory.largest_that_fits(cfg, key, available)
+    allowed = f"at most {most:,}" if most else "no value"
+    raise ConfigError(
+        key,
+        OmegaConf.select(cfg, key),
+        f"the run would need about {memory.gigabytes(need)} of memory and this machine has "
+        f"{memory.gigabytes(available)} available; allowed: {allowed} with the other "
+        "settings as they are",
+    )

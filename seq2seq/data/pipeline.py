@@ -7,6 +7,7 @@ tokens and EOS, 0 on padding, so that padding never counts in loss or accuracy.
 
 from typing import Dict, Tuple
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -38,32 +39,73 @@ def teacher_forcing_arrays(split: Split) -> Batch:
     return x, y, (y != PAD_ID).astype(np.float32)
 
 
-def training_dataset(
-    split: Split, batch_size: int, seed: int, first_epoch: int, epochs: int
-) -> tf.data.Dataset:
-    """Batches for epochs `first_epoch .. epochs-1`, each a fresh permutation.
-
-    Each epoch's order depends only on `(seed, epoch)`, through a stateless shuffle,
-    so a run resumed at epoch k sees exactly the batches an uninterrupted run sees.
-    The last batch of an epoch may be smaller.
-
-    Returns:
-        A dataset of `ceil(len(split) / batch_size) * (epochs - first_epoch)` batches.
-    """
+def _batches_of_epoch(split: Split, batch_size: int, seed: int):
+    """`epoch -> dataset of that epoch's batches`, in an order that depends only on
+    `(seed, epoch)` (a stateless shuffle), so that a resumed run sees the same batches."""
     arrays = teacher_forcing_arrays(split)
     n = len(split)
-
-    def epoch_order(epoch):
-        order = tf.random.experimental.stateless_shuffle(
-            tf.range(n, dtype=tf.int32), seed=tf.stack([tf.constant(seed, tf.int64), epoch])
-        )
-        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
 
     def gather(index):
         return tf.nest.map_structure(lambda a: tf.gather(a, index), arrays)
 
+    def batches(epoch):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(n, dtype=tf.int32), seed=tf.stack([tf.constant(seed, tf.int64), epoch])
+        )
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size).map(gather)
+
+    return batches
+
+
+def training_dataset(
+    split: Split, batch_size: int, seed: int, first_epoch: int, epochs: int
+) -> tf.data.Dataset:
+    """Batches for epochs `first_epoch .. epochs-1` in one stream, each a fresh permutation.
+
+    For loops that count their own steps (the multi-worker loop); Keras' `fit` takes
+    `EpochBatches`, whose epochs stay whole whatever the steps per call.
+
+    Returns:
+        A dataset of `ceil(len(split) / batch_size) * (epochs - first_epoch)` batches.
+    """
+    batches = _batches_of_epoch(split, batch_size, seed)
     epochs_ds = tf.data.Dataset.range(first_epoch, epochs)
-    return epochs_ds.flat_map(epoch_order).map(gather).prefetch(tf.data.AUTOTUNE)
+    return epochs_ds.flat_map(batches).prefetch(tf.data.AUTOTUNE)
+
+
+class EpochBatches(keras.callbacks.Callback):
+    """One epoch's batches at a time for `model.fit`, with the callback that picks the epoch.
+
+    `fit` with `steps_per_epoch` reads one stream across epochs in whole calls of
+    `steps_per_execution` steps, so an epoch whose step count is not a multiple eats
+    into the next. Given a dataset of exactly one epoch (its length known) and no
+    `steps_per_epoch`, Keras starts a fresh iterator each epoch and ends the last call
+    of the epoch early, when the data runs out: every epoch trains exactly its steps.
+    The order of the epoch Keras is about to read comes from a variable that this
+    callback sets when the epoch begins (put it first among the callbacks).
+
+    Args:
+        split: the training split.
+        batch_size: sequences per batch; an epoch's last batch may be smaller.
+        seed: with the epoch, fixes the order of the batches.
+
+    Attributes:
+        dataset: what to pass to `fit` as its data.
+        steps: batches (optimizer steps) per epoch.
+    """
+
+    def __init__(self, split: Split, batch_size: int, seed: int):
+        super().__init__()
+        self.steps = steps_per_epoch(split, batch_size)
+        self._epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="data_epoch")
+        batches = _batches_of_epoch(split, batch_size, seed)
+        dataset = tf.data.Dataset.range(1).flat_map(lambda _: batches(self._epoch.read_value()))
+        self.dataset = dataset.apply(tf.data.experimental.assert_cardinality(self.steps)).prefetch(
+            tf.data.AUTOTUNE
+        )
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch.assign(epoch)
 
 
 def evaluation_dataset(split: Split, batch_size: int) -> tf.data.Dataset:

@@ -1,6 +1,6 @@
 """The data a run trains and measures on: a vocabulary and three splits of token ids."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -31,12 +31,20 @@ class Split:
 
 @dataclass(frozen=True)
 class TaskData:
-    """A task's vocabulary and its three splits."""
+    """A task's vocabulary and its three splits.
+
+    Attributes:
+        held_out_text: for data read from files, the val and test pairs as text
+            (`{"val": [(source, target), ...], "test": [...]}`), which the run saves.
+        record: where the data came from and what was kept, for the run's data.json.
+    """
 
     vocab: Vocabulary
     train: Split
     val: Split
     test: Split
+    held_out_text: dict | None = None
+    record: dict = field(default_factory=dict)
 
     def split(self, name: str) -> Split:
         """The split called `name` (train, val or test)."""

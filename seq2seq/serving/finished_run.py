@@ -7,6 +7,7 @@ import keras
 from omegaconf import DictConfig, OmegaConf
 
 from seq2seq.data.vocabulary import Vocabulary
+from seq2seq_config.errors import UserError
 
 
 @dataclass
@@ -19,6 +20,17 @@ class Run:
     vocab: Vocabulary
 
 
+def _read(path: Path, reader):
+    """`reader(path)`, with a damaged file refused in one line instead of a traceback."""
+    try:
+        return reader(path)
+    except Exception as error:  # noqa: BLE001 - zip, HDF5, JSON and Keras each raise their own kind
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UserError(
+            f"run_dir={str(path.parent)!r}: {path.name} is damaged and cannot be read ({reason[:200]})"
+        ) from None
+
+
 def load_run(run_dir) -> Run:
     """Loads a run directory written by `train`.
 
@@ -27,11 +39,14 @@ def load_run(run_dir) -> Run:
 
     Returns:
         The run, its model reloaded with `keras.saving.load_model`.
+
+    Raises:
+        UserError: if one of the run's files is damaged.
     """
     path = Path(run_dir)
     return Run(
         path=path,
-        model=keras.saving.load_model(path / "model.keras"),
-        config=OmegaConf.load(path / "config.yaml"),
-        vocab=Vocabulary.load(path / "vocab.json"),
+        model=_read(path / "model.keras", keras.saving.load_model),
+        config=_read(path / "config.yaml", OmegaConf.load),
+        vocab=_read(path / "vocab.json", Vocabulary.load),
     )

@@ -16,12 +16,15 @@ the backup when `fit` ends, so a finished run keeps no per-epoch checkpoint; and
 """
 
 import json
+import logging
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from seq2seq_config.files import atomic_write, atomic_write_text
+
+log = logging.getLogger(__name__)
 
 LATEST = "latest.json"
 
@@ -39,8 +42,9 @@ def save(model: keras.Model, directory: Path, epoch: int) -> Path:
         The weights file.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    weights = directory / f"epoch-{epoch:03d}.weights.h5"
-    with atomic_write(weights, suffix=".weights.h5") as temporary:
+    weights = directory / _weights_name(epoch)
+    # Staged in memory: HDF5 crashes the process when the disk fills mid-file.
+    with atomic_write(weights, suffix=".weights.h5", staged=True) as temporary:
         model.save_weights(temporary)
     state = {
         "epoch": epoch,
@@ -51,28 +55,103 @@ def save(model: keras.Model, directory: Path, epoch: int) -> Path:
     return weights
 
 
-def latest(directory: Path) -> dict | None:
-    """The newest complete checkpoint's record, or None if there is none."""
+def _weights_name(epoch: int) -> str:
+    return f"epoch-{epoch:03d}.weights.h5"
+
+
+def _valid_record(record, directory: Path, epochs: int | None) -> bool:
+    """Whether latest.json's content is one this module wrote: an epoch in range, the
+    weights file of that epoch present, a list of random states."""
+    return (
+        isinstance(record, dict)
+        and isinstance(record.get("epoch"), int)
+        and not isinstance(record["epoch"], bool)
+        and 1 <= record["epoch"] <= (epochs or record["epoch"])
+        and record.get("weights") == _weights_name(record["epoch"])
+        and isinstance(record.get("random_states"), list)
+        and (directory / record["weights"]).is_file()
+    )
+
+
+def latest(directory: Path, epochs: int | None = None) -> dict | None:
+    """The newest checkpoint's record, or None if there is none.
+
+    latest.json is trusted only if it is whole and names a checkpoint that exists,
+    of an epoch in 1 .. `epochs`; otherwise the newest `epoch-NNN.weights.h5` stands in
+    (a record without random states: see `restore`), with a warning.
+
+    Args:
+        directory: the run's checkpoints/ directory.
+        epochs: the run's number of epochs, if known: no later epoch is believed.
+    """
     path = directory / LATEST
-    if not path.exists():
-        return None
-    return json.loads(path.read_text())
+    try:
+        record = json.loads(path.read_text())
+    except FileNotFoundError:
+        record = None
+    except (OSError, ValueError):
+        record = "damaged"
+    if record is not None and _valid_record(record, directory, epochs):
+        return record
+    for candidate in sorted(directory.glob("epoch-*.weights.h5"), reverse=True):
+        digits = candidate.name[len("epoch-") : -len(".weights.h5")]
+        if digits.isdigit() and 1 <= int(digits) <= (epochs or int(digits)):
+            if record is not None:
+                log.warning(
+                    "%s is damaged or names a checkpoint that is not there; falling back to %s",
+                    path, candidate.name,
+                )  # fmt: skip
+            return {"epoch": int(digits), "weights": candidate.name, "random_states": None}
+    if record is not None:
+        log.warning("%s is damaged and no checkpoint remains; starting from scratch", path)
+    return None
 
 
-def restore(model: keras.Model, directory: Path, state: dict) -> None:
+def restore(model: keras.Model, directory: Path, state: dict) -> dict:
     """Loads a checkpoint into a compiled model: weights, optimizer state, random states.
 
+    A checkpoint that cannot be loaded (a truncated or damaged file) gives way to the
+    next older one, with a warning: the run continues from the newest whole checkpoint.
+
+    Args:
+        model: the compiled model.
+        directory: the run's checkpoints/ directory.
+        state: `latest(directory)`.
+
+    Returns:
+        The record of the checkpoint that was loaded.
+
     Raises:
-        ValueError: if the checkpoint does not fit the model.
+        ValueError: if no checkpoint of the directory can be loaded into the model.
     """
     # Optimizer variables are created on first use; make them now so they can be loaded.
     model.optimizer.build(model.trainable_variables)
-    model.load_weights(directory / state["weights"])
+    for epoch in range(state["epoch"], 0, -1):
+        weights = directory / _weights_name(epoch)
+        try:
+            model.load_weights(weights)
+        except Exception as error:  # noqa: BLE001 - HDF5 and Keras each raise their own kind
+            log.warning("%s cannot be loaded (%s); trying the epoch before", weights.name, error)
+            state = {"epoch": epoch - 1, "weights": _weights_name(epoch - 1), "random_states": None}
+            continue
+        break
+    else:
+        raise ValueError(f"no checkpoint in {directory} can be loaded into this model")
+    random_states = state["random_states"]
     variables = _unsaved_variables(model)
-    if len(variables) != len(state["random_states"]):
+    if random_states is None:
+        if variables:
+            log.warning(
+                "the random states of the dropout layers were not recorded with %s: the "
+                "resumed run will not match an uninterrupted one exactly",
+                state["weights"],
+            )
+        return state
+    if len(variables) != len(random_states):
         raise ValueError(f"{directory / LATEST} does not fit this model")
-    for variable, value in zip(variables, state["random_states"]):
+    for variable, value in zip(variables, random_states):
         variable.assign(np.asarray(value, dtype=variable.dtype))
+    return state
 
 
 class Checkpointer(keras.callbacks.Callback):

@@ -31,6 +31,7 @@ from seq2seq.training.compile import make_optimizer
 from seq2seq.training.finish import Metrics, save_and_measure
 from seq2seq_config.constraints import choices, dispatch_table
 from seq2seq_config.errors import UserError
+from seq2seq_config.run_dir import is_chief_process
 from seq2seq_config.schema import TrainerConfig
 
 log = logging.getLogger(__name__)
@@ -79,17 +80,6 @@ def scope(strategy: tf.distribute.Strategy):
     if not tf.distribute.has_strategy() and strategy is tf.distribute.get_strategy():
         return contextlib.nullcontext()
     return strategy.scope()
-
-
-def is_chief(strategy: tf.distribute.Strategy) -> bool:
-    """Whether this process writes the run's files: the chief, or worker 0 without one."""
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not resolver.task_type:
-        return True
-    if resolver.task_type == "chief":
-        return True
-    has_chief = "chief" in resolver.cluster_spec().as_dict()
-    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
 
 
 def masked_loss(targets, logits, weights, global_weight):
@@ -158,7 +148,7 @@ def fit_multi_worker(cfg, run_dir: Path, task_data, strategy) -> Metrics:
         The final metrics (measured by every worker, written by the chief).
     """
     trainer = cfg.trainer
-    chief = is_chief(strategy)
+    chief = is_chief_process(cfg)
     steps_per_epoch = pipeline.steps_per_epoch(task_data.train, trainer.batch_size)
     with strategy.scope():
         model = build_model(cfg.model, task_data.vocab.size)
@@ -175,6 +165,7 @@ def fit_multi_worker(cfg, run_dir: Path, task_data, strategy) -> Metrics:
             writer.flush()
             checkpoints.save(model, run_dir / "checkpoints", epoch + 1)
 
+    steps_before = int(optimizer.iterations.numpy())
     start = time.perf_counter()
     fit_custom(
         model,
@@ -189,7 +180,11 @@ def fit_multi_worker(cfg, run_dir: Path, task_data, strategy) -> Metrics:
     evaluator = Evaluator(model, trainer.batch_size)
     if not chief:
         return {split: evaluator(task_data.split(split)) for split in ("val", "test")}
-    record = {"strategy": trainer.strategy, "replicas": strategy.num_replicas_in_sync}
+    record = {
+        "strategy": trainer.strategy,
+        "replicas": strategy.num_replicas_in_sync,
+        "train_steps": int(optimizer.iterations.numpy()) - steps_before,
+    }
     return save_and_measure(
         cfg, model, run_dir, task_data, evaluator, trainer.epochs, train_seconds, record
     )

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import keras
 
-from seq2seq.data import pipeline
 from seq2seq.serving.export import export_saved_model
 from seq2seq.training import tensorboard_summaries
 from seq2seq_config.files import atomic_write, atomic_write_text
@@ -48,7 +47,8 @@ def save_and_measure(
         evaluator: measures a split.
         trained_epochs: epochs this process trained (fewer than all when resumed).
         train_seconds: how long this process trained.
-        record: what run.json says besides the status and the figures.
+        record: what run.json says besides the status and the speed, the optimizer
+            steps taken (`train_steps`) among them.
 
     Returns:
         `{"val": {...}, "test": {...}}`, each with loss, token_accuracy and exact_match.
@@ -59,14 +59,12 @@ def save_and_measure(
 
     metrics = {split: evaluator(task_data.split(split)) for split in ("val", "test")}
     tensorboard_summaries.write_final_metrics(run_dir / "tensorboard", metrics, step=trainer.epochs)
-    steps_per_epoch = pipeline.steps_per_epoch(task_data.train, trainer.batch_size)
     write_run_record(
         run_dir,
         {
             "status": "completed",
             **record,
             "train_seconds": round(train_seconds, 2),
-            "train_steps": steps_per_epoch * trained_epochs,
             "train_sequences_per_second": round(
                 len(task_data.train) * trained_epochs / max(train_seconds, 1e-9)
             ),

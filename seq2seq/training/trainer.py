@@ -12,7 +12,7 @@ import tensorflow as tf
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from seq2seq.data import pipeline
+from seq2seq.data import held_out, pipeline
 from seq2seq.data.load import load_task_data
 from seq2seq.evaluation.evaluator import Evaluator
 from seq2seq.model.families import build_model
@@ -26,7 +26,7 @@ from seq2seq.training.callbacks import (
 from seq2seq.training.compile import compile_model, dtype_policy
 from seq2seq.training.finish import Metrics, save_and_measure, write_run_record
 from seq2seq.training.tensorboard_rewind import truncate_events
-from seq2seq_config.errors import RunError
+from seq2seq_config.errors import Interrupted, RunError, UserError, describe, signal_of
 from seq2seq_config.files import atomic_write_text, remove_temporaries
 from seq2seq_config.run_dir import RunDirectory, open_run, write_overrides
 
@@ -68,17 +68,22 @@ def _callbacks(cfg, run_dir: Path, task_data, evaluator, first_epoch: int, extra
     ]
 
 
-def _resume(model, run_dir: Path) -> int:
+def _resume(model, run_dir: Path, epochs: int) -> int:
     """Loads the latest checkpoint of `run_dir`, if any, and rewinds TensorBoard to it.
 
     Returns:
         The epoch training resumes from (0 without a checkpoint).
     """
     directory = run_dir / "checkpoints"
-    state = checkpoints.latest(directory)
-    first_epoch = 0 if state is None else state["epoch"]
+    state = checkpoints.latest(directory, epochs)
     if state is not None:
-        checkpoints.restore(model, directory, state)
+        try:
+            state = checkpoints.restore(model, directory, state)
+        except ValueError as error:
+            raise UserError(
+                f"trainer.resume=true: {error}; start the run again in another directory"
+            ) from None
+    first_epoch = 0 if state is None else state["epoch"]
     dropped = truncate_events(run_dir / "tensorboard", first_epoch)
     log.info(
         "Resuming from epoch %d (%s); %d TensorBoard events of later steps dropped",
@@ -116,12 +121,20 @@ def train(cfg: DictConfig, run_dir: str | None = None, callbacks: Sequence = ())
 def train_in(run_dir: RunDirectory, callbacks: Sequence = ()) -> Metrics:
     """Trains in a run directory that `seq2seq_config.run_dir.open_run` checked.
 
+    Whatever stops the run after this point is recorded in `run.json`: a failure with
+    its message, an interrupt (Ctrl-C, SIGTERM) with the last checkpoint and how to
+    resume.
+
     Args:
         run_dir: the checked run directory, with its validated config.
         callbacks: more Keras callbacks for `fit`.
 
     Returns:
         The final metrics, as `train` returns them.
+
+    Raises:
+        seq2seq_config.errors.Interrupted: after SIGINT or SIGTERM.
+        seq2seq_config.RunError: if the loss stops being finite.
     """
     cfg, path, resuming = run_dir.cfg, run_dir.path, run_dir.resuming
     # Before any other TensorFlow op, as MultiWorkerMirroredStrategy requires.
@@ -130,14 +143,56 @@ def train_in(run_dir: RunDirectory, callbacks: Sequence = ()) -> Metrics:
         log.info("The run in %s has finished already; nothing to resume", path)
         return json.loads((path / "metrics.json").read_text())
     remove_temporaries(path)
+    if not resuming:  # what a run that failed before its first epoch left
+        truncate_events(path / "tensorboard", 0)
     atomic_write_text(path / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     write_overrides(path)
+    try:
+        return _train(cfg, path, resuming, callbacks, strategy)
+    except KeyboardInterrupt as interrupt:
+        raise _interrupted(path, signal_of(interrupt)) from None
+    except Exception as error:  # noqa: BLE001 - recorded, then raised unchanged
+        if not isinstance(error, RunError):  # a RunError records itself
+            _record_failure(path, {"status": "failed", "error": describe(error) or repr(error)})
+        raise
+
+
+def _record_failure(path: Path, record: dict) -> None:
+    """Writes run.json for a run that stopped, if the disk still lets it."""
+    try:
+        write_run_record(path, record)
+    except OSError as error:
+        log.warning("could not record the run's end in run.json: %s", error)
+
+
+def _interrupted(path: Path, received) -> Interrupted:
+    """Records an interrupted run and says how to continue it."""
+    state = checkpoints.latest(path / "checkpoints")
+    kept = "no epoch had finished" if state is None else f"epoch {state['epoch']} is saved"
+    _record_failure(
+        path,
+        {
+            "status": "interrupted",
+            "signal": received.name,
+            "epochs_finished": 0 if state is None else state["epoch"],
+        },
+    )
+    return Interrupted(
+        f"interrupted by {received.name}; {kept}; to continue, run the same command with "
+        f"hydra.run.dir={path} trainer.resume=true",
+        received,
+    )
+
+
+def _train(cfg, path: Path, resuming: bool, callbacks, strategy) -> Metrics:
+    """Reads the data, then trains under the config's dtype policy and strategy."""
     keras.utils.set_random_seed(cfg.seed)
     # The same config and seed give the same run, and a resumed run the same weights.
     tf.config.experimental.enable_op_determinism()
 
     task_data, data_path = load_task_data(cfg.task, cfg.seed, cfg.data_dir)
     task_data.vocab.save(path / "vocab.json")
+    held_out.save(path, task_data, data_path)
     log.info("Data: %s; run directory: %s", data_path, path)
 
     with dtype_policy(cfg.trainer.precision):
@@ -150,22 +205,23 @@ def _fit_and_save(cfg, run_dir: Path, resuming: bool, task_data, callbacks, stra
     """Builds, fits, saves and measures the model with Keras' `fit`: the second half of
     `train` under the default and mirrored strategies."""
     trainer = cfg.trainer
-    steps_per_epoch = pipeline.steps_per_epoch(task_data.train, trainer.batch_size)
+    batches = pipeline.EpochBatches(task_data.train, trainer.batch_size, cfg.seed)
     with distribute.scope(strategy):
         model = build_model(cfg.model, task_data.vocab.size)
-        compile_model(model, trainer, total_steps=steps_per_epoch * trainer.epochs)
-    first_epoch = _resume(model, run_dir) if resuming else 0
+        compile_model(model, trainer, total_steps=batches.steps * trainer.epochs)
+    first_epoch = _resume(model, run_dir, trainer.epochs) if resuming else 0
     evaluator = Evaluator(model, trainer.batch_size)
+    steps_before = int(model.optimizer.iterations.numpy())
     start = time.perf_counter()
     try:
         model.fit(
-            pipeline.training_dataset(
-                task_data.train, trainer.batch_size, cfg.seed, first_epoch, trainer.epochs
-            ),
+            batches.dataset,
             initial_epoch=first_epoch,
             epochs=trainer.epochs,
-            steps_per_epoch=steps_per_epoch,
-            callbacks=_callbacks(cfg, run_dir, task_data, evaluator, first_epoch, callbacks),
+            callbacks=[
+                batches,  # first: it picks the order of the epoch about to be read
+                *_callbacks(cfg, run_dir, task_data, evaluator, first_epoch, callbacks),
+            ],
             shuffle=False,  # the dataset shuffles, per epoch, from the seed
             # A progress bar in a terminal; one line per epoch in logs, where Keras' bar
             # would print every update.
@@ -179,6 +235,8 @@ def _fit_and_save(cfg, run_dir: Path, resuming: bool, task_data, callbacks, stra
         "strategy": trainer.strategy,
         "replicas": strategy.num_replicas_in_sync,
         "resumed_from_epoch": first_epoch + 1 if resuming else None,
+        # Counted, not computed: the optimizer's own count of the steps it took.
+        "train_steps": int(model.optimizer.iterations.numpy()) - steps_before,
     }
     return save_and_measure(
         cfg,

@@ -17,7 +17,7 @@ from seq2seq.evaluation.evaluator import Evaluator
 from seq2seq.model.families import OPTIONS
 from seq2seq.training import distribute
 from seq2seq.training.compile import dtype_policy, make_optimizer
-from seq2seq_config import ConfigError, UserError, compose_config, validate
+from seq2seq_config import ConfigError, UserError, compose_config, text_files, validate
 from seq2seq_config.command_schema import DecodingConfig, EvalConfig, EvaluateConfig, PredictConfig
 from seq2seq_config.constraints import OneOf, check_fields, choices, dispatch_table
 from seq2seq_config.schema import (
@@ -76,9 +76,20 @@ def handle_on_bad_line(cfg, key, value, tmp_path):
     path.write_text("a\tb\nno tab here\n")
     if value == "error":
         with pytest.raises(UserError, match="pairs.tsv:2"):
-            tsv.read_pairs(path, "space", value)
+            list(text_files.read_pairs(path, ("space", "space"), value))
     else:
-        assert tsv.read_pairs(path, "space", value) == [(["a"], ["b"])]
+        assert list(text_files.read_pairs(path, ("space", "space"), value)) == [(1, "a", "b")]
+
+
+def handle_repeated_sources(cfg, key, value, tmp_path):
+    path = tmp_path / "pairs.tsv"
+    lines = [f"s{i}\tt{i}" for i in range(20)] + [f"s{i}\tu{i}" for i in range(20)]
+    path.write_text("\n".join(lines) + "\n")
+    task = compose_config(["task=tsv", f"task.path={path}", "task.val_size=2", "task.test_size=2",
+                           f"task.repeated_sources={value}"]).task  # fmt: skip
+    data = tsv.load(task, seed=0)
+    assert data.record["repeated_sources"] == {"lines": 20, "kept": value}
+    assert len(data.train) == {"first": 16, "all": 32}[value]
 
 
 def handle_model_option(cfg, key, value, tmp_path):
@@ -142,6 +153,7 @@ HANDLERS = {
     "task.name": handle_task_name,
     "task.tokenizer": handle_tokenizer,
     "task.on_bad_line": handle_on_bad_line,
+    "task.repeated_sources": handle_repeated_sources,
     "model.name": handle_model_option,
     "model.cell": handle_model_option,
     "model.bridge": handle_model_option,

@@ -118,7 +118,7 @@ def test_appended_top_level_key_is_refused():
         ("trainer.clipnorm=-1", "trainer.clipnorm=-1.0", "> 0"),
         ("trainer.optimizer=lbfgs", "trainer.optimizer='lbfgs'", "adam"),
         ("trainer.lr_schedule=step", "trainer.lr_schedule='step'", "cosine"),
-        ("seed=-1", "seed=-1", ">= 0"),
+        ("seed=-1", "seed=-1", "[0, 4294967295]"),
         ("model.cell=lstmx", "model.cell='lstmx'", "allowed: lstm, gru, rnn"),
         ("model.bridge=sum", "model.bridge='sum'", "allowed: copy, concat, dense, zeros"),
         ("model.decoder_units=0", "model.decoder_units=0", ">= 1"),

@@ -6,6 +6,7 @@ import pytest
 
 from conftest import ROOT, error_lines, run_script
 from seq2seq.data import tsv
+from seq2seq_config import text_files
 from seq2seq.predict import parse_inputs
 from seq2seq import load_run
 from seq2seq import train
@@ -32,22 +33,25 @@ def write(tmp_path, text, name="pairs.tsv"):
 def test_a_bad_line_is_named_with_file_and_line(tmp_path, line, problem):
     path = write(tmp_path, f"x y\tz\n{line}\nu\tv\n")
     with pytest.raises(UserError) as error:
-        tsv.read_pairs(path, "space", "error")
+        list(text_files.read_pairs(path, ("space", "space"), "error"))
     message = str(error.value)
     assert f"{path}:2:" in message and problem in message and "on_bad_line=skip" in message
     assert "\n" not in message
 
 
 def test_skip_leaves_bad_lines_out_and_says_how_many(tmp_path, caplog):
-    path = write(tmp_path, "a b\tc\nnothing here\nd\te\n\tf\n")
-    assert tsv.read_pairs(path, "space", "skip") == [(["a", "b"], ["c"]), (["d"], ["e"])]
+    path = write(tmp_path, "a b\tc\nnothing here\nd\te\n\tf\n" + "".join(f"s{i}\tt\n" for i in range(8)))
+    report = text_files.PairsRead()
+    pairs = list(text_files.read_pairs(path, ("space", "space"), "skip", report=report))
+    assert pairs[:2] == [(1, "a b", "c"), (3, "d", "e")] and len(pairs) == 10
+    assert report.bad_lines == [2, 4]
+    tsv.load(tsv_cfg(path, "task.on_bad_line=skip", "task.val_size=2", "task.test_size=2"), seed=0)
     assert "skipped 2 malformed lines (line 2, 4)" in caplog.text
 
 
-def test_char_and_space_tokenizers(tmp_path):
-    path = write(tmp_path, "ab c\tx y\n")
-    assert tsv.read_pairs(path, "char", "error") == [(["a", "b", " ", "c"], ["x", " ", "y"])]
-    assert tsv.read_pairs(path, "space", "error") == [(["ab", "c"], ["x", "y"])]
+def test_char_and_space_tokenizers():
+    assert Vocabulary(["a"], "char").split("ab c") == ["a", "b", " ", "c"]
+    assert Vocabulary(["a"], "space").split(" ab  c ") == ["ab", "c"]
     assert Vocabulary(["a"], "char").join(["a", "b", " ", "c"]) == "ab c"
 
 

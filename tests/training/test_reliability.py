@@ -165,7 +165,7 @@ def snapshot(run_dir):
 def test_second_run_in_the_same_directory_is_refused_and_overwrites_nothing(finished_run, tiny_cfg):
     before = snapshot(finished_run)
     with pytest.raises(
-        UserError, match="already holds a run .config.yaml.; pass trainer.resume=true"
+        UserError, match="already holds a run .metrics.json.; pass trainer.resume=true"
     ):
         seq2seq.train(tiny_cfg(), run_dir=str(finished_run))
     assert snapshot(finished_run) == before
@@ -176,7 +176,7 @@ def test_second_run_from_the_command_line_is_refused_in_one_line(finished_run, d
     result = run_script("train.py", *TINY, f"data_dir={data_dir}", f"hydra.run.dir={finished_run}")
     assert result.returncode == 2
     assert error_lines(result.stderr) == [
-        f"error: hydra.run.dir='{finished_run}' already holds a run (config.yaml); pass "
+        f"error: hydra.run.dir='{finished_run}' already holds a run (metrics.json); pass "
         "trainer.resume=true to continue it, or choose another directory"
     ]
     after = snapshot(finished_run)

@@ -1,0 +1,50 @@
+"""The data a run pins: `data.json` (where its data came from, with checksums and
+counts) and, for data read from files, its held-out pairs as text (`held_out/val.tsv`,
+`held_out/test.tsv`).
+
+Evaluation reads the held-out pairs back from the run, not from the file, which may
+have changed since; resuming checks the file's checksum (`seq2seq_config.run_dir`).
+"""
+
+import json
+from pathlib import Path
+
+from seq2seq.data import tsv
+from seq2seq.data.splits import Split, TaskData
+from seq2seq.data.vocabulary import Vocabulary
+from seq2seq_config.files import atomic_write_text
+
+DATA_RECORD = "data.json"
+HELD_OUT = "held_out"
+
+
+def save(run_dir: Path, task_data: TaskData, source: Path) -> None:
+    """Writes data.json and, for data read from files, the held-out pairs.
+
+    Args:
+        run_dir: the run directory.
+        task_data: the run's data.
+        source: the generated dataset's cache file, or the file of pairs.
+    """
+    record = dict(task_data.record) or {"cache": str(source)}
+    atomic_write_text(run_dir / DATA_RECORD, json.dumps(record, indent=2) + "\n")
+    if task_data.held_out_text is None:
+        return
+    (run_dir / HELD_OUT).mkdir(exist_ok=True)
+    for split, pairs in task_data.held_out_text.items():
+        lines = "".join(f"{source}\t{target}\n" for source, target in pairs)
+        atomic_write_text(run_dir / HELD_OUT / f"{split}.tsv", lines)
+
+
+def has_held_out(run_dir: Path) -> bool:
+    """Whether the run saved its held-out pairs (runs of files of pairs do)."""
+    return (run_dir / HELD_OUT).is_dir()
+
+
+def load_split(run_dir: Path, split: str, vocab: Vocabulary) -> Split:
+    """One of the run's saved held-out splits, encoded with its vocabulary.
+
+    Raises:
+        UserError: if the saved file cannot be read.
+    """
+    return tsv.load_pairs_file(run_dir / HELD_OUT / f"{split}.tsv", vocab, "error", key="run_dir")

@@ -1,0 +1,138 @@
+"""Users' text files, read as people have them: files of `source<TAB>target` pairs and
+files of inputs, streamed line by line.
+
+- A byte order mark at the start is dropped; Windows line endings (CRLF) end a line
+  like LF; only LF ends a line, so that Unicode's other line separators (U+2028, U+0085,
+  ...) stay inside their line, as text, and line numbers are the ones an editor shows.
+- A file that is not UTF-8 text is refused naming the file and its first bad line; a
+  NUL byte marks a binary file.
+- A malformed pair (no tab, more than one tab, an empty side) stops the read naming
+  the file and line (`on_bad_line="error"`), or is counted and left out (`"skip"`).
+
+Plain Python, no TensorFlow: the run checks its files before TensorFlow loads.
+"""
+
+import codecs
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from seq2seq_config.errors import UserError
+
+BOM = codecs.BOM_UTF8
+
+
+def read_lines(path, key: str = "task.path") -> Iterator[tuple[int, str]]:
+    """Yields `(line number, text)` of each line of a UTF-8 text file, without its ending.
+
+    Args:
+        path: the file.
+        key: the config key or argument that named it, for messages.
+
+    Raises:
+        UserError: if the file cannot be read, is binary, or is not UTF-8.
+    """
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below, after the last line
+    except OSError as error:
+        raise UserError(
+            f"{key}={str(path)!r}: cannot be read ({error.strerror or error})"
+        ) from None
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            if number == 1 and raw.startswith(BOM):
+                raw = raw[len(BOM) :]
+            if b"\0" in raw:
+                raise UserError(
+                    f"{path}:{number}: a NUL byte; this looks like a binary file, not UTF-8 text"
+                )
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise UserError(
+                    f"{path}:{number}: not UTF-8 text (byte 0x{raw[error.start]:02x} at column "
+                    f"{error.start + 1}); save the file as UTF-8"
+                ) from None
+            yield number, text.removesuffix("\n").removesuffix("\r")
+
+
+def is_empty(text: str, tokenizer: str) -> bool:
+    """Whether a side has no symbol: no character for `char`, nothing but spaces otherwise."""
+    return text == "" if tokenizer == "char" else not text.strip()
+
+
+@dataclass
+class PairsRead:
+    """What reading a file of pairs found besides its pairs.
+
+    Attributes:
+        bad_lines: the numbers of the malformed lines left out (`on_bad_line="skip"`).
+        lines: every line read.
+    """
+
+    bad_lines: list = field(default_factory=list)
+    lines: int = 0
+
+
+def read_pairs(
+    path,
+    tokenizers: tuple,
+    on_bad_line: str,
+    key: str = "task.path",
+    report: PairsRead | None = None,
+) -> Iterator[tuple[int, str, str]]:
+    """Yields `(line number, source text, target text)` of each good line of a file of pairs.
+
+    Args:
+        path: the file of `source<TAB>target` lines.
+        tokenizers: the source's and the target's tokenizer, which say when a side is empty.
+        on_bad_line: `error` or `skip`.
+        key: the config key that named the file.
+        report: filled with the malformed lines skipped and the lines read.
+
+    Raises:
+        UserError: for a file that cannot be read, or a bad line under `error`.
+    """
+    report = report if report is not None else PairsRead()
+    for number, line in read_lines(path, key):
+        report.lines = number
+        fields = line.split("\t")
+        problem = None
+        if len(fields) != 2:
+            problem = "has no tab" if len(fields) == 1 else f"has {len(fields) - 1} tabs, not 1"
+        elif is_empty(fields[0], tokenizers[0]):
+            problem = "has an empty source"
+        elif is_empty(fields[1], tokenizers[1]):
+            problem = "has an empty target"
+        if problem is None:
+            yield number, fields[0], fields[1]
+        elif on_bad_line == "error":
+            raise UserError(
+                f"{path}:{number}: the line {problem}; each line must be source<TAB>target "
+                "(or set task.on_bad_line=skip)"
+            )
+        else:
+            report.bad_lines.append(number)
+
+
+def describe_bad_lines(path, bad_lines: list) -> str:
+    """One line that counts skipped lines and names the first of them."""
+    shown = ", ".join(map(str, bad_lines[:10])) + (", ..." if len(bad_lines) > 10 else "")
+    return f"{path}: skipped {len(bad_lines)} malformed lines (line {shown})"
+
+
+def source_key(text: str, tokenizer: str) -> object:
+    """What makes two sources the same: their characters (`char`), or their symbols
+    (`space`: however many spaces separate them)."""
+    return text if tokenizer == "char" else tuple(text.split())
+
+
+def count_distinct_sources(
+    path, tokenizers: tuple, on_bad_line: str, key: str = "task.path"
+) -> int:
+    """How many distinct sources the file's good lines have (one streaming pass).
+
+    Raises:
+        UserError: as `read_pairs`.
+    """
+    pairs = read_pairs(path, tokenizers, on_bad_line, key)
+    return len({source_key(source, tokenizers[0]) for _, source, _ in pairs})
