@@ -126,3 +126,19 @@ def imported_modules(stderr: str) -> set:
         if line.startswith("import time:") and "|" in line:
             names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
     return names
+
+
+def write_pairs(path, count: int, repeats: int = 0, start: int = 0) -> Path:
+    """A file of `count` distinct pairs (a word of letters, its reverse), then `repeats`
+    lines repeating the first sources with other targets."""
+    letters = "abcdefgh"
+
+    def word(i):
+        return " ".join(letters[int(d)] for d in f"{i:04o}")
+
+    lines = [
+        f"{word(i)}\t{' '.join(reversed(word(i).split()))}" for i in range(start, start + count)
+    ]
+    lines += [f"{word(i)}\tx y" for i in range(start, start + repeats)]
+    path.write_text("\n".join(lines) + "\n")
+    return path

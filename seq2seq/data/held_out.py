@@ -26,7 +26,7 @@ def save(run_dir: Path, task_data: TaskData, source: Path) -> None:
         task_data: the run's data.
         source: the generated dataset's cache file, or the file of pairs.
     """
-    record = dict(task_data.record) or {"cache": str(source)}
+    record = dict(task_data.record) or {"source": str(source)}
     atomic_write_text(run_dir / DATA_RECORD, json.dumps(record, indent=2) + "\n")
     if task_data.held_out_text is None:
         return

@@ -1,5 +1,6 @@
 """The way to any task's data: generated and cached, or read from a file of pairs."""
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Optional, Tuple
@@ -34,11 +35,13 @@ def load_task_data(
     if task_cfg.name == "tsv":
         return tsv.load(task_cfg, seed, vocab), Path(task_cfg.path)
     path = cache.cache_path(task_cfg, seed, data_dir)
+    data = None
     if path.exists():
         try:
-            return cache.load(path), path
+            data = cache.load(path)
         except ValueError as error:
             log.warning("Regenerating the dataset: %s", error)
-    data = generated.generate(task_cfg, seed)
-    cache.save(data, path)
-    return data, path
+    if data is None:
+        data = generated.generate(task_cfg, seed)
+        cache.save(data, path)
+    return dataclasses.replace(data, record={"cache": str(path)}), path

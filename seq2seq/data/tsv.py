@@ -117,7 +117,7 @@ def load(task_cfg, seed: int, vocab: Vocabulary | None = None) -> TaskData:
             "training keeps all their pairs (task.repeated_sources=all)" if keep_all
             else "each source keeps its first line (task.repeated_sources=first)",
         )  # fmt: skip
-    _warn_of_outliers(task_cfg.path, train, tokenizer)
+    _warn_of_outliers(task_cfg.path, pairs, tokenizer)
     vocab = vocab or Vocabulary.from_data(
         (split_text(text, tokenizer) for _, source, target in train for text in (source, target)),
         task_cfg.min_freq,

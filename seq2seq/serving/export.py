@@ -1,9 +1,17 @@
 """Export to a TensorFlow SavedModel that serves greedy decoding without this package.
 
 The `serve` signature speaks in the numbers a user types: int32 symbol ids (batch, time),
-padded with -1, in; the greedily decoded symbol ids (batch, max_len), padded with -1 after
-the end, out. Decoding runs inside the SavedModel's graph, so `tf.saved_model.load` in a
-process that never imports `seq2seq` (or Keras) serves it.
+padded with -1, in; the greedily decoded symbol ids (batch, 2 * time + 2), padded with -1
+after the end, out. Decoding runs inside the SavedModel's graph, so
+`tf.saved_model.load` in a process that never imports `seq2seq` (or Keras) serves it.
+
+The contract, checked inside the graph:
+
+- every id is a symbol, 0 .. symbols - 1, or -1 for padding; anything else fails with
+  an InvalidArgumentError that says so;
+- padding comes only at the end of a row (a -1 between symbols would silently drop one);
+- a row of padding only is an empty source and decodes to an empty output (all -1);
+  an empty batch, or rows of width 0, give an empty output of the same batch size.
 """
 
 from pathlib import Path
@@ -38,6 +46,27 @@ def tokens_to_symbols(token_ids):
     return tf.where(token_ids >= FIRST_SYMBOL_ID, token_ids - FIRST_SYMBOL_ID, SERVE_PAD)
 
 
+def input_checks(symbol_ids, symbols: int) -> list:
+    """The `serve` signature's input contract, as assertions in the graph (see the module
+    docstring)."""
+    padding = symbol_ids == SERVE_PAD
+    # A symbol after padding: padding that is not only at the end of its row.
+    gap = tf.logical_and(padding[:, :-1], tf.logical_not(padding[:, 1:]))
+    return [
+        tf.debugging.assert_greater_equal(
+            symbol_ids, SERVE_PAD, message="symbol_ids: allowed: -1 (padding) or a symbol id >= 0"
+        ),
+        tf.debugging.assert_less(
+            symbol_ids,
+            symbols,
+            message=f"symbol_ids: allowed: symbol ids 0 .. {symbols - 1}, or -1",
+        ),
+        tf.debugging.assert_equal(
+            tf.reduce_any(gap), False, message="symbol_ids: padding (-1) only at the end of a row"
+        ),
+    ]
+
+
 def export_saved_model(model: keras.Model, path: Path) -> None:
     """Writes `model`'s greedy decoder as a SavedModel with a `serve` signature.
 
@@ -49,10 +78,23 @@ def export_saved_model(model: keras.Model, path: Path) -> None:
         path: the SavedModel directory to write.
     """
 
+    symbols = model.vocab_size - FIRST_SYMBOL_ID
+
     def serve(symbol_ids):
-        token_ids = symbols_to_tokens(symbol_ids)
-        decoded = greedy_decode(model, token_ids, default_max_len(tf.shape(symbol_ids)[1]))
-        return {"symbol_ids": tokens_to_symbols(decoded)}
+        with tf.control_dependencies(input_checks(symbol_ids, symbols)):
+            symbol_ids = tf.identity(symbol_ids)
+        batch, width = tf.shape(symbol_ids)[0], tf.shape(symbol_ids)[1]
+        empty_rows = tf.reduce_all(symbol_ids < 0, axis=1)
+
+        def decode():
+            decoded = greedy_decode(model, symbols_to_tokens(symbol_ids), default_max_len(width))
+            return tf.where(empty_rows[:, None], SERVE_PAD, tokens_to_symbols(decoded))
+
+        def nothing():
+            return tf.fill([batch, 0], SERVE_PAD)
+
+        has_input = tf.logical_and(batch > 0, tf.logical_not(tf.reduce_all(empty_rows)))
+        return {"symbol_ids": tf.cond(has_input, decode, nothing)}
 
     archive = keras.export.ExportArchive()
     archive.track(model)

@@ -1,5 +1,7 @@
 """Keras callbacks that give `model.fit` this framework's validation and TensorBoard views."""
 
+import time
+
 import keras
 import tensorflow as tf
 
@@ -136,3 +138,21 @@ class FlushingTensorBoard(keras.callbacks.TensorBoard):
         super().on_epoch_end(epoch, logs)
         for writer in self._writers.values():
             writer.flush()
+
+
+class EpochClock(keras.callbacks.Callback):
+    """Notes when each epoch ends (put it last), so that the run can tell how long `fit`
+    took to return after its last epoch."""
+
+    def __init__(self):
+        super().__init__()
+        self.last_epoch_end = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.last_epoch_end = time.perf_counter()
+
+    def seconds_since_last_epoch(self) -> float | None:
+        """Seconds since the last epoch ended (None if none did)."""
+        if self.last_epoch_end is None:
+            return None
+        return round(time.perf_counter() - self.last_epoch_end, 2)

@@ -18,6 +18,7 @@ from seq2seq.evaluation.evaluator import Evaluator
 from seq2seq.model.families import build_model
 from seq2seq.training import checkpoints, distribute
 from seq2seq.training.callbacks import (
+    EpochClock,
     FlushingTensorBoard,
     GreedyValidation,
     StopOnNonFiniteLoss,
@@ -212,6 +213,7 @@ def _fit_and_save(cfg, run_dir: Path, resuming: bool, task_data, callbacks, stra
     first_epoch = _resume(model, run_dir, trainer.epochs) if resuming else 0
     evaluator = Evaluator(model, trainer.batch_size)
     steps_before = int(model.optimizer.iterations.numpy())
+    clock = EpochClock()
     start = time.perf_counter()
     try:
         model.fit(
@@ -221,6 +223,7 @@ def _fit_and_save(cfg, run_dir: Path, resuming: bool, task_data, callbacks, stra
             callbacks=[
                 batches,  # first: it picks the order of the epoch about to be read
                 *_callbacks(cfg, run_dir, task_data, evaluator, first_epoch, callbacks),
+                clock,  # last: an epoch ends once its checkpoint is written
             ],
             shuffle=False,  # the dataset shuffles, per epoch, from the seed
             # A progress bar in a terminal; one line per epoch in logs, where Keras' bar
@@ -235,6 +238,10 @@ def _fit_and_save(cfg, run_dir: Path, resuming: bool, task_data, callbacks, stra
         "strategy": trainer.strategy,
         "replicas": strategy.num_replicas_in_sync,
         "resumed_from_epoch": first_epoch + 1 if resuming else None,
+        "data": task_data.record,
+        # Time between the last epoch's checkpoint and the end of `fit`: about 0 s; it was
+        # 13-33 s in one run of two while tf.data's autotuning was on (data/pipeline.py).
+        "seconds_after_last_epoch": clock.seconds_since_last_epoch(),
         # Counted, not computed: the optimizer's own count of the steps it took.
         "train_steps": int(model.optimizer.iterations.numpy()) - steps_before,
     }

@@ -46,7 +46,7 @@ def test_evaluate_command_prints_the_table_and_saves_json_and_tensorboard(traine
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
     assert "exact match by target length" in out and "longer 7..11" in out
-    report = json.loads((run_dir / "evaluation" / "test-greedy.json").read_text())
+    report = json.loads((run_dir / "evaluation" / "test-greedy-longer7-11x1000.json").read_text())
     split = report["split"]
     # The same model, split and greedy decoding as at the end of training.
     assert np.isclose(split["exact_match"], metrics["test"]["exact_match"])
@@ -60,7 +60,7 @@ def test_evaluate_command_prints_the_table_and_saves_json_and_tensorboard(traine
     tags = events.Tags()["tensors"]
     assert "evaluate/greedy/test/exact_match" in tags
     assert "evaluate/greedy/longer/exact_match_by_length/011" in tags
-    assert "evaluate/greedy/test" in tags  # the table, as text
+    assert "evaluate/test-greedy-longer7-11x1000" in tags  # the table, as text
 
 
 def test_exact_match_by_length_averages_to_the_whole(trained_run):
@@ -90,7 +90,7 @@ def test_evaluate_with_beam_search_writes_its_own_file(trained_run, capsys):
         [f"run_dir={run_dir}", "decoding=beam", "decoding.beam_size=3", "eval.size=200"]
     )
     assert status == 0
-    report = json.loads((run_dir / "evaluation" / "test-beam3-lp0.json").read_text())
+    report = json.loads((run_dir / "evaluation" / "test-beam3-lp0-longer7-11x200.json").read_text())
     assert report["decoding"]["strategy"] == "beam"
     assert report["split"]["exact_match"] >= 0.9
 

@@ -1,0 +1,60 @@
+"""Every epoch trains exactly its steps, whatever `trainer.steps_per_execution`, with or
+without a resume; run.json counts the steps the optimizer took."""
+
+import json
+
+import keras
+import pytest
+
+import seq2seq
+from seq2seq_config.errors import Interrupted
+
+# 512 sequences in batches of 128: 4 steps an epoch.
+SETTING = ("task.train_size=512", "trainer.batch_size=128", "trainer.epochs=3")
+
+
+class IterationsAtEpochEnd(keras.callbacks.Callback):
+    """Records the optimizer's step count at each epoch's end."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seen.append(int(self.model.optimizer.iterations.numpy()))
+
+
+class InterruptAtEpoch(keras.callbacks.Callback):
+    """Ctrl-C as epoch `epoch` (0-based) begins, after the previous one's checkpoint."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("per_call", [2, 3], ids=["divides the epoch", "does not divide it"])
+def test_each_epoch_trains_exactly_its_steps(per_call, tiny_cfg, tmp_path):
+    cfg = tiny_cfg(*SETTING, f"trainer.steps_per_execution={per_call}")
+    counter = IterationsAtEpochEnd()
+    seq2seq.train(cfg, run_dir=str(tmp_path), callbacks=[counter])
+    assert counter.seen == [4, 8, 12]
+    assert json.loads((tmp_path / "run.json").read_text())["train_steps"] == 12
+
+
+@pytest.mark.parametrize("per_call", [2, 3], ids=["divides the epoch", "does not divide it"])
+def test_a_resumed_run_trains_exactly_the_steps_left(per_call, tiny_cfg, tmp_path):
+    cfg = tiny_cfg(*SETTING, f"trainer.steps_per_execution={per_call}")
+    first = IterationsAtEpochEnd()
+    with pytest.raises(Interrupted):
+        seq2seq.train(cfg, run_dir=str(tmp_path), callbacks=[first, InterruptAtEpoch(2)])
+    assert first.seen == [4, 8]
+    resumed = IterationsAtEpochEnd()
+    seq2seq.train(tiny_cfg(*SETTING, f"trainer.steps_per_execution={per_call}", "trainer.resume=true"),
+                  run_dir=str(tmp_path), callbacks=[resumed])  # fmt: skip
+    assert resumed.seen == [12]
+    record = json.loads((tmp_path / "run.json").read_text())
+    assert record["train_steps"] == 4 and record["resumed_from_epoch"] == 3
