@@ -1,9 +1,11 @@
 """Shared helpers: composing configs, a tiny setting, running the command-line tools."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import keras
 import pytest
 
 from seq2seq_config import compose_config
@@ -23,6 +25,8 @@ TINY = (
     "trainer.epochs=1",
     "trainer.batch_size=64",
     "logging.images=false",
+    "logging.samples=0",
+    "logging.histogram_freq=0",
 )
 
 
@@ -142,3 +146,20 @@ def write_pairs(path, count: int, repeats: int = 0, start: int = 0) -> Path:
     lines += [f"{word(i)}\tx y" for i in range(start, start + repeats)]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+class InterruptAtEpoch(keras.callbacks.Callback):
+    """Ctrl-C as epoch `epoch` (0-based) begins, after the previous one's checkpoint."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def steps_of(run_dir) -> int:
+    """The optimizer steps a run's last process took, as its run.json counts them."""
+    return json.loads((Path(run_dir) / "run.json").read_text())["train_steps"]

@@ -46,6 +46,7 @@ def load_weights(path):
         return [f[k] for k in sorted(f.files, key=lambda k: int(k.split("_")[1]))]
 
 
+@pytest.mark.slow  # a process of its own, on two logical devices
 def test_mirrored_strategy_trains_two_replicas_with_keras_fit(tmp_path, data_dir):
     run_dir = tmp_path / "run"
     finish(helper(tmp_path / "w.npz", 2, run_dir, data_dir, "trainer.strategy=mirrored"))

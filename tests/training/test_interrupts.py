@@ -1,0 +1,89 @@
+"""Faults end cleanly and nothing saved is lost: an interrupt is recorded with how to
+resume, even in the final save, and a run that failed before finishing an epoch does not
+poison its directory."""
+
+import json
+
+import keras
+import pytest
+import tensorflow as tf
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+import seq2seq
+from conftest import InterruptAtEpoch, steps_of
+from seq2seq import evaluate
+from seq2seq.training import finish
+from seq2seq_config import RunError
+from seq2seq_config.errors import Interrupted
+
+
+class PoisonFirstBatch(keras.callbacks.Callback):
+    """Every weight NaN after the first batch: the loss is NaN before any epoch ends."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        for weight in self.model.trainable_weights:
+            weight.assign(tf.fill(weight.shape, float("nan")))
+
+
+@pytest.fixture(scope="module")
+def interrupted_run(tmp_path_factory, data_dir):
+    """A 3-epoch tiny run stopped by Ctrl-C after its second epoch's checkpoint."""
+    from conftest import TINY
+    from seq2seq_config import compose_config
+
+    run_dir = tmp_path_factory.mktemp("interrupted") / "run"
+    cfg = compose_config([*TINY, f"data_dir={data_dir}", "trainer.epochs=3"])
+    with pytest.raises(Interrupted) as info:
+        seq2seq.train(cfg, run_dir=str(run_dir), callbacks=[InterruptAtEpoch(2)])
+    return run_dir, str(info.value)
+
+
+# --- an interrupt -------------------------------------------------------------------------
+
+
+def test_an_interrupt_is_recorded_with_how_to_resume(interrupted_run):
+    run_dir, message = interrupted_run
+    assert message == (
+        f"interrupted by SIGINT; epoch 2 is saved; to continue, run the same command with "
+        f"hydra.run.dir={run_dir} trainer.resume=true"
+    )
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record == {"status": "interrupted", "signal": "SIGINT", "epochs_finished": 2}
+    assert not (run_dir / "metrics.json").exists()
+
+
+def test_an_interrupt_during_the_final_save_leaves_an_unfinished_run_that_resumes(
+    tiny_cfg, tmp_path, monkeypatch, capsys
+):
+    def interrupted_export(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(finish, "export_saved_model", interrupted_export)
+    with pytest.raises(Interrupted, match="epoch 1 is saved"):
+        seq2seq.train(tiny_cfg(), run_dir=str(tmp_path))
+    assert (tmp_path / "model.keras").exists() and not (tmp_path / "metrics.json").exists()
+    with pytest.raises(SystemExit):  # evaluate does not take it for a finished run
+        evaluate.main([f"run_dir={tmp_path}"])
+    assert (
+        "no finished run there (metrics.json is missing); the run did not finish"
+        in capsys.readouterr().err
+    )
+    monkeypatch.undo()
+    metrics = seq2seq.train(tiny_cfg("trainer.resume=true"), run_dir=str(tmp_path))
+    assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
+    assert steps_of(tmp_path) == 0  # every epoch had been trained: only the save was left
+
+
+# --- a failed run does not poison its directory ---------------------------------------------
+
+
+def test_a_run_that_failed_before_its_first_epoch_leaves_room_for_a_new_one(tiny_cfg, tmp_path):
+    with pytest.raises(RunError, match="no checkpoint had been written yet"):
+        seq2seq.train(tiny_cfg(), run_dir=str(tmp_path), callbacks=[PoisonFirstBatch()])
+    assert json.loads((tmp_path / "run.json").read_text())["status"] == "failed"
+    # The corrected command (another config) and a resume are both accepted.
+    seq2seq.train(tiny_cfg("model.units=12"), run_dir=str(tmp_path))
+    assert json.loads((tmp_path / "run.json").read_text())["status"] == "completed"
+    events = EventAccumulator(str(tmp_path / "tensorboard" / "train"))
+    events.Reload()
+    assert [e.step for e in events.Tensors("epoch_loss")] == [0]  # the failed attempt's are gone
