@@ -48,7 +48,7 @@ def benchmark_config(*overrides):
 def framework_runner(cfg, task_data, steps):
     """An epoch of `steps` batches of the framework's training, as `train` runs it."""
     with dtype_policy(cfg.trainer.precision):
-        model = build_model(cfg.model, task_data.vocab.size)
+        model = build_model(cfg.model, *task_data.vocabs.model_sizes())
         compile_model(model, cfg.trainer, total_steps=10**6)
     dataset = pipeline.training_dataset(task_data.train, BATCH, cfg.seed, 0, 10**6)
     timer = EpochTimer()
@@ -82,7 +82,7 @@ def bare_runner(task_data, steps):
     x, y, _ = pipeline.teacher_forcing_arrays(task_data.train)
     n = steps * BATCH
     inputs = [x["encoder_token_ids"][:n], x["decoder_token_ids"][:n]]
-    model = bare_keras_model(task_data.vocab.size)
+    model = bare_keras_model(task_data.vocabs.source.size)
     timer = EpochTimer()
 
     def run():
@@ -142,7 +142,7 @@ def time_to_exact_match(cfg, task_data, target=0.99, every=16, max_epochs=20):
     every = -(-every // trainer.steps_per_execution) * trainer.steps_per_execution
     with dtype_policy(trainer.precision):
         keras.utils.set_random_seed(cfg.seed)
-        model = build_model(cfg.model, task_data.vocab.size)
+        model = build_model(cfg.model, *task_data.vocabs.model_sizes())
         steps_per_epoch = pipeline.steps_per_epoch(task_data.train, trainer.batch_size)
         compile_model(model, trainer, total_steps=steps_per_epoch * trainer.epochs)
         stop = StopAtExactMatch(Evaluator(model, trainer.batch_size), task_data.val, target, every)

@@ -26,7 +26,7 @@ from seq2seq.data.load import load_task_data
 from seq2seq.evaluation.evaluator import make_evaluator
 from seq2seq.evaluation.report import format_report, save_report
 from seq2seq.serving.finished_run import load_run
-from seq2seq_config import compose_config, exit_on_user_error
+from seq2seq_config import UserError, compose_config, exit_on_user_error
 from seq2seq_config.command_validation import generalization_lengths, validate_evaluate
 from seq2seq_config.errors import stop_on_sigterm
 
@@ -37,16 +37,16 @@ def _split(cfg: DictConfig, run) -> tuple:
     """The split to measure and its name: a file's pairs, the run's saved held-out pairs,
     or a generated task's split."""
     if cfg.eval.file is not None:
-        split = tsv.load_pairs_file(cfg.eval.file, run.vocab, "error", key="eval.file")
+        split = tsv.load_pairs_file(cfg.eval.file, run.vocabs, "error", key="eval.file")
         return f"file-{Path(cfg.eval.file).stem}", split
     if held_out.has_held_out(run.path):
-        return cfg.split, held_out.load_split(run.path, cfg.split, run.vocab)
+        return cfg.split, held_out.load_split(run.path, cfg.split, run.vocabs)
     if run.config.task.name == "tsv":
-        log.warning(
-            "%s saved no held-out pairs (a run from before they were saved); splitting %s again",
-            run.path, run.config.task.path,
-        )  # fmt: skip
-    task_data, _ = load_task_data(run.config.task, run.config.seed, run.config.data_dir, run.vocab)
+        raise UserError(
+            f"run_dir={str(run.path)!r} saved no held-out pairs (a run from before they were "
+            "saved); evaluate a file of pairs with eval.file=PATH"
+        )
+    task_data, _ = load_task_data(run.config.task, run.config.seed, run.config.data_dir)
     return cfg.split, task_data.split(cfg.split)
 
 
@@ -63,7 +63,7 @@ def evaluate_run(cfg: DictConfig) -> dict[str, object]:
     run = load_run(cfg.run_dir)
     task_cfg, seed = run.config.task, run.config.seed
     name, split = _split(cfg, run)
-    evaluator = make_evaluator(run.model, cfg.eval.batch_size, cfg.decoding)
+    evaluator = make_evaluator(run.model, cfg.eval.batch_size, cfg.decoding, run.vocabs.target)
     report = {
         "run_dir": str(run.path),
         "decoding": OmegaConf.to_container(cfg.decoding),

@@ -33,7 +33,7 @@ def parse_inputs(
     Args:
         lines: one sequence per line, in the vocabulary's tokenizer (symbols separated
             by spaces, or one character each).
-        vocab: the run's vocabulary.
+        vocab: the run's source vocabulary.
         max_len: the longest sequence accepted.
         source: where the lines come from (`input` or a file name), for messages.
 
@@ -44,7 +44,9 @@ def parse_inputs(
         UserError: naming the line, the position and the token, and what is allowed.
     """
     sequences = []
-    how = "one character each" if vocab.tokenizer == "char" else "separated by spaces"
+    how = {"char": "one character each", "space": "separated by spaces", "subword": "as text"}[
+        vocab.tokenizer
+    ]
     for number, line in enumerate(lines, start=1):
         symbols = vocab.split(line)
         where = f"{source} line {number}"
@@ -114,12 +116,14 @@ def main(argv: list[str] | None = None) -> int:
         run_cfg = validate_predict(cfg)
         lines, source = _input_lines(cfg)
         run = load_run(cfg.run_dir)
-        max_input_len = cfg.max_input_len or run.vocab.max_source_len or run_cfg.task.max_len
-        sequences = parse_inputs(lines, run.vocab, max_input_len, source)
+        max_input_len = (
+            cfg.max_input_len or run.vocabs.source.max_source_len or run_cfg.task.max_len
+        )
+        sequences = parse_inputs(lines, run.vocabs.source, max_input_len, source)
         for number, decoded in enumerate(
             predict(run.model, sequences, cfg.decoding, cfg.batch_size), 1
         ):
-            print(run.vocab.join(run.vocab.decode(decoded)))
+            print(run.vocabs.target.decode_text(decoded))
             if EOS_ID not in decoded:
                 print(
                     f"warning: {source} line {number}: no EOS within {len(decoded)} tokens",

@@ -152,16 +152,22 @@ def _check_same_data(run_dir: Path) -> None:
         record = json.loads((run_dir / "data.json").read_text())
     except (OSError, ValueError):
         return  # no record yet: the run stopped before reading its data
-    if not isinstance(record, dict) or "sha256" not in record or "path" not in record:
+    if not isinstance(record, dict):
         return
-    path = Path(record["path"])
-    now = file_sha256(path) if path.is_file() else None
-    if now != record["sha256"]:
-        change = "is gone" if now is None else "changed since the run started (its SHA-256 differs)"
-        raise UserError(
-            f"trainer.resume=true: {path} {change}; resuming needs the data the run started "
-            "with: restore the file, or start a new run in another directory"
-        )
+    files = record.get("files") or (
+        {"train": record} if "sha256" in record and "path" in record else {}
+    )
+    for file in files.values():
+        path = Path(file["path"])
+        now = file_sha256(path) if path.is_file() else None
+        if now != file["sha256"]:
+            change = (
+                "is gone" if now is None else "changed since the run started (its SHA-256 differs)"
+            )
+            raise UserError(
+                f"trainer.resume=true: {path} {change}; resuming needs the data the run started "
+                "with: restore the file, or start a new run in another directory"
+            )
 
 
 @contextlib.contextmanager

@@ -16,6 +16,20 @@ from seq2seq_config.constraints import filesystem_path, integer, number, one_of
 
 #: The generated toy tasks; `tsv` reads a file instead.
 GENERATED_TASKS = ("reverse", "copy", "sort", "reverse_prefix", "addition")
+#: How text becomes symbols (task.tokenizer, task.source_tokenizer, task.target_tokenizer).
+TOKENIZERS = ("char", "space", "subword")
+#: The size of a subword vocabulary when task.*_vocab_size is null.
+DEFAULT_SUBWORD_VOCAB = 8000
+#: Every metric a run reports for validation and test, and which way is better: what a
+#: sweep optimizes and early stopping monitors read the direction from here.
+METRICS = {
+    "loss": "min",
+    "token_accuracy": "max",
+    "exact_match": "max",
+    "token_error_rate": "min",
+    "bleu": "max",
+    "chrf": "max",
+}
 
 
 @dataclass
@@ -36,11 +50,30 @@ class TaskConfig:
     test_size: int = integer(1_000, minimum=1)
     # reverse_prefix: how many leading source symbols the target reverses.
     target_len: int = integer(3, minimum=1)
-    # tsv: the file of `source<TAB>target` lines; its lines not in validation or test
-    # all train (train_size, vocab_size, min_len and max_len do not apply).
+    # tsv: the file of `source<TAB>target` lines to train on; validation and test are cut
+    # from it unless val_path / test_path name files of their own (train_size,
+    # vocab_size, min_len and max_len do not apply). `path` is the older name of train_path.
+    train_path: str | None = filesystem_path(None)
     path: str | None = filesystem_path(None)
-    # tsv: char (every character a symbol) or space (symbols separated by spaces).
-    tokenizer: str = one_of("space", ("char", "space"))
+    val_path: str | None = filesystem_path(None)
+    test_path: str | None = filesystem_path(None)
+    # tsv: how text becomes symbols, both sides: char (every character), space (symbols
+    # separated by spaces) or subword (SentencePiece, trained on the training split).
+    tokenizer: str = one_of("space", TOKENIZERS)
+    # tsv: a side's own tokenizer; null means task.tokenizer.
+    source_tokenizer: str | None = one_of(None, TOKENIZERS)
+    target_tokenizer: str | None = one_of(None, TOKENIZERS)
+    # tsv: one vocabulary for both sides (true) or one per side (false).
+    shared_vocab: bool = False
+    # tsv, subword: the most pieces in a side's vocabulary (null: 8000); SentencePiece
+    # stops earlier where the training text has fewer.
+    source_vocab_size: int | None = integer(None, minimum=5)
+    target_vocab_size: int | None = integer(None, minimum=5)
+    # tsv, subword: SentencePiece's algorithm.
+    subword_type: str = one_of("unigram", ("unigram", "bpe"))
+    # tsv: training pairs with a longer source or target (in symbols) are left out, counted.
+    max_source_len: int | None = integer(None, minimum=1)
+    max_target_len: int | None = integer(None, minimum=1)
     # tsv: symbols seen fewer times in training become the unknown symbol <unk>.
     min_freq: int = integer(1, minimum=1)
     # tsv: sources on several lines: training keeps the first pair of each (first) or
@@ -100,6 +133,9 @@ class TrainerConfig:
     # float32, or a Keras mixed policy: float32 weights with bfloat16 (fast on CPUs
     # with AMX) or float16 (GPUs) arithmetic.
     precision: str = one_of("float32", ("float32", "mixed_bfloat16", "mixed_float16"))
+    # Batches of sequences of similar length, so that little of a batch is padding:
+    # true, false, or null (true for files of pairs, false for generated tasks).
+    group_by_length: bool | None = None
     # Training steps run per call into the compiled graph: fewer host round trips;
     # per-batch callbacks then see every Nth step.
     steps_per_execution: int = integer(1, minimum=1)
@@ -135,9 +171,7 @@ class TrainConfig:
     seed: int = integer(0, minimum=0, maximum=2**32 - 1)
     # What `python train.py` returns to a sweeper (Optuna maximizes or minimizes it);
     # validation only: choosing hyperparameters on the test split would leak it.
-    optimized_metric: str = one_of(
-        "val/exact_match", ("val/exact_match", "val/token_accuracy", "val/loss")
-    )
+    optimized_metric: str = one_of("val/exact_match", tuple(f"val/{name}" for name in METRICS))
     # Generated datasets are cached here, keyed by the task's parameters.
     data_dir: str = filesystem_path("data")
 

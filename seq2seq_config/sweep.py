@@ -27,14 +27,11 @@ from omegaconf import DictConfig
 from seq2seq_config.errors import Interrupted, describe
 from seq2seq_config.files import atomic_write_text
 from seq2seq_config.run_dir import write_overrides
+from seq2seq_config.schema import METRICS
 
 log = logging.getLogger(__name__)
 
-METRIC_COLUMNS = [
-    f"{split}/{metric}"
-    for split in ("val", "test")
-    for metric in ("exact_match", "token_accuracy", "loss")
-]
+METRIC_COLUMNS = [f"{split}/{metric}" for split in ("val", "test") for metric in METRICS]
 
 
 class FailedRun:

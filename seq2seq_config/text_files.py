@@ -126,13 +126,53 @@ def source_key(text: str, tokenizer: str) -> object:
     return text if tokenizer == "char" else tuple(text.split())
 
 
-def count_distinct_sources(
-    path, tokenizers: tuple, on_bad_line: str, key: str = "task.path"
-) -> int:
-    """How many distinct sources the file's good lines have (one streaming pass).
+def symbol_count(text: str, tokenizer: str) -> int | None:
+    """How many symbols a `char` or `space` tokenizer makes of `text`; None for `subword`,
+    whose pieces are known only once its model is trained."""
+    if tokenizer == "char":
+        return len(text)
+    if tokenizer == "space":
+        return len(text.split())
+    return None
+
+
+@dataclass
+class PairsStats:
+    """What one streaming pass over a file of pairs tells before anything is trained.
+
+    Attributes:
+        pairs: good lines.
+        distinct_sources: distinct sources among them (by `source_key`).
+        shortest, longest: the fewest and most symbols of each side (source, target),
+            None for a subword side.
+        characters: the distinct characters of each side (a subword model needs a piece
+            for each; a space counts as SentencePiece's `\u2581`).
+    """
+
+    pairs: int = 0
+    distinct_sources: int = 0
+    shortest: list = field(default_factory=lambda: [None, None])
+    longest: list = field(default_factory=lambda: [None, None])
+    characters: list = field(default_factory=lambda: [set(), set()])
+
+
+def scan_pairs(path, tokenizers: tuple, on_bad_line: str, key: str = "task.path") -> PairsStats:
+    """Reads a file of pairs once and counts what validation checks (sizes and lengths).
 
     Raises:
         UserError: as `read_pairs`.
     """
-    pairs = read_pairs(path, tokenizers, on_bad_line, key)
-    return len({source_key(source, tokenizers[0]) for _, source, _ in pairs})
+    stats = PairsStats()
+    sources = set()
+    for _, source, target in read_pairs(path, tokenizers, on_bad_line, key):
+        stats.pairs += 1
+        sources.add(source_key(source, tokenizers[0]))
+        for side, text in enumerate((source, target)):
+            stats.characters[side].update(text.replace(" ", "\u2581"))
+            count = symbol_count(text, tokenizers[side])
+            if count is not None:
+                low, high = stats.shortest[side], stats.longest[side]
+                stats.shortest[side] = count if low is None else min(low, count)
+                stats.longest[side] = count if high is None else max(high, count)
+    stats.distinct_sources = len(sources)
+    return stats

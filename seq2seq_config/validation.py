@@ -7,17 +7,15 @@ keep apart from training, model options that cannot work together, and what the
 multi-worker loop does not support.
 """
 
-from pathlib import Path
-
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from seq2seq_config import memory
 from seq2seq_config.constraints import check_fields
 from seq2seq_config.errors import ConfigError, UserError, describe
+from seq2seq_config.pair_files import check_pair_files
 from seq2seq_config.schema import TrainConfig
 from seq2seq_config.task_counts import held_out_capacity
-from seq2seq_config.text_files import count_distinct_sources
 
 
 def _check_schema(cfg: DictConfig) -> None:
@@ -32,7 +30,7 @@ def _check_schema(cfg: DictConfig) -> None:
 
 def _check_task(task) -> None:
     if task.name == "tsv":
-        _check_tsv(task)
+        check_pair_files(task)
         return
     if task.name == "addition" and task.vocab_size < 2:
         raise ConfigError("task.vocab_size", task.vocab_size, "must be an integer >= 2 (the base)")
@@ -61,27 +59,6 @@ def _check_task(task) -> None:
             f"{capacity} distinct sources of task={task.name}, vocab_size={task.vocab_size}, "
             f"lengths {task.min_len}..{task.max_len} (half of those of each length, so that "
             "training sees every length); use smaller splits or a larger task",
-        )
-
-
-def _check_tsv(task) -> None:
-    """The file exists, is UTF-8 text of good lines (or bad ones to skip), and has more
-    distinct sources than validation and test take: read once here, before TensorFlow
-    loads, so that a bad file costs a second, not a minute."""
-    if task.path is None:
-        raise ConfigError("task.path", None, "task=tsv needs the file of source<TAB>target lines")
-    if not Path(task.path).is_file():
-        raise ConfigError("task.path", task.path, "no such file")
-    tokenizers = (task.tokenizer, task.tokenizer)
-    distinct = count_distinct_sources(task.path, tokenizers, task.on_bad_line)
-    held_out = task.val_size + task.test_size
-    if held_out >= distinct:
-        raise ConfigError(
-            "task.val_size",
-            task.val_size,
-            f"with task.test_size={task.test_size}, validation and test take {held_out} of "
-            f"the {distinct} distinct sources of {task.path}, leaving none to train on; use "
-            "smaller splits",
         )
 
 

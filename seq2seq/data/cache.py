@@ -7,13 +7,12 @@ so a truncated or damaged one is regenerated, never used.
 
 import hashlib
 from pathlib import Path
-from typing import Dict
 
 import numpy as np
 
 from seq2seq.data.generated import GENERATOR_VERSION
 from seq2seq.data.splits import SPLITS, Split, TaskData
-from seq2seq.data.vocabulary import Vocabulary
+from seq2seq.data.vocabulary import Vocabularies, Vocabulary
 from seq2seq_config.files import atomic_write
 
 _ARRAYS = ("source_ids", "target_ids")
@@ -31,7 +30,7 @@ def cache_path(task_cfg, seed: int, data_dir: str) -> Path:
     return Path(data_dir) / task_cfg.name / f"{key}.npz"
 
 
-def _checksum(arrays: Dict[str, np.ndarray]) -> str:
+def _checksum(arrays: dict[str, np.ndarray]) -> str:
     digest = hashlib.sha256()
     for name in sorted(arrays):
         digest.update(name.encode())
@@ -39,7 +38,7 @@ def _checksum(arrays: Dict[str, np.ndarray]) -> str:
     return digest.hexdigest()
 
 
-def _to_arrays(data: TaskData) -> Dict[str, np.ndarray]:
+def _to_arrays(data: TaskData) -> dict[str, np.ndarray]:
     return {
         f"{split}_{array}": getattr(data.split(split), array)
         for split in SPLITS
@@ -54,7 +53,7 @@ def save(data: TaskData, path: Path) -> None:
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = _to_arrays(data)
-    symbols = np.array(data.vocab.symbols)
+    symbols = np.array(data.vocabs.source.symbols)
     with atomic_write(path, suffix=".npz") as temporary:
         np.savez(temporary, symbols=symbols, checksum=np.array(_checksum(arrays)), **arrays)
 
@@ -74,8 +73,6 @@ def load(path: Path) -> TaskData:
     symbols = arrays.pop("symbols", None)
     if stored is None or symbols is None or _checksum(arrays) != str(stored):
         raise ValueError(f"{path} does not match its checksum")
-    splits = {
-        split: Split(*(arrays[f"{split}_{array}"] for array in _ARRAYS)) for split in SPLITS
-    }
+    splits = {split: Split(*(arrays[f"{split}_{array}"] for array in _ARRAYS)) for split in SPLITS}
     vocab = Vocabulary(symbols.tolist(), "space", splits["train"].source_ids.shape[1])
-    return TaskData(vocab=vocab, **splits)
+    return TaskData(vocabs=Vocabularies.shared(vocab), **splits)

@@ -6,12 +6,12 @@ exact-match measures generalization, not memory. `seq2seq.data.cache` keeps what
 generated under data/.
 """
 
-from typing import Callable, Dict
+from collections.abc import Callable
 
 import numpy as np
 
 from seq2seq.data.splits import SPLITS, Split, TaskData
-from seq2seq.data.vocabulary import FIRST_SYMBOL_ID, PAD_ID, Vocabulary
+from seq2seq.data.vocabulary import FIRST_SYMBOL_ID, PAD_ID, Vocabularies, Vocabulary
 from seq2seq_config.constraints import dispatch_table
 from seq2seq_config.schema import GENERATED_TASKS
 from seq2seq_config.task_counts import held_out_limit, source_lengths
@@ -97,7 +97,7 @@ def addition_targets(source_ids: np.ndarray, task_cfg) -> np.ndarray:
 
 
 #: Each generated task's target, computed from its source ids and the task's config.
-TARGETS: Dict[str, Callable[[np.ndarray, object], np.ndarray]] = dispatch_table(
+TARGETS: dict[str, Callable[[np.ndarray, object], np.ndarray]] = dispatch_table(
     "task.name (generated)",
     GENERATED_TASKS,
     {
@@ -211,7 +211,7 @@ def generate(task_cfg, seed: int) -> TaskData:
         name: Split(sources, to_target(sources, task_cfg))
         for name, sources in zip(SPLITS, (train, val, test))
     }
-    return TaskData(vocab=vocabulary(task_cfg), **splits)
+    return TaskData(vocabs=Vocabularies.shared(vocabulary(task_cfg)), **splits)
 
 
 def generate_longer(task_cfg, seed: int, size: int, min_len: int, max_len: int) -> Split:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from seq2seq.data import tsv
 from seq2seq.data.splits import Split, TaskData
-from seq2seq.data.vocabulary import Vocabulary
+from seq2seq.data.vocabulary import Vocabularies
 from seq2seq_config.files import atomic_write_text
 
 DATA_RECORD = "data.json"
@@ -41,10 +41,10 @@ def has_held_out(run_dir: Path) -> bool:
     return (run_dir / HELD_OUT).is_dir()
 
 
-def load_split(run_dir: Path, split: str, vocab: Vocabulary) -> Split:
-    """One of the run's saved held-out splits, encoded with its vocabulary.
+def load_split(run_dir: Path, split: str, vocabs: Vocabularies) -> Split:
+    """One of the run's saved held-out splits, encoded with its vocabularies.
 
     Raises:
         UserError: if the saved file cannot be read.
     """
-    return tsv.load_pairs_file(run_dir / HELD_OUT / f"{split}.tsv", vocab, "error", key="run_dir")
+    return tsv.load_pairs_file(run_dir / HELD_OUT / f"{split}.tsv", vocabs, "error", key="run_dir")

@@ -3,37 +3,33 @@
 import dataclasses
 import logging
 from pathlib import Path
-from typing import Optional, Tuple
 
 from seq2seq.data import cache, generated, tsv
 from seq2seq.data.splits import TaskData
-from seq2seq.data.vocabulary import Vocabulary
+from seq2seq_config.pair_files import training_file
 
 log = logging.getLogger(__name__)
 
 
-def load_task_data(
-    task_cfg, seed: int, data_dir: str, vocab: Optional[Vocabulary] = None
-) -> Tuple[TaskData, Path]:
+def load_task_data(task_cfg, seed: int, data_dir: str) -> tuple[TaskData, Path]:
     """The task's data: from the cache, generated and cached first if missing or damaged.
 
-    A `tsv` task reads its file instead, encoded with `vocab` if given (a finished
-    run's), else with a vocabulary built from its training split.
+    A `tsv` task reads its files instead (`seq2seq.data.tsv`), its encoded training
+    pairs cached under `data_dir/tsv/`.
 
     Args:
         task_cfg: the `task` config group.
         seed: the run's seed.
-        data_dir: where generated datasets are cached.
-        vocab: a finished run's vocabulary (`tsv` only).
+        data_dir: where generated datasets and encoded files of pairs are cached.
 
     Returns:
-        The data and the path of its cache file (or of the tsv file).
+        The data and the path of its cache file (or of the training file of pairs).
 
     Raises:
-        seq2seq_config.UserError: for a tsv file that cannot be used.
+        seq2seq_config.UserError: for a file of pairs that cannot be used.
     """
     if task_cfg.name == "tsv":
-        return tsv.load(task_cfg, seed, vocab), Path(task_cfg.path)
+        return tsv.load(task_cfg, seed, data_dir), Path(training_file(task_cfg))
     path = cache.cache_path(task_cfg, seed, data_dir)
     data = None
     if path.exists():

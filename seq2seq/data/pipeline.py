@@ -3,40 +3,55 @@
 `x = {"encoder_token_ids", "decoder_token_ids"}`; the decoder reads BOS then the target
 (teacher forcing), `y` is the target then EOS, and `sample_weight` is 1 on real target
 tokens and EOS, 0 on padding, so that padding never counts in loss or accuracy.
-"""
 
-from typing import Dict, Tuple
+Training batches come one of two ways (`EpochBatches`): a split in memory shuffled at
+random is gathered inside the graph; a split on disk (`RaggedSplit`), or any split
+grouped by length (`batching.epoch_plan`), is batched in NumPy and handed to tf.data by
+`from_generator`, each batch padded only to its own longest sequences.
+"""
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from seq2seq.data.splits import Split
+from seq2seq.data.batching import epoch_plan
+from seq2seq.data.splits import RaggedSplit, Split
 from seq2seq.data.vocabulary import BOS_ID, EOS_ID, PAD_ID
 
-Batch = Tuple[Dict[str, np.ndarray], np.ndarray, np.ndarray]
+Batch = tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]
+#: The shapes of a batch, for datasets made from Python.
+BATCH_SIGNATURE = (
+    {
+        "encoder_token_ids": tf.TensorSpec((None, None), tf.int32),
+        "decoder_token_ids": tf.TensorSpec((None, None), tf.int32),
+    },
+    tf.TensorSpec((None, None), tf.int32),
+    tf.TensorSpec((None, None), tf.float32),
+)
 
 
-def teacher_forcing_arrays(split: Split) -> Batch:
-    """A whole split as model inputs, targets and padding mask.
+def teacher_forcing(source_ids: np.ndarray, target_ids: np.ndarray) -> Batch:
+    """Padded sources and targets as model inputs, targets and padding mask.
 
     Returns:
         `(x, y, sample_weight)` with `x["encoder_token_ids"]` int32 (n, source_len),
         `x["decoder_token_ids"]` and `y` int32 (n, target_len + 1), and
         `sample_weight` float32 (n, target_len + 1).
     """
-    n, target_len = split.target_ids.shape
+    n, target_len = target_ids.shape
     y = np.full((n, target_len + 1), PAD_ID, dtype=np.int32)
-    y[:, :target_len] = split.target_ids
-    y[np.arange(n), split.target_lengths] = EOS_ID
+    y[:, :target_len] = target_ids
+    y[np.arange(n), (target_ids != PAD_ID).sum(axis=1)] = EOS_ID
     decoder_ids = np.full_like(y, PAD_ID)
     decoder_ids[:, 0] = BOS_ID
-    decoder_ids[:, 1:] = split.target_ids
-    x = {
-        "encoder_token_ids": split.source_ids.astype(np.int32),
-        "decoder_token_ids": decoder_ids,
-    }
+    decoder_ids[:, 1:] = target_ids
+    x = {"encoder_token_ids": np.asarray(source_ids, np.int32), "decoder_token_ids": decoder_ids}
     return x, y, (y != PAD_ID).astype(np.float32)
+
+
+def teacher_forcing_arrays(split: Split) -> Batch:
+    """A whole split in memory as model inputs, targets and padding mask (`teacher_forcing`)."""
+    return teacher_forcing(split.source_ids, split.target_ids)
 
 
 #: Batches made ahead of the model: a batch here is a gather from arrays in memory.
@@ -76,9 +91,11 @@ def _batches_of_epoch(split: Split, batch_size: int, seed: int):
 
 
 def training_dataset(
-    split: Split, batch_size: int, seed: int, first_epoch: int, epochs: int
-) -> tf.data.Dataset:
-    """Batches for epochs `first_epoch .. epochs-1` in one stream, each a fresh permutation.
+    split: Split | RaggedSplit, batch_size: int, seed: int, first_epoch: int, epochs: int,
+    group_by_length: bool = False,
+) -> tf.data.Dataset:  # fmt: skip
+    """Batches for epochs `first_epoch .. epochs-1` in one stream, each epoch's order as
+    `EpochBatches` makes it.
 
     For loops that count their own steps (the multi-worker loop); Keras' `fit` takes
     `EpochBatches`, whose epochs stay whole whatever the steps per call.
@@ -86,9 +103,17 @@ def training_dataset(
     Returns:
         A dataset of `ceil(len(split) / batch_size) * (epochs - first_epoch)` batches.
     """
-    batches = _batches_of_epoch(split, batch_size, seed)
-    epochs_ds = tf.data.Dataset.range(first_epoch, epochs)
-    return prefetched(epochs_ds.flat_map(batches))
+    if isinstance(split, Split) and not group_by_length:
+        batches = _batches_of_epoch(split, batch_size, seed)
+        return prefetched(tf.data.Dataset.range(first_epoch, epochs).flat_map(batches))
+    lengths = split.source_lengths + split.target_lengths
+
+    def planned():
+        for epoch in range(first_epoch, epochs):
+            for rows in epoch_plan(lengths, batch_size, seed, epoch, group_by_length):
+                yield teacher_forcing(*split.pad_rows(rows))
+
+    return prefetched(tf.data.Dataset.from_generator(planned, output_signature=BATCH_SIGNATURE))
 
 
 class EpochBatches(keras.callbacks.Callback):
@@ -99,28 +124,50 @@ class EpochBatches(keras.callbacks.Callback):
     into the next. Given a dataset of exactly one epoch (its length known) and no
     `steps_per_epoch`, Keras starts a fresh iterator each epoch and ends the last call
     of the epoch early, when the data runs out: every epoch trains exactly its steps.
-    The order of the epoch Keras is about to read comes from a variable that this
-    callback sets when the epoch begins (put it first among the callbacks).
+    The order of the epoch Keras is about to read is set when the epoch begins (put this
+    callback first among the callbacks).
 
     Args:
-        split: the training split.
+        split: the training split, in memory (`Split`) or on disk (`RaggedSplit`).
         batch_size: sequences per batch; an epoch's last batch may be smaller.
         seed: with the epoch, fixes the order of the batches.
+        group_by_length: batches of sequences of similar length (`batching.epoch_plan`).
 
     Attributes:
         dataset: what to pass to `fit` as its data.
         steps: batches (optimizer steps) per epoch.
     """
 
-    def __init__(self, split: Split, batch_size: int, seed: int):
+    def __init__(
+        self, split: Split | RaggedSplit, batch_size: int, seed: int, group_by_length: bool = False
+    ):
         super().__init__()
         self.steps = steps_per_epoch(split, batch_size)
+        self.split, self.batch_size, self.seed = split, batch_size, seed
+        self.group_by_length = group_by_length
+        self.epoch = 0
         self._epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="data_epoch")
-        batches = _batches_of_epoch(split, batch_size, seed)
-        dataset = tf.data.Dataset.range(1).flat_map(lambda _: batches(self._epoch.read_value()))
-        self.dataset = prefetched(dataset.apply(tf.data.experimental.assert_cardinality(self.steps)))
+        if isinstance(split, Split) and not group_by_length:
+            batches = _batches_of_epoch(split, batch_size, seed)
+            dataset = tf.data.Dataset.range(1).flat_map(lambda _: batches(self._epoch.read_value()))
+        else:
+            self._lengths = split.source_lengths + split.target_lengths
+            dataset = tf.data.Dataset.from_generator(
+                self._planned, output_signature=BATCH_SIGNATURE
+            )
+        self.dataset = prefetched(
+            dataset.apply(tf.data.experimental.assert_cardinality(self.steps))
+        )
+
+    def _planned(self):
+        """This epoch's batches, planned in NumPy, each padded to its own longest rows."""
+        for rows in epoch_plan(
+            self._lengths, self.batch_size, self.seed, self.epoch, self.group_by_length
+        ):
+            yield teacher_forcing(*self.split.pad_rows(rows))
 
     def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
         self._epoch.assign(epoch)
 
 
@@ -130,6 +177,6 @@ def evaluation_dataset(split: Split, batch_size: int) -> tf.data.Dataset:
     return prefetched(dataset.batch(batch_size))
 
 
-def steps_per_epoch(split: Split, batch_size: int) -> int:
+def steps_per_epoch(split: Split | RaggedSplit, batch_size: int) -> int:
     """Number of batches in one pass over the split."""
     return -(-len(split) // batch_size)

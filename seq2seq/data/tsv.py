@@ -1,161 +1,257 @@
-"""Your own data: a file of `source<TAB>target` lines, split and tokenized.
+"""Your own data: files of `source<TAB>target` lines, split, tokenized per side, stored.
 
-The lines are read as `seq2seq_config.text_files` reads them (a byte order mark, CRLF,
-bad lines). Sources that repeat are counted; each held-out source keeps its first pair,
-and training keeps the first pair of each of its sources (`task.repeated_sources=first`)
-or all of them (`all`), so that no held-out source is ever trained on. The distinct
-sources are shuffled from the seed; validation and test are cut from the front and the
-rest trains. The vocabulary comes from the training split alone: symbols seen at least
-`task.min_freq` times, and `<unk>` for the others, in held-out data too.
+The training file is streamed, never held in memory whole (files of any size):
+
+1. one pass reads every line (`seq2seq_config.text_files`: BOM, CRLF, bad lines) and
+   keeps, per good line, its number, a 64-bit hash of its source and its lengths;
+2. validation and test come from their own files (`task.val_path`, `task.test_path`),
+   or are cut from the training file: its distinct sources, in the order they first
+   appear, shuffled from the seed, the first ones held out (their first pair each);
+   no held-out source ever trains, repeated sources keep their first pair
+   (`task.repeated_sources=first`) or all (`all`), and pairs longer than
+   `task.max_source_len` / `task.max_target_len` are left out, each counted;
+3. a second pass fits each side's tokenizer on the training pairs alone (symbol counts,
+   or a SentencePiece model);
+4. a third pass encodes the training pairs into a store on disk (`ragged_store`),
+   cached under `data_dir/tsv/` by what determines it, and read back memory-mapped.
 
 The held-out pairs are kept as text (`TaskData.held_out_text`), so that the run saves
-them and later evaluations measure exactly what this run held out, whatever becomes of
-the file.
+them and later evaluations measure exactly what this run held out.
 """
 
+import hashlib
+import json
 import logging
-from collections.abc import Iterable
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from omegaconf import OmegaConf
 
+from seq2seq.data.pair_split import Scan, SplitPlan, read_held_out_file, texts_of_lines
+from seq2seq.data.ragged_store import read_store, write_store
 from seq2seq.data.splits import Split, TaskData
-from seq2seq.data.vocabulary import PAD_ID, Vocabulary, split_text
+from seq2seq.data.tokenizers import make_tokenizer, subword_minimum, train_subword
+from seq2seq.data.vocabulary import Vocabularies, Vocabulary
 from seq2seq_config.errors import ConfigError
-from seq2seq_config.files import file_sha256
-from seq2seq_config.text_files import PairsRead, describe_bad_lines, read_pairs, source_key
+from seq2seq_config.files import atomic_write, atomic_write_text, file_sha256
+from seq2seq_config.pair_files import held_out_files, side_tokenizers, subword_sizes, training_file
 
 log = logging.getLogger(__name__)
 
-#: A pair as text, with the line it came from.
-TextPair = tuple[int, str, str]
-#: A sequence this many times longer than the median, and longer than `LONG`, is named
-#: in the log: every batch it falls in is padded to it.
+#: A pair this many times longer than the median, and longer than `LONG`, is named in the
+#: log: every batch it falls in is padded to it.
 OUTLIER_RATIO, LONG = 10, 50
+#: Bump when what the store holds changes, so that old caches are not reused.
+STORE_VERSION = 1
 
 
-def to_split(pairs: Iterable[tuple[str, str]], vocab: Vocabulary) -> Split:
-    """Text pairs to a Split of token ids, padded, in the vocabulary's tokenizer."""
-    tokenized = [(vocab.split(source), vocab.split(target)) for source, target in pairs]
+def _fit_vocabularies(
+    task, path, tokenizers, train_lines: np.ndarray, longest_source: int
+) -> Vocabularies:
+    """Pass 2: each side's vocabulary from the training pairs alone."""
 
-    def ids(sequences):
-        width = max(len(s) for s in sequences)
-        array = np.full((len(sequences), width), PAD_ID, np.int32)
-        for row, symbols in enumerate(sequences):
-            array[row, : len(symbols)] = vocab.encode(symbols)
-        return array
+    def texts(side):
+        return (
+            pair[1 + side]
+            for pair in texts_of_lines(path, tokenizers, task.on_bad_line, train_lines, "task.path")
+        )
 
-    return Split(ids([p[0] for p in tokenized]), ids([p[1] for p in tokenized]))
+    def fit(sides, tokenizer, size_key, size):
+        if tokenizer == "subword":
+            stream = (text for side in sides for text in texts(side))
+            try:
+                return Vocabulary.from_subword(
+                    train_subword(stream, size, task.subword_type), longest_source
+                )
+            except ValueError as error:
+                raise ConfigError(size_key, size, f"SentencePiece refused it: {error}") from None
+        counts, splitter = Counter(), make_tokenizer(tokenizer)
+        for side in sides:
+            for text in texts(side):
+                counts.update(splitter.split(text))
+        return Vocabulary.from_counts(counts, task.min_freq, tokenizer, longest_source)
+
+    sizes = subword_sizes(task)
+    if task.shared_vocab:
+        return Vocabularies.shared(fit((0, 1), tokenizers[0], "task.source_vocab_size", sizes[0]))
+    return Vocabularies(
+        fit((0,), tokenizers[0], "task.source_vocab_size", sizes[0]),
+        fit((1,), tokenizers[1], "task.target_vocab_size", sizes[1]),
+    )
 
 
-def _group_by_source(pairs: list[TextPair], tokenizer: str) -> list[list[TextPair]]:
-    """The pairs of each distinct source, sources in the order they first appear."""
-    groups: dict = {}
-    for pair in pairs:
-        groups.setdefault(source_key(pair[1], tokenizer), []).append(pair)
-    return list(groups.values())
+def _store_key(task, seed: int, checksums: dict) -> str:
+    settings = {"task": OmegaConf.to_container(task, resolve=True), "seed": seed, "files": checksums,
+                "version": STORE_VERSION}  # fmt: skip
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:24]
 
 
-def _warn_of_outliers(path, pairs: list[TextPair], tokenizer: str) -> None:
+def _warn_of_outliers(path, lengths: np.ndarray, lines: np.ndarray, name: str) -> None:
     """Names, in the log, a pair far longer than the others: it pads every batch it is in."""
-    for side, name in ((1, "source"), (2, "target")):
-        lengths = np.array([len(split_text(pair[side], tokenizer)) for pair in pairs])
-        median = float(np.median(lengths))
-        longest = int(lengths.argmax())
-        if lengths[longest] > LONG and lengths[longest] > OUTLIER_RATIO * max(median, 1.0):
-            log.warning(
-                "%s:%d: a %s of %d symbols, %.0f times the median (%.0f); every batch it "
-                "falls in is padded to its length, which slows training",
-                path, pairs[longest][0], name, lengths[longest],
-                lengths[longest] / max(median, 1.0), median,
-            )  # fmt: skip
+    if not len(lengths):
+        return
+    median = float(np.median(lengths))
+    longest = int(lengths.argmax())
+    if lengths[longest] > LONG and lengths[longest] > OUTLIER_RATIO * max(median, 1.0):
+        log.warning(
+            "%s:%d: a %s of %d symbols, %.0f times the median (%.0f); every batch it falls in "
+            "is padded to its length (task.max_%s_len leaves such pairs out)",
+            path, lines[longest], name, lengths[longest], lengths[longest] / max(median, 1.0), median, name,
+        )  # fmt: skip
 
 
-def load(task_cfg, seed: int, vocab: Vocabulary | None = None) -> TaskData:
-    """The `tsv` task's data: the file's pairs, split from the seed, and its vocabulary.
+def load(task, seed: int, data_dir: str = "data") -> TaskData:
+    """The `tsv` task's data: its files read, split, tokenized per side and stored.
 
     Args:
-        task_cfg: the `task` config group.
-        seed: the run's seed: it shuffles the sources before the split.
-        vocab: the vocabulary to encode with (a finished run's); by default one is built
-            from the training split.
+        task: the `task` config group.
+        seed: the run's seed: it picks the held-out sources.
+        data_dir: where the encoded training pairs are cached.
 
     Returns:
-        The data, with `held_out_text` (the val and test pairs) and `record` (the file,
-        its checksum, what was read, skipped and kept) filled in.
+        The data: the training split memory-mapped from its store, `held_out_text`
+        (the val and test pairs) and `record` (the files, their checksums, what was
+        read, skipped and kept) filled in.
 
     Raises:
         UserError: for an unreadable file or a bad line (see `text_files.read_pairs`).
-        ConfigError: if validation and test would leave no source to train on.
+        ConfigError: if validation and test would leave no source to train on, or a
+            subword vocabulary cannot be trained at the size asked.
     """
-    tokenizer = task_cfg.tokenizer
-    report = PairsRead()
-    pairs = list(read_pairs(task_cfg.path, (tokenizer, tokenizer), task_cfg.on_bad_line, report=report))
-    if report.bad_lines:
-        log.warning(describe_bad_lines(task_cfg.path, report.bad_lines))
-    groups = _group_by_source(pairs, tokenizer)
-    repeated = len(pairs) - len(groups)
-    held_out = task_cfg.val_size + task_cfg.test_size
-    if held_out >= len(groups):
-        raise ConfigError(
-            "task.val_size",
-            task_cfg.val_size,
-            f"with task.test_size={task_cfg.test_size}, validation and test take "
-            f"{held_out} of the {len(groups)} distinct sources of {task_cfg.path}, leaving "
-            "none to train on; use smaller splits",
-        )
-    order = np.random.default_rng(seed).permutation(len(groups))
-    shuffled = [groups[i] for i in order]
-    val = [group[0] for group in shuffled[: task_cfg.val_size]]
-    test = [group[0] for group in shuffled[task_cfg.val_size : held_out]]
-    keep_all = task_cfg.repeated_sources == "all"
-    train = [pair for group in shuffled[held_out:] for pair in (group if keep_all else group[:1])]
-    if repeated:
-        log.warning(
-            "%s: %d lines repeat a source seen on an earlier line; %s",
-            task_cfg.path, repeated,
-            "training keeps all their pairs (task.repeated_sources=all)" if keep_all
-            else "each source keeps its first line (task.repeated_sources=first)",
-        )  # fmt: skip
-    _warn_of_outliers(task_cfg.path, pairs, tokenizer)
-    vocab = vocab or Vocabulary.from_data(
-        (split_text(text, tokenizer) for _, source, target in train for text in (source, target)),
-        task_cfg.min_freq,
-        tokenizer,
-        max_source_len=max(len(split_text(pair[1], tokenizer)) for pair in pairs),
-    )
+    path = training_file(task)
+    tokenizers = side_tokenizers(task)
+    files = {"train": path, **{k: v for k, v in held_out_files(task).items() if v is not None}}
+    checksums = {split: file_sha256(f) for split, f in files.items()}
+    store = Path(data_dir) / "tsv" / _store_key(task, seed, checksums)
+    cached = _read_cached(store)
+    if cached is None:
+        _prepare(task, seed, path, tokenizers, store)
+        cached = _read_cached(store)
+    vocabs, train, held_out_text, counts = cached
+    record = {"path": str(Path(path)), "sha256": checksums["train"], **counts,
+              "files": {split: {"path": str(f), "sha256": checksums[split]} for split, f in files.items()}}  # fmt: skip
     log.info(
-        "%s: %d pairs (%d train, %d val, %d test), %d symbols",
-        task_cfg.path, len(pairs), len(train), len(val), len(test), len(vocab.symbols),
+        "%s: %d training pairs, %d val, %d test; %d source and %d target symbols%s",
+        path, len(train), len(held_out_text["val"]), len(held_out_text["test"]),
+        vocabs.source.size - 3, vocabs.target.size - 3, " (shared)" if vocabs.is_shared else "",
     )  # fmt: skip
-    held_out_text = {name: [(p[1], p[2]) for p in split] for name, split in (("val", val), ("test", test))}
-    record = {
-        "path": str(Path(task_cfg.path)),
-        "sha256": file_sha256(task_cfg.path),
-        "lines": report.lines,
-        "pairs": len(pairs),
-        "malformed_lines_skipped": len(report.bad_lines),
-        "repeated_sources": {"lines": repeated, "kept": task_cfg.repeated_sources},
-        "splits": {"train": len(train), "val": len(val), "test": len(test)},
-    }
     return TaskData(
-        vocab=vocab,
-        train=to_split(((p[1], p[2]) for p in train), vocab),
-        val=to_split(held_out_text["val"], vocab),
-        test=to_split(held_out_text["test"], vocab),
+        vocabs=vocabs,
+        train=train,
+        val=to_split(held_out_text["val"], vocabs),
+        test=to_split(held_out_text["test"], vocabs),
         held_out_text=held_out_text,
         record=record,
     )
 
 
-def load_pairs_file(path, vocab: Vocabulary, on_bad_line: str, key: str) -> Split:
-    """Every pair of a file as one split, encoded with a run's vocabulary.
+def _prepare(task, seed: int, path, tokenizers: tuple, store: Path) -> None:
+    """Passes 1 to 3 (see the module docstring), written to `store`."""
+    scan = Scan(path, tokenizers, task.on_bad_line, "task.path")
+    plan = SplitPlan(task, seed, scan, tokenizers)
+    for split, lines in plan.held_out_lines.items():
+        texts = {
+            n: (s, t)
+            for n, s, t in texts_of_lines(path, tokenizers, task.on_bad_line, lines, "task.path")
+        }
+        plan.held_out_text[split] = [texts[n] for n in lines.tolist()]
+    train_lines = scan.lines[plan.train]
+    if not len(train_lines):
+        raise ConfigError("task.max_source_len", task.max_source_len, "leaves no pair to train on")
+    for side, name in enumerate(("source", "target")):
+        if scan.lengths[side][0] >= 0:
+            _warn_of_outliers(path, scan.lengths[side], scan.lines, name)
+    if plan.counts["repeated_source_lines"]:
+        log.warning(
+            "%s: %d lines repeat a source seen on an earlier line; %s",
+            path, plan.counts["repeated_source_lines"],
+            "training keeps all their pairs (task.repeated_sources=all)" if task.repeated_sources == "all"
+            else "each source keeps its first line (task.repeated_sources=first)",
+        )  # fmt: skip
+    if plan.counts["too_long_left_out"]:
+        log.warning("%s: %d training pairs longer than task.max_source_len / max_target_len left out",
+                    path, plan.counts["too_long_left_out"])  # fmt: skip
+    vocabs = _fit_vocabularies(task, path, tokenizers, train_lines, None)
+    dropped, longest_source = Counter(), [0]
+    limits = (task.max_source_len, task.max_target_len)
+
+    def encoded():
+        for _, source, target in texts_of_lines(
+            path, tokenizers, task.on_bad_line, train_lines, "task.path"
+        ):
+            ids = vocabs.source.encode_text(source), vocabs.target.encode_text(target)
+            if any(limit is not None and len(i) > limit for i, limit in zip(ids, limits)):
+                dropped["subword pairs too long"] += 1  # char and space were left out in pass 1
+                continue
+            longest_source[0] = max(longest_source[0], len(ids[0]))
+            yield ids
+
+    counts = {
+        "lines": scan.report.lines,
+        "pairs": len(scan.lines),
+        "malformed_lines_skipped": len(scan.report.bad_lines),
+        "repeated_sources": {
+            "lines": plan.counts["repeated_source_lines"],
+            "kept": task.repeated_sources,
+        },
+        "held_out_sources_left_out_of_training": plan.counts["held_out_source_lines_left_out"],
+        "too_long_left_out": plan.counts["too_long_left_out"],
+    }
+    store.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(store) as directory:
+        pairs = write_store(directory / "train", encoded())
+        if not pairs:
+            raise ConfigError(
+                "task.max_source_len", task.max_source_len, "leaves no pair to train on"
+            )
+        counts["too_long_left_out"] += dropped["subword pairs too long"]
+        vocabs.source.max_source_len = longest_source[0]
+        counts["splits"] = {"train": pairs, **{k: len(v) for k, v in plan.held_out_text.items()}}
+        vocabs.save(directory)
+        atomic_write_text(directory / "held_out.json", json.dumps(plan.held_out_text))
+        atomic_write_text(directory / "counts.json", json.dumps(counts))
+
+
+def _read_cached(store: Path):
+    """(vocabularies, training split, held-out texts, counts) of a cached store, or None."""
+    if not store.is_dir():
+        return None
+    try:
+        vocabs = Vocabularies.load(store / "vocab.json")
+        train = read_store(store / "train")
+        held_out_text = {
+            k: [tuple(p) for p in v]
+            for k, v in json.loads((store / "held_out.json").read_text()).items()
+        }
+        counts = json.loads((store / "counts.json").read_text())
+    except (OSError, ValueError, KeyError) as error:
+        log.warning("Preparing the data again: %s", error)
+        return None
+    return vocabs, train, held_out_text, counts
+
+
+def to_split(pairs, vocabs: Vocabularies) -> Split:
+    """Text pairs to a Split of token ids, each side through its vocabulary."""
+    pairs = list(pairs)
+    return Split.from_rows(
+        [vocabs.source.encode_text(source) for source, _ in pairs],
+        [vocabs.target.encode_text(target) for _, target in pairs],
+        tuple(target for _, target in pairs),
+    )
+
+
+def load_pairs_file(path, vocabs: Vocabularies, on_bad_line: str, key: str) -> Split:
+    """Every pair of a file as one split, encoded with a run's vocabularies.
 
     Raises:
         UserError: for an unreadable file or a bad line.
+        ConfigError: for a file without a pair.
     """
-    tokenizers = (vocab.tokenizer, vocab.tokenizer)
-    pairs = [(source, target) for _, source, target in read_pairs(path, tokenizers, on_bad_line, key)]
-    if not pairs:
-        raise ConfigError(key, str(path), "holds no pair; allowed: a file of source<TAB>target lines")
-    return to_split(pairs, vocab)
+    tokenizers = (vocabs.source.tokenizer, vocabs.target.tokenizer)
+    return to_split(read_held_out_file(path, tokenizers, on_bad_line, key), vocabs)
+
+
+def subword_minimum_size(characters: set) -> int:
+    """The smallest subword vocabulary for a side with these distinct characters."""
+    return subword_minimum(len(characters))

@@ -1,20 +1,20 @@
-"""The token vocabulary shared by encoder and decoder.
+"""Vocabularies: symbols to token ids and back, one per side or one shared by both.
 
 Ids 0, 1 and 2 are PAD, BOS and EOS; the task's symbols follow. A user writes a symbol
-as its text (for the toy tasks, its number `0 .. vocab_size-1`), and a sequence as its
-symbols separated by spaces (tokenizer `space`) or one character each (`char`).
+as its text (for the toy tasks, its number `0 .. vocab_size-1`), and a sequence as text
+that the side's tokenizer splits into symbols (`seq2seq.data.tokenizers`).
 """
 
 import json
 from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 
-from seq2seq_config.constraints import choices, dispatch_table
-from seq2seq_config.files import atomic_write_text
-from seq2seq_config.schema import TaskConfig
+from seq2seq.data.tokenizers import SubwordTokenizer, make_tokenizer
+from seq2seq_config.files import atomic_write, atomic_write_text
 
 PAD_ID = 0
 BOS_ID = 1
@@ -23,30 +23,25 @@ SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>")
 FIRST_SYMBOL_ID = len(SPECIAL_TOKENS)
 #: The symbol standing for every symbol a vocabulary built from data did not keep.
 UNKNOWN = "<unk>"
-
-#: How each `task.tokenizer` splits text into symbols.
-SPLITTERS: Dict[str, Callable[[str], List[str]]] = dispatch_table(
-    "task.tokenizer",
-    choices(TaskConfig, "tokenizer"),
-    {"char": list, "space": str.split},
-)
-#: How each tokenizer joins symbols back into text.
-JOINERS = dispatch_table("task.tokenizer", choices(TaskConfig, "tokenizer"), {"char": "", "space": " "})
+#: The file of a run's vocabularies.
+VOCAB_FILE = "vocab.json"
 
 
-def split_text(text: str, tokenizer: str) -> List[str]:
-    """Text to symbols: one per character (`char`), or separated by spaces (`space`)."""
-    return SPLITTERS[tokenizer](text)
+def split_text(text: str, tokenizer: str) -> list[str]:
+    """Text to symbols with a `char` or `space` tokenizer (a subword one needs its model)."""
+    return make_tokenizer(tokenizer).split(text)
 
 
 class Vocabulary:
-    """Maps symbols (strings) to token ids and back.
+    """Maps symbols (strings) to token ids and back, for one side.
 
     Args:
-        symbols: the task's symbols in id order; they get ids 3, 4, ... If `<unk>` is
+        symbols: the side's symbols in id order; they get ids 3, 4, ... If `<unk>` is
             among them, symbols not in the vocabulary encode as it.
-        tokenizer: how text splits into symbols: `space` or `char`.
+        tokenizer: how text splits into symbols: `char`, `space` or `subword`.
         max_source_len: the longest source the model was trained on, if known.
+        subword_model: the SentencePiece model of a `subword` vocabulary (its pieces are
+            the symbols).
 
     Raises:
         ValueError: if a symbol repeats or clashes with a special token.
@@ -56,10 +51,10 @@ class Vocabulary:
         self,
         symbols: Sequence[str],
         tokenizer: str = "space",
-        max_source_len: Optional[int] = None,
+        max_source_len: int | None = None,
+        subword_model: bytes | None = None,
     ):
-        if tokenizer not in SPLITTERS:
-            raise ValueError(f"tokenizer={tokenizer!r}; allowed: {', '.join(SPLITTERS)}")
+        self.splitter = make_tokenizer(tokenizer, subword_model)
         self.tokenizer = tokenizer
         self.max_source_len = max_source_len
         self.symbols = [str(s) for s in symbols]
@@ -68,7 +63,7 @@ class Vocabulary:
         if len(self._ids) != len(self.tokens):
             raise ValueError(
                 f"Vocabulary symbols must be distinct and differ from {SPECIAL_TOKENS}. "
-                f"Received: symbols={self.symbols}"
+                f"Received: symbols={self.symbols[:20]}"
             )
 
     @classmethod
@@ -81,25 +76,39 @@ class Vocabulary:
         data always gives the same ids.
         """
         counts = Counter(symbol for sequence in sequences for symbol in sequence)
-        kept = sorted((s for s, n in counts.items() if n >= min_freq), key=lambda s: (-counts[s], s))
-        return cls([UNKNOWN] + kept, tokenizer, max_source_len)
+        return cls.from_counts(counts, min_freq, tokenizer, max_source_len)
+
+    @classmethod
+    def from_counts(
+        cls, counts: Counter, min_freq: int, tokenizer: str, max_source_len=None
+    ) -> "Vocabulary":
+        """As `from_data`, from counts of each symbol."""
+        kept = sorted(
+            (s for s, n in counts.items() if n >= min_freq), key=lambda s: (-counts[s], s)
+        )
+        return cls([UNKNOWN] + [s for s in kept if s != UNKNOWN], tokenizer, max_source_len)
+
+    @classmethod
+    def from_subword(cls, tokenizer: SubwordTokenizer, max_source_len=None) -> "Vocabulary":
+        """The vocabulary of a trained SentencePiece model: its pieces, `<unk>` first."""
+        return cls(tokenizer.pieces(), "subword", max_source_len, tokenizer.model_proto)
 
     @property
-    def unknown_id(self) -> Optional[int]:
+    def unknown_id(self) -> int | None:
         """The id of `<unk>`, or None if this vocabulary has none (every symbol is known)."""
         return self._ids.get(UNKNOWN)
 
-    def split(self, text: str) -> List[str]:
+    def split(self, text: str) -> list[str]:
         """Text to symbols, with this vocabulary's tokenizer."""
-        return split_text(text, self.tokenizer)
+        return self.splitter.split(text)
 
     def join(self, symbols: Iterable[str]) -> str:
-        """Symbols to text, the inverse of `split`."""
-        return JOINERS[self.tokenizer].join(symbols)
+        """Symbols to text, the inverse of `split` (detokenized, for subwords)."""
+        return self.splitter.join(symbols)
 
     @property
     def size(self) -> int:
-        """Number of token ids, special tokens included: the model's output width."""
+        """Number of token ids, special tokens included: an embedding's or the logits' width."""
         return len(self.tokens)
 
     def __len__(self) -> int:
@@ -128,7 +137,7 @@ class Vocabulary:
         """
         return self._ids[symbol]
 
-    def encode(self, symbols: Iterable[str]) -> List[int]:
+    def encode(self, symbols: Iterable[str]) -> list[int]:
         """Symbols to token ids (no BOS or EOS added); unknown ones to `<unk>` if there is one.
 
         Raises:
@@ -138,7 +147,11 @@ class Vocabulary:
             return [self._ids[s] for s in symbols]
         return [self._ids.get(s, self.unknown_id) for s in symbols]
 
-    def decode(self, token_ids: Iterable[int]) -> List[str]:
+    def encode_text(self, text: str) -> list[int]:
+        """Text to token ids, through the tokenizer."""
+        return self.encode(self.split(text))
+
+    def decode(self, token_ids: Iterable[int]) -> list[str]:
         """Token ids to symbols, stopping at the first EOS and skipping PAD and BOS."""
         out = []
         for token_id in np.asarray(list(token_ids)).tolist():
@@ -149,22 +162,83 @@ class Vocabulary:
             out.append(self.tokens[token_id])
         return out
 
-    def save(self, path: Path) -> None:
-        """Writes the vocabulary as JSON, so that later commands decode the same way."""
-        atomic_write_text(
-            path,
-            json.dumps(
-                {
-                    "symbols": self.symbols,
-                    "tokenizer": self.tokenizer,
-                    "max_source_len": self.max_source_len,
-                },
-                indent=1,
-            )
-        )
+    def decode_text(self, token_ids: Iterable[int]) -> str:
+        """Token ids to text: `decode`, then the tokenizer's join."""
+        return self.join(self.decode(token_ids))
+
+    def to_json(self, model_file: str | None) -> dict:
+        """What `save` writes of this vocabulary; a subword model goes to `model_file`."""
+        saved = {
+            "symbols": self.symbols,
+            "tokenizer": self.tokenizer,
+            "max_source_len": self.max_source_len,
+        }
+        if model_file is not None:
+            saved["subword_model"] = model_file
+        return saved
 
     @classmethod
-    def load(cls, path: Path) -> "Vocabulary":
-        """Reads a vocabulary written by `save`."""
-        saved = json.loads(Path(path).read_text())
-        return cls(saved["symbols"], saved.get("tokenizer", "space"), saved.get("max_source_len"))
+    def from_json(cls, saved: dict, directory: Path) -> "Vocabulary":
+        """A vocabulary from `to_json`'s dict, its subword model read from `directory`."""
+        model = saved.get("subword_model")
+        return cls(
+            saved["symbols"],
+            saved.get("tokenizer", "space"),
+            saved.get("max_source_len"),
+            (Path(directory) / model).read_bytes() if model else None,
+        )
+
+
+@dataclass(frozen=True)
+class Vocabularies:
+    """The source's and the target's vocabularies: one object for both when shared."""
+
+    source: Vocabulary
+    target: Vocabulary
+
+    @classmethod
+    def shared(cls, vocab: Vocabulary) -> "Vocabularies":
+        """One vocabulary for both sides (the toy tasks, `task.shared_vocab=true`)."""
+        return cls(vocab, vocab)
+
+    @property
+    def is_shared(self) -> bool:
+        return self.source is self.target
+
+    def model_sizes(self) -> tuple:
+        """`(vocab_size, target_vocab_size)` as the model takes them: the target's is None
+        when both sides share one vocabulary (and one embedding)."""
+        return self.source.size, None if self.is_shared else self.target.size
+
+    def save(self, directory: Path) -> None:
+        """Writes `vocab.json` (a shared vocabulary as one, else `source` and `target`) and
+        any subword model beside it, so that later commands decode the same way."""
+        directory = Path(directory)
+
+        def model_file(vocab: Vocabulary, name: str) -> str | None:
+            if vocab.tokenizer != "subword":
+                return None
+            with atomic_write(directory / name) as temporary:
+                temporary.write_bytes(vocab.splitter.model_proto)
+            return name
+
+        if self.is_shared:
+            saved = self.source.to_json(model_file(self.source, "vocab.spm.model"))
+        else:
+            saved = {
+                "source": self.source.to_json(model_file(self.source, "source.spm.model")),
+                "target": self.target.to_json(model_file(self.target, "target.spm.model")),
+            }
+        atomic_write_text(directory / VOCAB_FILE, json.dumps(saved, indent=1))
+
+    @classmethod
+    def load(cls, path: Path) -> "Vocabularies":
+        """Reads `vocab.json` written by `save` (or by runs that had one vocabulary only)."""
+        path = Path(path)
+        saved = json.loads(path.read_text())
+        if "source" in saved:
+            return cls(
+                Vocabulary.from_json(saved["source"], path.parent),
+                Vocabulary.from_json(saved["target"], path.parent),
+            )
+        return cls.shared(Vocabulary.from_json(saved, path.parent))

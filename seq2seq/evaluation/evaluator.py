@@ -1,9 +1,11 @@
-"""Held-out metrics: teacher-forced loss and token accuracy, exact-match on decoded outputs.
+"""Held-out metrics: teacher-forced loss and token accuracy; exact-match, token error rate,
+BLEU and chrF on decoded outputs.
 
-Exact-match never sees the target: decoding starts from BOS and feeds back its own
-predictions (greedy by default; beam search or sampling on request), as the model
+The decoded metrics never see the target: decoding starts from BOS and feeds back its
+own predictions (greedy by default; beam search or sampling on request), as the model
 would be used. Decoding runs for at most each batch's target length (EOS included):
-an output that has not ended by then cannot match.
+an output that has not ended by then cannot match. The text metrics
+(`text_metrics`) need the target's vocabulary, to read decoded ids as text.
 """
 
 import keras
@@ -12,6 +14,8 @@ import tensorflow as tf
 
 from seq2seq.data import pipeline
 from seq2seq.data.splits import Split
+from seq2seq.data.vocabulary import PAD_ID, Vocabulary
+from seq2seq.evaluation import text_metrics
 from seq2seq.evaluation.decoding import decode, decoding_options
 from seq2seq.evaluation.metrics import token_accuracy
 
@@ -23,13 +27,22 @@ class Evaluator:
         model: a Seq2Seq model.
         batch_size: sequences per batch.
         strategy: a decoding strategy's name (see `decoding.STRATEGIES`).
+        target_vocab: the target's vocabulary; with it, the text metrics are measured too.
         **options: the strategy's options (see `decoding.decode`).
     """
 
-    def __init__(self, model: keras.Model, batch_size: int, strategy="greedy", **options):
+    def __init__(
+        self,
+        model: keras.Model,
+        batch_size: int,
+        strategy="greedy",
+        target_vocab: Vocabulary | None = None,
+        **options,
+    ):
         self.model = model
         self.batch_size = batch_size
         self.strategy = strategy
+        self.target_vocab = target_vocab
         self.options = options
         self._loss = keras.metrics.Mean(name="loss")
         self._token_accuracy = token_accuracy()
@@ -45,35 +58,76 @@ class Evaluator:
         )
         # Right when every position up to and including EOS is; padding is not compared.
         right = tf.logical_or(tf.equal(decoded, y), tf.equal(sample_weight, 0))
-        return tf.reduce_all(right, axis=1)
+        return tf.reduce_all(right, axis=1), decoded
+
+    def decode_split(self, split: Split) -> tuple:
+        """Decodes a whole split, in split order.
+
+        Returns:
+            `(right, decoded)`: whether each sequence decodes exactly right, and each
+            one's decoded token ids (a list of arrays, EOS included where emitted).
+        """
+        right, decoded = [], []
+        for x, y, w in pipeline.evaluation_dataset(split, self.batch_size):
+            batch_right, batch_decoded = self._step(x, y, w)
+            right.append(batch_right.numpy())
+            decoded.extend(batch_decoded.numpy())
+        return np.concatenate(right), decoded
 
     def sequence_results(self, split: Split) -> np.ndarray:
         """Whether each sequence of the split decodes exactly right, in split order."""
-        batches = pipeline.evaluation_dataset(split, self.batch_size)
-        return np.concatenate([self._step(x, y, w).numpy() for x, y, w in batches])
+        return self.decode_split(split)[0]
+
+    def _text_metrics(self, split: Split, decoded: list, rows: np.ndarray) -> dict:
+        """Token error rate, BLEU and chrF of the decoded `rows` against the references."""
+        vocab = self.target_vocab
+        hypotheses = [vocab.decode_text(decoded[r]) for r in rows]
+        references = [split.target_text(r, vocab) for r in rows]
+        if vocab.tokenizer == "subword":  # pieces are no unit a reader counts: characters
+            return text_metrics.text_metrics(
+                text_metrics.characters(hypotheses),
+                text_metrics.characters(references),
+                hypotheses,
+                references,
+            )
+        hypothesis_ids = [vocab.encode(vocab.decode(decoded[r])) for r in rows]
+        reference_ids = [split.target_ids[r][split.target_ids[r] != PAD_ID] for r in rows]
+        return text_metrics.text_metrics(hypothesis_ids, reference_ids, hypotheses, references)
 
     def __call__(self, split: Split, by_length: bool = False) -> dict[str, object]:
         """Metrics of the model on one split.
 
         Args:
             split: the sequences to measure.
-            by_length: also report exact-match for each target length.
+            by_length: also report the decoded metrics for each target length.
 
         Returns:
             `{"loss", "token_accuracy", "exact_match"}` as floats (loss and accuracy are
-            means over target tokens, EOS included, padding excluded), and with
-            `by_length` an `exact_match_by_length` dict `{length: exact-match}`.
+            means over target tokens, EOS included, padding excluded), with the target
+            vocabulary `"token_error_rate", "bleu", "chrf"` too, and with `by_length` an
+            `exact_match_by_length` dict `{length: exact-match}` and a `by_length` dict
+            `{length: {metric: value}}` of every decoded metric.
         """
         self._loss.reset_state()
         self._token_accuracy.reset_state()
-        right = self.sequence_results(split)
+        right, decoded = self.decode_split(split)
         metrics: dict[str, object] = {
             "loss": float(self._loss.result()),
             "token_accuracy": float(self._token_accuracy.result()),
             "exact_match": float(right.mean()),
         }
+        if self.target_vocab is not None:
+            metrics.update(self._text_metrics(split, decoded, np.arange(len(split))))
         if by_length:
-            metrics["exact_match_by_length"] = exact_match_by_length(right, split.target_lengths)
+            lengths = split.target_lengths
+            metrics["exact_match_by_length"] = exact_match_by_length(right, lengths)
+            metrics["by_length"] = {}
+            for n in np.unique(lengths).tolist():
+                rows = np.flatnonzero(lengths == n)
+                part = {"sequences": len(rows), "exact_match": float(right[rows].mean())}
+                if self.target_vocab is not None:
+                    part.update(self._text_metrics(split, decoded, rows))
+                metrics["by_length"][n] = part
         return metrics
 
 
@@ -82,8 +136,20 @@ def exact_match_by_length(right: np.ndarray, lengths: np.ndarray) -> dict[int, f
     return {int(n): float(right[lengths == n].mean()) for n in np.unique(lengths)}
 
 
-def make_evaluator(model, batch_size: int, decoding_cfg: object | None = None) -> Evaluator:
-    """An Evaluator decoding as the `decoding` group says (greedy without one)."""
+def make_evaluator(
+    model,
+    batch_size: int,
+    decoding_cfg: object | None = None,
+    target_vocab: Vocabulary | None = None,
+) -> Evaluator:
+    """An Evaluator decoding as the `decoding` group says (greedy without one), measuring
+    the text metrics when given the target's vocabulary."""
     if decoding_cfg is None:
-        return Evaluator(model, batch_size)
-    return Evaluator(model, batch_size, decoding_cfg.strategy, **decoding_options(decoding_cfg))
+        return Evaluator(model, batch_size, target_vocab=target_vocab)
+    return Evaluator(
+        model,
+        batch_size,
+        decoding_cfg.strategy,
+        target_vocab=target_vocab,
+        **decoding_options(decoding_cfg),
+    )

@@ -14,8 +14,16 @@ from omegaconf import DictConfig, OmegaConf
 from seq2seq.evaluation.decoding import decoding_tag
 from seq2seq_config.files import atomic_write_text
 
-#: The figures of each part of a report, in the order of the table's columns.
-FIGURES = ("loss", "token_accuracy", "exact_match")
+#: The figures of each part of a report, as TensorBoard scalars.
+FIGURES = ("loss", "token_accuracy", "exact_match", "token_error_rate", "bleu", "chrf")
+#: The figures measured on decoded sequences, also by target length, with their titles.
+DECODED = ("exact_match", "token_error_rate", "bleu", "chrf")
+TITLES = {
+    "exact_match": "exact match",
+    "token_error_rate": "error rate",
+    "bleu": "BLEU",
+    "chrf": "chrF",
+}
 
 
 def report_name(report: dict) -> str:
@@ -27,29 +35,39 @@ def report_name(report: dict) -> str:
     return name
 
 
+def _cell(value, width: int) -> str:
+    return f"{'' if value is None else f'{value:.4f}':>{width}}"
+
+
 def format_report(report: dict[str, object]) -> str:
-    """The report as a plain-text table."""
+    """The report as plain-text tables: the figures of each split, then by target length."""
     split, longer = report["split"], report["length_generalization"]
     parts = [(split["name"], split)]
     if longer is not None:
         parts.append((f"longer {longer['min_len']}..{longer['max_len']}", longer))
+    decoded = [m for m in DECODED if m in split]
     lines = [
         f"run: {report['run_dir']}    decoding: {decoding_tag(OmegaConf.create(report['decoding']))}",
         "",
-        f"{'split':<16}{'sequences':>10}{'loss':>10}{'token acc':>11}{'exact match':>13}",
+        f"{'split':<16}{'sequences':>10}{'loss':>10}{'token acc':>11}"
+        + "".join(f"{TITLES[m]:>13}" for m in decoded),
     ]
     for name, part in parts:
         lines.append(
-            f"{name:<16}{part['size']:>10}{part['loss']:>10.4f}"
-            f"{part['token_accuracy']:>11.4f}{part['exact_match']:>13.4f}"
+            f"{name:<16}{part['size']:>10}{part['loss']:>10.4f}{part['token_accuracy']:>11.4f}"
+            + "".join(_cell(part[m], 13) for m in decoded)
         )
-    header = f"{'length':<8}{split['name']:>10}" + (f"{'longer':>10}" if longer else "")
-    lines += ["", "exact match by target length:", header]
-    lengths = sorted({n for _, part in parts for n in part["exact_match_by_length"]})
-    for n in lengths:
-        cells = [part["exact_match_by_length"].get(n) for _, part in parts]
-        text = "".join(f"{'' if c is None else f'{c:.4f}':>10}" for c in cells)
-        lines.append(f"{n:<8}{text}")
+    for name, part in parts:
+        lines += [
+            "",
+            f"{name} by target length:",
+            f"{'length':<8}{'sequences':>10}" + "".join(f"{TITLES[m]:>13}" for m in decoded),
+        ]
+        for n, figures in sorted(part["by_length"].items(), key=lambda item: int(item[0])):
+            lines.append(
+                f"{n:<8}{figures['sequences']:>10}"
+                + "".join(_cell(figures.get(m), 13) for m in decoded)
+            )
     return "\n".join(lines)
 
 
@@ -78,10 +96,13 @@ def save_report(report: dict[str, object], cfg: DictConfig, epochs: int) -> Path
         parts = (("split", report["split"]), ("longer", report["length_generalization"]))
         for name, part in (p for p in parts if p[1] is not None):
             prefix = f"evaluate/{tag}/{part.get('name', name)}"
-            for metric in FIGURES:
+            for metric in (m for m in FIGURES if m in part):
                 tf.summary.scalar(f"{prefix}/{metric}", part[metric])
-            for length, value in part["exact_match_by_length"].items():
-                tf.summary.scalar(f"{prefix}/exact_match_by_length/{length:03d}", value)
+            for length, figures in part["by_length"].items():
+                for metric in (m for m in DECODED if m in figures):
+                    tf.summary.scalar(
+                        f"{prefix}/{metric}_by_length/{int(length):03d}", figures[metric]
+                    )
         tf.summary.text(
             f"evaluate/{report_name(report)}", "<pre>" + format_report(report) + "</pre>"
         )

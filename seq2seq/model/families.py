@@ -55,7 +55,10 @@ class Seq2Seq(keras.Model):
     cells, whose only state is h.
 
     Args:
-        vocab_size: number of token ids, special tokens included.
+        vocab_size: number of source token ids, special tokens included (of both sides'
+            when they share a vocabulary).
+        target_vocab_size: number of target token ids when the target has a vocabulary
+            of its own (and an embedding of its own); None when both sides share one.
         **options: the model's options, named and defaulted as the `model` config
             group's keys (`OPTIONS`, from `seq2seq_config.schema.ModelConfig`):
             `units` (every encoder layer, per direction), `embedding_dim` (shared by
@@ -71,7 +74,7 @@ class Seq2Seq(keras.Model):
         training: whether dropout is active.
 
     Returns:
-        logits, float32 (batch, target_len, vocab_size).
+        logits, float32 (batch, target_len, target vocabulary size).
     """
 
     family = "lstm"
@@ -80,10 +83,11 @@ class Seq2Seq(keras.Model):
     # Options whose default differs for this family.
     family_defaults: dict = {}
 
-    def __init__(self, vocab_size: int, **kwargs):
+    def __init__(self, vocab_size: int, target_vocab_size: int | None = None, **kwargs):
         options = {name: kwargs.pop(name) for name in list(kwargs) if name in OPTIONS}
         super().__init__(**kwargs)
         self.vocab_size = vocab_size
+        self.target_vocab_size = target_vocab_size
         self.options = {**OPTIONS, **self.family_defaults, **options}
         units, cell, num_layers = (
             self.options["units"],
@@ -95,6 +99,13 @@ class Seq2Seq(keras.Model):
         self.embedding = keras.layers.Embedding(
             vocab_size, self.options["embedding_dim"], name="embedding"
         )
+        # A target vocabulary of its own has an embedding of its own; a shared one, one
+        # embedding for both sides (`embeds_target`).
+        self.target_embedding = None
+        if target_vocab_size is not None:
+            self.target_embedding = keras.layers.Embedding(
+                target_vocab_size, self.options["embedding_dim"], name="target_embedding"
+            )
         self.encoder = Encoder(
             cell,
             units,
@@ -116,10 +127,20 @@ class Seq2Seq(keras.Model):
         self.decoder = Decoder(cell, self.decoder_units, num_layers, dropout, name="decoder")
         self.output_dropout = keras.layers.Dropout(dropout, name="output_dropout")
         self.output_projection = keras.layers.Dense(
-            vocab_size,
+            self.output_size,
             name="logits",
             dtype="float32",  # float32 logits under a mixed policy
         )
+
+    @property
+    def embeds_target(self) -> keras.layers.Embedding:
+        """The target's embedding: its own, or the one both sides share."""
+        return self.embedding if self.target_embedding is None else self.target_embedding
+
+    @property
+    def output_size(self) -> int:
+        """The width of the logits: the target's vocabulary."""
+        return self.target_vocab_size or self.vocab_size
 
     @property
     def cell(self) -> str:
@@ -151,7 +172,7 @@ class Seq2Seq(keras.Model):
 
     def decoder_inputs(self, decoder_token_ids, encoded: EncoderOutput):
         """What the decoder reads at each step: here, the previous token's embedding."""
-        return self.embedding(decoder_token_ids)
+        return self.embeds_target(decoder_token_ids)
 
     def logits(self, decoder_outputs, encoded: EncoderOutput, training=None):
         """The decoder's outputs to logits over the vocabulary."""
@@ -186,7 +207,9 @@ class Seq2Seq(keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        config.update(vocab_size=self.vocab_size, **self.options)
+        config.update(
+            vocab_size=self.vocab_size, target_vocab_size=self.target_vocab_size, **self.options
+        )
         return config
 
 
@@ -223,8 +246,8 @@ class AttentionSeq2Seq(Seq2Seq):
     encoder_top_flags = (True, True)
     family_defaults = {"attention": "luong"}
 
-    def __init__(self, vocab_size, **kwargs):
-        super().__init__(vocab_size, **kwargs)
+    def __init__(self, vocab_size, target_vocab_size=None, **kwargs):
+        super().__init__(vocab_size, target_vocab_size, **kwargs)
         self.attention = Attention(self.options["attention"], self.decoder_units, name="attention")
 
     def logits(self, decoder_outputs, encoded, training=None):
@@ -251,17 +274,21 @@ FAMILIES = dispatch_table(
 )
 
 
-def build_model(model_cfg, vocab_size: int) -> Seq2Seq:
+def build_model(model_cfg, vocab_size: int, target_vocab_size: int | None = None) -> Seq2Seq:
     """Builds the model a `model` config group describes.
 
     Args:
         model_cfg: the `model` config group (validated).
-        vocab_size: number of token ids, special tokens included.
+        vocab_size: number of (source) token ids, special tokens included.
+        target_vocab_size: number of target token ids, when the target has a vocabulary
+            of its own (`Vocabularies.model_sizes` gives both).
 
     Returns:
         A built model (every weight created) of the family `model_cfg.name`.
     """
     options = {name: model_cfg[name] for name in OPTIONS}
-    model = FAMILIES[model_cfg.name](vocab_size, name=f"seq2seq_{model_cfg.name}", **options)
+    model = FAMILIES[model_cfg.name](
+        vocab_size, target_vocab_size, name=f"seq2seq_{model_cfg.name}", **options
+    )
     model.build()
     return model

@@ -6,7 +6,7 @@ from pathlib import Path
 import keras
 from omegaconf import DictConfig, OmegaConf
 
-from seq2seq.data.vocabulary import Vocabulary
+from seq2seq.data.vocabulary import VOCAB_FILE, Vocabularies
 from seq2seq_config.errors import UserError
 
 
@@ -17,7 +17,7 @@ class Run:
     path: Path
     model: keras.Model
     config: DictConfig
-    vocab: Vocabulary
+    vocabs: Vocabularies
 
 
 def _read(path: Path, reader):
@@ -48,5 +48,5 @@ def load_run(run_dir) -> Run:
         path=path,
         model=_read(path / "model.keras", keras.saving.load_model),
         config=_read(path / "config.yaml", OmegaConf.load),
-        vocab=_read(path / "vocab.json", Vocabulary.load),
+        vocabs=_read(path / VOCAB_FILE, Vocabularies.load),
     )

@@ -41,7 +41,7 @@ class TensorBoardExtras(keras.callbacks.Callback):
     Args:
         writer: a summary writer on the run's `tensorboard/` directory.
         cfg: the run's resolved config.
-        vocab: the vocabulary, to show tokens as symbols.
+        vocabs: the vocabularies, to show tokens as symbols.
         split: where the samples come from (the validation split).
         samples: how many decoded samples to show after each epoch; 0 shows none.
         images: whether to draw h and c heatmaps (and attention weights) after each epoch.
@@ -49,12 +49,12 @@ class TensorBoardExtras(keras.callbacks.Callback):
         first_epoch: the epoch training starts from (later than 0 when resuming).
     """
 
-    def __init__(self, writer, cfg, vocab, split: Split, samples, images, run_name, first_epoch=0):
+    def __init__(self, writer, cfg, vocabs, split: Split, samples, images, run_name, first_epoch=0):
         super().__init__()
         self.first_epoch = first_epoch
         self.writer = writer
         self.cfg = cfg
-        self.vocab = vocab
+        self.vocabs = vocabs
         self.split = split
         self.samples = samples
         self.images = images
@@ -76,16 +76,16 @@ class TensorBoardExtras(keras.callbacks.Callback):
         sources = self.split.source_ids[: self.samples]
         targets = self.split.target_ids[: self.samples]
         decoded = greedy_decode(self.model, sources, targets.shape[1] + 1).numpy()
-        table = tensorboard_summaries.samples_table(self.vocab, sources, targets, decoded)
+        table = tensorboard_summaries.samples_table(self.vocabs, sources, targets, decoded)
         tf.summary.text("decoded_samples", table)
 
     def _write_images(self):
         source, target = self.split.source_ids[0], self.split.target_ids[0]
         tf.summary.image(
-            "states", tensorboard_summaries.states_image(self.model, self.vocab, source, target)
+            "states", tensorboard_summaries.states_image(self.model, self.vocabs, source, target)
         )
         if hasattr(self.model, "attention_weights"):
-            image = tensorboard_summaries.attention_image(self.model, self.vocab, source, target)
+            image = tensorboard_summaries.attention_image(self.model, self.vocabs, source, target)
             tf.summary.image("attention", image)
 
 

@@ -151,7 +151,7 @@ def fit_multi_worker(cfg, run_dir: Path, task_data, strategy) -> Metrics:
     chief = is_chief_process(cfg)
     steps_per_epoch = pipeline.steps_per_epoch(task_data.train, trainer.batch_size)
     with strategy.scope():
-        model = build_model(cfg.model, task_data.vocab.size)
+        model = build_model(cfg.model, *task_data.vocabs.model_sizes())
         optimizer = make_optimizer(trainer, steps_per_epoch * trainer.epochs)
     writer = None
     if chief:
@@ -171,13 +171,20 @@ def fit_multi_worker(cfg, run_dir: Path, task_data, strategy) -> Metrics:
         model,
         optimizer,
         strategy,
-        pipeline.training_dataset(task_data.train, trainer.batch_size, cfg.seed, 0, trainer.epochs),
+        pipeline.training_dataset(
+            task_data.train,
+            trainer.batch_size,
+            cfg.seed,
+            0,
+            trainer.epochs,
+            trainer.group_by_length or cfg.task.name == "tsv" and trainer.group_by_length is None,
+        ),  # fmt: skip
         trainer.epochs,
         steps_per_epoch,
         on_epoch_end,
     )
     train_seconds = time.perf_counter() - start
-    evaluator = Evaluator(model, trainer.batch_size)
+    evaluator = Evaluator(model, trainer.batch_size, target_vocab=task_data.vocabs.target)
     if not chief:
         return {split: evaluator(task_data.split(split)) for split in ("val", "test")}
     record = {

@@ -20,7 +20,7 @@ import tensorflow as tf
 from omegaconf import DictConfig, OmegaConf
 from tensorboard.plugins.hparams import api as hp
 
-from seq2seq.data.vocabulary import BOS_ID, EOS_ID, Vocabulary
+from seq2seq.data.vocabulary import BOS_ID, EOS_ID, Vocabularies
 from seq2seq.model.recurrent import STATE_COUNT
 
 HParamValue = str | float | int | bool
@@ -64,12 +64,13 @@ def write_final_metrics(log_dir, metrics: dict[str, dict[str, float]], step: int
     writer.close()
 
 
-def samples_table(vocab: Vocabulary, sources, targets, predictions) -> str:
+def samples_table(vocabs: Vocabularies, sources, targets, predictions) -> str:
     """Markdown table of decoded samples: source | target | prediction | right?"""
     rows = ["| source | target | prediction | right |", "|---|---|---|---|"]
     for source, target, predicted in zip(sources, targets, predictions):
-        source_text, target_text, predicted_text = (
-            vocab.join(vocab.decode(ids)) for ids in (source, target, predicted)
+        source_text = vocabs.source.decode_text(source)
+        target_text, predicted_text = (
+            vocabs.target.decode_text(ids) for ids in (target, predicted)
         )
         right = target_text == predicted_text and EOS_ID in list(predicted)
         rows.append(
@@ -169,13 +170,13 @@ def _pyplot():
 
 
 def states_image(
-    model, vocab: Vocabulary, source: Sequence[int], target: Sequence[int]
+    model, vocabs: Vocabularies, source: Sequence[int], target: Sequence[int]
 ) -> np.ndarray:
     """Heatmaps of every layer's h (and c) over the steps of one sample.
 
     Args:
         model: a Seq2Seq model.
-        vocab: its vocabulary, for the axis labels.
+        vocabs: its vocabularies, for the axis labels.
         source: the sample's source token ids (padding allowed).
         target: the sample's target token ids, without BOS or EOS.
 
@@ -187,8 +188,8 @@ def states_image(
     decoder_ids = np.asarray([[BOS_ID, *target]], np.int32)
     panels = layer_state_panels(model, source_ids, decoder_ids)
     labels = {
-        "source": vocab.decode([t for t in source if t != 0]),
-        "target": ["<bos>"] + vocab.decode(target),
+        "source": vocabs.source.decode([t for t in source if t != 0]),
+        "target": ["<bos>"] + vocabs.target.decode(target),
     }
     plt = _pyplot()
     figure, axes = plt.subplots(
@@ -206,7 +207,7 @@ def states_image(
 
 
 def attention_image(
-    model, vocab: Vocabulary, source: Sequence[int], target: Sequence[int]
+    model, vocabs: Vocabularies, source: Sequence[int], target: Sequence[int]
 ) -> np.ndarray:
     """The teacher-forced attention weights of one sample: target steps x source steps.
 
@@ -224,8 +225,8 @@ def attention_image(
     size = (1.5 + 0.4 * len(source), 1.2 + 0.4 * (len(target) + 1))
     figure, axis = plt.subplots(figsize=size, layout="constrained")
     axis.imshow(weights, cmap="viridis", vmin=0, vmax=1)
-    axis.set_xticks(range(len(source)), vocab.decode(source), fontsize=8)
-    axis.set_yticks(range(len(target) + 1), ["<bos>"] + vocab.decode(target), fontsize=8)
+    axis.set_xticks(range(len(source)), vocabs.source.decode(source), fontsize=8)
+    axis.set_yticks(range(len(target) + 1), ["<bos>"] + vocabs.target.decode(target), fontsize=8)
     axis.set_xlabel("source")
     axis.set_ylabel("decoder input")
     return _figure_to_image(figure)

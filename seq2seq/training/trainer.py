@@ -52,7 +52,7 @@ def _callbacks(cfg, run_dir: Path, task_data, evaluator, first_epoch: int, extra
         TensorBoardExtras(
             writer,
             cfg,
-            task_data.vocab,
+            task_data.vocabs,
             task_data.val,
             samples=cfg.logging.samples,
             images=cfg.logging.images,
@@ -192,7 +192,7 @@ def _train(cfg, path: Path, resuming: bool, callbacks, strategy) -> Metrics:
     tf.config.experimental.enable_op_determinism()
 
     task_data, data_path = load_task_data(cfg.task, cfg.seed, cfg.data_dir)
-    task_data.vocab.save(path / "vocab.json")
+    task_data.vocabs.save(path)
     held_out.save(path, task_data, data_path)
     log.info("Data: %s; run directory: %s", data_path, path)
 
@@ -202,16 +202,25 @@ def _train(cfg, path: Path, resuming: bool, callbacks, strategy) -> Metrics:
         return _fit_and_save(cfg, path, resuming, task_data, callbacks, strategy)
 
 
+def groups_by_length(cfg) -> bool:
+    """`trainer.group_by_length`, null meaning: for files of pairs, not for generated tasks."""
+    if cfg.trainer.group_by_length is not None:
+        return cfg.trainer.group_by_length
+    return cfg.task.name == "tsv"
+
+
 def _fit_and_save(cfg, run_dir: Path, resuming: bool, task_data, callbacks, strategy) -> Metrics:
     """Builds, fits, saves and measures the model with Keras' `fit`: the second half of
     `train` under the default and mirrored strategies."""
     trainer = cfg.trainer
-    batches = pipeline.EpochBatches(task_data.train, trainer.batch_size, cfg.seed)
+    batches = pipeline.EpochBatches(
+        task_data.train, trainer.batch_size, cfg.seed, groups_by_length(cfg)
+    )
     with distribute.scope(strategy):
-        model = build_model(cfg.model, task_data.vocab.size)
+        model = build_model(cfg.model, *task_data.vocabs.model_sizes())
         compile_model(model, trainer, total_steps=batches.steps * trainer.epochs)
     first_epoch = _resume(model, run_dir, trainer.epochs) if resuming else 0
-    evaluator = Evaluator(model, trainer.batch_size)
+    evaluator = Evaluator(model, trainer.batch_size, target_vocab=task_data.vocabs.target)
     steps_before = int(model.optimizer.iterations.numpy())
     clock = EpochClock()
     start = time.perf_counter()

@@ -9,9 +9,11 @@ import pytest
 import tensorflow as tf
 
 import seq2seq
+from conftest import write_pairs
 from seq2seq.data import generated, tsv
 from seq2seq.data.splits import Split
-from seq2seq.data.vocabulary import split_text
+from seq2seq.data.tokenizers import train_subword
+from seq2seq.data.vocabulary import Vocabulary
 from seq2seq.evaluation.decoding import decode, decoding_options
 from seq2seq.evaluation.evaluator import Evaluator
 from seq2seq.model.families import OPTIONS
@@ -61,14 +63,41 @@ def tiny_model(cfg):
 
 def handle_task_name(cfg, key, value, tmp_path):
     if value == "tsv":
-        data = tsv.load(cfg.task, seed=0)
+        data = tsv.load(cfg.task, 0, tmp_path)
+        assert len(data.train) > 0 and data.train.target_lengths.min() > 0
     else:
         data = generated.generate(cfg.task, seed=0)
-    assert len(data.train) > 0 and data.train.target_ids.any()
+        assert len(data.train) > 0 and data.train.target_ids.any()
 
 
 def handle_tokenizer(cfg, key, value, tmp_path):
-    assert split_text("ab c", value) == {"char": ["a", "b", " ", "c"], "space": ["ab", "c"]}[value]
+    """Each side's tokenizer (or both): the data of a tsv task is split as it says."""
+    path = write_pairs(tmp_path / "pairs.tsv", 120)
+    task = compose_config(["task=tsv", f"task.path={path}", "task.val_size=5", "task.test_size=5",
+                           f"{key}={value}"]).task  # fmt: skip
+    vocabs = tsv.load(task, 0, tmp_path).vocabs
+    sides = {
+        "task.tokenizer": (0, 1),
+        "task.source_tokenizer": (0,),
+        "task.target_tokenizer": (1,),
+    }[key]
+    for side in sides:
+        vocab = (vocabs.source, vocabs.target)[side]
+        assert vocab.tokenizer == value
+        assert vocab.join(vocab.split("a b")) == "a b"
+        if value == "char":
+            assert vocab.split("a b") == ["a", " ", "b"]
+        if value == "space":
+            assert vocab.split("a b") == ["a", "b"]
+
+
+def handle_subword_type(cfg, key, value, tmp_path):
+    from sentencepiece import sentencepiece_model_pb2
+
+    pieces = train_subword(iter(["hello world", "hello there", "world peace"] * 30), 40, value)
+    assert pieces.join(pieces.split("hello world")) == "hello world"
+    model = sentencepiece_model_pb2.ModelProto.FromString(pieces.model_proto)
+    assert model.trainer_spec.model_type == {"unigram": 1, "bpe": 2}[value]
 
 
 def handle_on_bad_line(cfg, key, value, tmp_path):
@@ -132,7 +161,10 @@ def handle_strategy(cfg, key, value, tmp_path):
 def handle_optimized_metric(cfg, key, value, tmp_path):
     split, name = value.split("/")
     source = np.array([[4, 5, 6]], np.int32)
-    metrics = Evaluator(tiny_model(cfg), batch_size=4)(Split(source, source[:, ::-1]))
+    vocab = Vocabulary([str(i) for i in range(6)])
+    metrics = Evaluator(tiny_model(cfg), batch_size=4, target_vocab=vocab)(
+        Split(source, source[:, ::-1])
+    )
     assert split == "val" and name in metrics
 
 
@@ -152,6 +184,9 @@ def handle_split(cfg, key, value, tmp_path):
 HANDLERS = {
     "task.name": handle_task_name,
     "task.tokenizer": handle_tokenizer,
+    "task.source_tokenizer": handle_tokenizer,
+    "task.target_tokenizer": handle_tokenizer,
+    "task.subword_type": handle_subword_type,
     "task.on_bad_line": handle_on_bad_line,
     "task.repeated_sources": handle_repeated_sources,
     "model.name": handle_model_option,

@@ -42,7 +42,7 @@ def test_experiment_trains_a_few_steps(name, data_dir):
     validate(cfg)
     task_data, _ = load_task_data(cfg.task, cfg.seed, cfg.data_dir)
     with dtype_policy(cfg.trainer.precision):
-        model = seq2seq.build_model(cfg.model, task_data.vocab.size)
+        model = seq2seq.build_model(cfg.model, *task_data.vocabs.model_sizes())
         compile_model(model, cfg.trainer, total_steps=4)
         batches = pipeline.EpochBatches(task_data.train, cfg.trainer.batch_size, cfg.seed)
         history = model.fit(batches.dataset.take(2), epochs=1, callbacks=[batches], verbose=0)

@@ -96,6 +96,8 @@ def test_one_very_long_pair_is_named_in_the_log(tmp_path, caplog):
         compose_config(
             ["task=tsv", f"task.path={path}", "task.val_size=5", "task.test_size=5"]
         ).task,
-        seed=0,
+        0,
+        tmp_path,
     )
     assert f"{path}:101: a source of 20000 symbols, 5000 times the median (4)" in caplog.text
+    assert "task.max_source_len leaves such pairs out" in caplog.text

@@ -93,7 +93,7 @@ def test_dataset_is_cached_and_reused(tmp_path):
     again, same_path = load_task_data(cfg, 0, str(tmp_path))
     assert same_path == path and path.stat().st_mtime_ns == stamp
     np.testing.assert_array_equal(again.train.source_ids, data.train.source_ids)
-    assert again.vocab == data.vocab
+    assert again.vocabs.source == data.vocabs.source and again.vocabs.is_shared
 
 
 def test_cache_is_keyed_by_the_task_parameters(tmp_path):

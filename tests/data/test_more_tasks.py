@@ -46,8 +46,8 @@ def test_reverse_prefix_targets_are_the_first_symbols_reversed():
 
 def test_addition_targets_are_the_sums():
     data = generate("task=addition", "task.min_len=1", "task.max_len=3", *SMALL)
-    plus = len(data.vocab.symbols) - 1
-    assert data.vocab.symbols[plus] == "+"
+    plus = len(data.vocabs.source.symbols) - 1
+    assert data.vocabs.source.symbols[plus] == "+"
     seen_digits = set()
     for source, target in every_pair(data):
         split_at = source.index(plus)
@@ -62,7 +62,7 @@ def test_addition_targets_are_the_sums():
 
 def test_addition_in_another_base():
     data = generate("task=addition", "task.vocab_size=2", "task.min_len=2", "task.max_len=6", *SMALL)
-    plus = data.vocab.token_id("+") - FIRST_SYMBOL_ID
+    plus = data.vocabs.source.token_id("+") - FIRST_SYMBOL_ID
     for source, target in list(every_pair(data))[:200]:
         split_at = source.index(plus)
         a, b = (int("".join(map(str, n)), 2) for n in (source[:split_at], source[split_at + 1 :]))

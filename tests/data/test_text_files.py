@@ -73,7 +73,7 @@ def test_a_file_too_small_for_its_splits_is_refused_before_tensorflow_loads(tmp_
     )  # fmt: skip
     assert result.returncode == 2
     assert error_lines(result.stderr) == [
-        f"error: task.val_size=5: with task.test_size=5, validation and test take 10 of the "
-        f"10 distinct sources of {path}, leaving none to train on; use smaller splits"
+        f"error: task.val_size=5: validation and test would take 10 of the 10 distinct "
+        f"sources of {path}, leaving none to train on; use smaller splits"
     ]
     assert "tensorflow" not in imported_modules(result.stderr)

@@ -10,7 +10,7 @@ from seq2seq_config import text_files
 from seq2seq.predict import parse_inputs
 from seq2seq import load_run
 from seq2seq import train
-from seq2seq.data.vocabulary import UNKNOWN, Vocabulary
+from seq2seq.data.vocabulary import UNKNOWN, Vocabularies, Vocabulary
 from seq2seq_config import ConfigError, UserError, compose_config, validate
 
 SAMPLE = ROOT / "data" / "number_words.tsv"
@@ -58,45 +58,46 @@ def test_char_and_space_tokenizers():
 def test_vocabulary_comes_from_training_only_with_min_freq_and_unknown(tmp_path):
     lines = [f"w{i} common\tcommon" for i in range(40)]
     path = write(tmp_path, "\n".join(lines) + "\n")
-    data = tsv.load(tsv_cfg(path, "task.val_size=5", "task.test_size=5", "task.min_freq=2"), seed=0)
-    assert data.vocab.symbols == [UNKNOWN, "common"]  # each w{i} is seen once
-    unknown = data.vocab.unknown_id
+    data = tsv.load(tsv_cfg(path, "task.val_size=5", "task.test_size=5", "task.min_freq=2"), 0, tmp_path)
+    assert data.vocabs.source.symbols == [UNKNOWN, "common"]  # each w{i} is seen once
+    unknown = data.vocabs.source.unknown_id
     assert (data.val.source_ids[:, 0] == unknown).all()
 
 
 def test_held_out_words_unseen_in_training_read_as_unknown(tmp_path):
     lines = [f"w{i}\tw{i}" for i in range(30)]
     path = write(tmp_path, "\n".join(lines) + "\n")
-    data = tsv.load(tsv_cfg(path, "task.val_size=5", "task.test_size=5"), seed=0)
-    assert len(data.vocab.symbols) == 1 + 20  # <unk> and the 20 training words
-    assert (data.val.source_ids[:, 0] == data.vocab.unknown_id).all()
+    data = tsv.load(tsv_cfg(path, "task.val_size=5", "task.test_size=5"), 0, tmp_path)
+    assert len(data.vocabs.source.symbols) == 1 + 20  # <unk> and the 20 training words
+    assert (data.val.source_ids[:, 0] == data.vocabs.source.unknown_id).all()
 
 
 def test_splits_are_disjoint_deterministic_and_keep_the_first_of_a_repeated_source(tmp_path):
     lines = [f"s{i}\tt{i}" for i in range(50)] + ["s0\tother"]
     path = write(tmp_path, "\n".join(lines) + "\n")
     cfg = tsv_cfg(path, "task.val_size=10", "task.test_size=10")
-    first, again = tsv.load(cfg, seed=3), tsv.load(cfg, seed=3)
+    first, again = tsv.load(cfg, 3, tmp_path / "a"), tsv.load(cfg, 3, tmp_path / "b")
     np.testing.assert_array_equal(first.val.source_ids, again.val.source_ids)
     assert len(first.train) + len(first.val) + len(first.test) == 50
-    sources = lambda split: {tuple(r) for r in split.source_ids.tolist()}  # noqa: E731
-    assert not sources(first.train) & (sources(first.val) | sources(first.test))
+    train = first.train.to_split()
+    sources = lambda split: {tuple(r[r > 0]) for r in split.source_ids}  # noqa: E731
+    assert not sources(train) & (sources(first.val) | sources(first.test))
+    assert ("s0", "other") not in [pair for pairs in first.held_out_text.values() for pair in pairs]
 
 
-def test_a_given_vocabulary_encodes_instead_of_one_built_from_the_data(tmp_path):
-    """How evaluate reads a finished run's data: with the vocabulary saved with the run."""
-    lines = [f"w{i}\tw{i}" for i in range(30)]
-    path = write(tmp_path, "\n".join(lines) + "\n")
-    saved = Vocabulary([UNKNOWN, "w1", "w2"], "space")
-    data = tsv.load(tsv_cfg(path, "task.val_size=5", "task.test_size=5"), seed=0, vocab=saved)
-    assert data.vocab is saved
-    assert set(np.unique(data.train.source_ids)) <= {0, 3, 4, 5}
+def test_a_file_is_read_with_a_finished_runs_vocabularies(tmp_path):
+    """How evaluate reads another file: with the vocabularies saved with the run."""
+    path = write(tmp_path, "w1 w9\tw2\n")
+    saved = Vocabularies(Vocabulary([UNKNOWN, "w1", "w2"], "space"), Vocabulary([UNKNOWN, "w2"], "char"))
+    split = tsv.load_pairs_file(path, saved, "error", key="eval.file")
+    assert split.source_ids.tolist() == [[4, 3]] and split.target_ids.tolist() == [[3, 3]]
+    assert split.target_texts == ("w2",)
 
 
 def test_splits_that_leave_nothing_to_train_are_refused(tmp_path):
     path = write(tmp_path, "a\tb\nc\td\n")
     with pytest.raises(ConfigError) as error:
-        tsv.load(tsv_cfg(path, "task.val_size=1", "task.test_size=1"), seed=0)
+        tsv.load(tsv_cfg(path, "task.val_size=1", "task.test_size=1"), 0, tmp_path)
     assert error.value.key == "task.val_size"
 
 
@@ -137,10 +138,10 @@ def test_the_sample_file_trains_to_high_exact_match_and_decodes_with_its_vocabul
     metrics = train(cfg, run_dir=str(run_dir))
     assert metrics["test"]["exact_match"] >= 0.9, metrics
     run = load_run(run_dir)
-    assert run.vocab.tokenizer == "space" and run.vocab.unknown_id is not None
+    assert run.vocabs.source.tokenizer == "space" and run.vocabs.source.unknown_id is not None
     # Unseen words read as <unk> rather than fail; the known ones keep their ids.
-    ids = parse_inputs(["four hundred and two", "seven zillion"], run.vocab, 20, "input")
-    assert ids[1][1] == run.vocab.unknown_id
+    ids = parse_inputs(["four hundred and two", "seven zillion"], run.vocabs.source, 20, "input")
+    assert ids[1][1] == run.vocabs.source.unknown_id
     result = run_script("seq2seq/predict.py", f"run_dir={run_dir}", "input='four hundred and two'")
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "4 0 2"

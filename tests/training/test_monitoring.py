@@ -14,7 +14,7 @@ import tensorflow as tf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import seq2seq
-from seq2seq.data.vocabulary import EOS_ID, Vocabulary
+from seq2seq.data.vocabulary import EOS_ID, Vocabularies, Vocabulary
 from seq2seq.training import tensorboard_summaries
 
 MONITORED = (
@@ -64,7 +64,7 @@ def test_run_directory_holds_text_images_histograms_and_hparams(monitored_run):
 
 
 def test_samples_table_shows_source_target_prediction_and_verdict():
-    vocab = Vocabulary([str(i) for i in range(5)])
+    vocab = Vocabularies.shared(Vocabulary([str(i) for i in range(5)]))
     sources = np.array([[3, 4, 5], [6, 7, 0]])
     targets = np.array([[5, 4, 3], [7, 6, 0]])
     predictions = np.array([[5, 4, 3, EOS_ID], [7, 7, EOS_ID, 0]])

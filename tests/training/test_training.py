@@ -14,7 +14,7 @@ from seq2seq.data.load import load_task_data
 from seq2seq.data.vocabulary import EOS_ID, PAD_ID
 from seq2seq.evaluation.evaluator import Evaluator
 
-METRIC_KEYS = {"loss", "token_accuracy", "exact_match"}
+METRIC_KEYS = {"loss", "token_accuracy", "exact_match", "token_error_rate", "bleu", "chrf"}
 
 
 @pytest.fixture(scope="module")

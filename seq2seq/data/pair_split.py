@@ -1,0 +1,131 @@
+"""Which lines of a file of pairs train and which are held out, decided in one streaming
+pass (pass 1 and 2 of `seq2seq.data.tsv`): per good line its number, a 64-bit hash of its
+source and its lengths; then the held-out sources, the repeats and the pairs too long.
+
+Memory: about 24 bytes per line of the training file (its text is never held).
+"""
+
+import hashlib
+import logging
+from array import array
+
+import numpy as np
+
+from seq2seq_config.errors import ConfigError
+from seq2seq_config.pair_files import held_out_files, training_file
+from seq2seq_config.text_files import (
+    PairsRead,
+    describe_bad_lines,
+    read_pairs,
+    source_key,
+    symbol_count,
+)
+
+log = logging.getLogger(__name__)
+
+
+def key_hash(source: str, tokenizer: str) -> int:
+    """A 64-bit hash of what makes a source itself (`text_files.source_key`)."""
+    digest = hashlib.blake2b(repr(source_key(source, tokenizer)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
+class Scan:
+    """Pass 1 over the training file: each good line's number, source hash and lengths (char/space; -1 for subword)."""
+
+    def __init__(self, path, tokenizers: tuple, on_bad_line: str, key: str):
+        self.report = PairsRead()
+        lines, hashes, source_lengths, target_lengths = (
+            array("q"),
+            array("Q"),
+            array("l"),
+            array("l"),
+        )
+        for number, source, target in read_pairs(path, tokenizers, on_bad_line, key, self.report):
+            lines.append(number)
+            hashes.append(key_hash(source, tokenizers[0]))
+            source_lengths.append(symbol_count(source, tokenizers[0]) or -1)
+            target_lengths.append(symbol_count(target, tokenizers[1]) or -1)
+        self.lines = np.frombuffer(lines, np.int64) if lines else np.zeros(0, np.int64)
+        self.hashes = np.frombuffer(hashes, np.uint64) if hashes else np.zeros(0, np.uint64)
+        self.lengths = [np.asarray(source_lengths, np.int64), np.asarray(target_lengths, np.int64)]
+        if self.report.bad_lines:
+            log.warning(describe_bad_lines(path, self.report.bad_lines))
+
+
+def texts_of_lines(path, tokenizers: tuple, on_bad_line: str, wanted: np.ndarray, key: str):
+    """Yields `(line number, source, target)` of the good lines whose numbers are in `wanted`."""
+    wanted = set(wanted.tolist()) if len(wanted) < 10_000 else np.sort(wanted)
+    for number, source, target in read_pairs(path, tokenizers, on_bad_line, key):
+        if (number in wanted) if isinstance(wanted, set) else _sorted_has(wanted, number):
+            yield number, source, target
+
+
+def _sorted_has(values: np.ndarray, number: int) -> bool:
+    i = np.searchsorted(values, number)
+    return i < len(values) and values[i] == number
+
+
+def read_held_out_file(path, tokenizers, on_bad_line, key) -> list:
+    pairs = [
+        (source, target) for _, source, target in read_pairs(path, tokenizers, on_bad_line, key)
+    ]
+    if not pairs:
+        raise ConfigError(
+            key, str(path), "holds no pair; allowed: a file of source<TAB>target lines"
+        )
+    return pairs
+
+
+class SplitPlan:
+    """Pass 1's decisions: which lines are held out, which train, and the counts."""
+
+    def __init__(self, task, seed: int, scan: Scan, tokenizers: tuple):
+        files = held_out_files(task)
+        self.held_out_text = {}
+        held_hashes = []
+        for split in ("val", "test"):
+            if files[split] is not None:
+                pairs = read_held_out_file(
+                    files[split], tokenizers, task.on_bad_line, f"task.{split}_path"
+                )
+                self.held_out_text[split] = pairs
+                held_hashes += [key_hash(source, tokenizers[0]) for source, _ in pairs]
+        unique, first = np.unique(scan.hashes, return_index=True)
+        first = np.sort(first)  # each distinct source's first line, in the order they appear
+        cut = [split for split in ("val", "test") if files[split] is None]
+        sizes = {"val": task.val_size, "test": task.test_size}
+        wanted = sum(sizes[split] for split in cut)
+        if wanted >= len(first):
+            raise ConfigError(
+                f"task.{cut[0]}_size", sizes[cut[0]],
+                f"validation and test would take {wanted} of the {len(first)} distinct sources "
+                f"of {training_file(task)}, leaving none to train on; use smaller splits",
+            )  # fmt: skip
+        order = np.random.default_rng(seed).permutation(len(first))
+        start, self.held_out_lines = 0, {}
+        for split in cut:
+            self.held_out_lines[split] = scan.lines[first[order[start : start + sizes[split]]]]
+            held_hashes += scan.hashes[first[order[start : start + sizes[split]]]].tolist()
+            start += sizes[split]
+        held = np.isin(scan.hashes, np.asarray(held_hashes, np.uint64))
+        repeat = np.ones(len(scan.lines), bool)
+        repeat[first] = False
+        too_long = np.zeros(len(scan.lines), bool)
+        for side, limit in enumerate((task.max_source_len, task.max_target_len)):
+            if limit is not None:
+                too_long |= scan.lengths[side] > limit
+        keep_all = task.repeated_sources == "all"
+        self.train = ~held & (keep_all | ~repeat) & ~too_long
+        self.counts = {
+            "repeated_source_lines": int(repeat.sum()),
+            "held_out_source_lines_left_out": int(
+                (held & ~np.isin(scan.lines, self._held_lines())).sum()
+            ),
+            "too_long_left_out": int((too_long & ~held & (keep_all | ~repeat)).sum()),
+        }
+        self.distinct_sources = len(unique)
+
+    def _held_lines(self) -> np.ndarray:
+        lines = [lines for lines in self.held_out_lines.values()]
+        return np.concatenate(lines) if lines else np.zeros(0, np.int64)

@@ -1,0 +1,131 @@
+"""What the keys of a task on files of pairs (`task=tsv`) mean together, and their checks:
+which file trains, which hold validation and test, which tokenizer each side uses. Plain
+Python, used before TensorFlow loads (validation) and by the data stage."""
+
+from pathlib import Path
+
+from seq2seq_config.errors import ConfigError
+from seq2seq_config.schema import DEFAULT_SUBWORD_VOCAB
+from seq2seq_config.text_files import scan_pairs
+
+
+def training_file(task) -> str | None:
+    """The file of pairs to train on: `task.train_path`, or its older name `task.path`."""
+    return task.train_path if task.train_path is not None else task.path
+
+
+def held_out_files(task) -> dict:
+    """`{"val": path or None, "test": path or None}`: the held-out splits that have files."""
+    return {"val": task.val_path, "test": task.test_path}
+
+
+def side_tokenizers(task) -> tuple:
+    """(source tokenizer, target tokenizer): each side's own, or `task.tokenizer`."""
+    return (task.source_tokenizer or task.tokenizer, task.target_tokenizer or task.tokenizer)
+
+
+def subword_sizes(task) -> tuple:
+    """(source, target) most pieces of a subword vocabulary, defaults filled in."""
+    return (
+        task.source_vocab_size or DEFAULT_SUBWORD_VOCAB,
+        task.target_vocab_size or DEFAULT_SUBWORD_VOCAB,
+    )
+
+
+def check_pair_files(task) -> None:
+    """Checks a tsv task's keys and files: the files exist and are UTF-8 text of good lines (or bad ones to skip); the training
+    file has more distinct sources than validation and test take from it; the tokenizers,
+    vocabulary sizes and maximum lengths fit the text. Read once here, before TensorFlow
+    loads, so that a bad file or setting costs a second, not a minute.
+
+    Raises:
+        ConfigError: naming the first key whose value cannot work.
+        UserError: for a file that cannot be read or a bad line.
+    """
+    if task.train_path is not None and task.path is not None and task.train_path != task.path:
+        raise ConfigError(
+            "task.path",
+            task.path,
+            f"task.train_path={task.train_path!r} names the training file already; give one of them",
+        )
+    train = training_file(task)
+    if train is None:
+        raise ConfigError(
+            "task.path",
+            None,
+            "task=tsv needs the file of source<TAB>target lines (task.train_path or task.path)",
+        )
+    files = {"task.train_path" if task.train_path else "task.path": train}
+    files.update(
+        {f"task.{split}_path": path for split, path in held_out_files(task).items() if path}
+    )
+    for key, path in files.items():
+        if not Path(path).is_file():
+            raise ConfigError(key, path, "no such file")
+    tokenizers = side_tokenizers(task)
+    if task.shared_vocab and tokenizers[0] != tokenizers[1] and "subword" in tokenizers:
+        raise ConfigError(
+            "task.shared_vocab", True,
+            f"one vocabulary cannot hold {tokenizers[0]} symbols and {tokenizers[1]} pieces; "
+            "give both sides the same tokenizer, or set task.shared_vocab=false",
+        )  # fmt: skip
+    for side, size_key in enumerate(("task.source_vocab_size", "task.target_vocab_size")):
+        if task[size_key.split(".")[1]] is not None and tokenizers[side] != "subword":
+            raise ConfigError(
+                size_key,
+                task[size_key.split(".")[1]],
+                f"applies to a subword tokenizer; this side's is {tokenizers[side]}; leave it null",
+            )
+    stats = scan_pairs(train, tokenizers, task.on_bad_line, "task.path")
+    for key, path in files.items():
+        if key in ("task.val_path", "task.test_path"):
+            scan_pairs(path, tokenizers, task.on_bad_line, key)
+    _check_tsv_sizes(task, train, stats)
+    _check_tsv_vocabularies(task, tokenizers, stats)
+    _check_tsv_lengths(task, stats)
+
+
+def _check_tsv_sizes(task, train, stats) -> None:
+    cut = [split for split, path in held_out_files(task).items() if path is None]
+    sizes = {"val": task.val_size, "test": task.test_size}
+    held_out = sum(sizes[split] for split in cut)
+    if cut and held_out >= stats.distinct_sources:
+        raise ConfigError(
+            f"task.{cut[0]}_size",
+            sizes[cut[0]],
+            f"validation and test would take {held_out} of the {stats.distinct_sources} "
+            f"distinct sources of {train}, leaving none to train on; use smaller splits",
+        )
+
+
+def _check_tsv_vocabularies(task, tokenizers, stats) -> None:
+    """A subword vocabulary needs a piece for every character of its side's text."""
+    sizes = subword_sizes(task)
+    sides = [(0, "task.source_vocab_size"), (1, "task.target_vocab_size")]
+    for side, key in sides[:1] if task.shared_vocab else sides:
+        if tokenizers[side] != "subword":
+            continue
+        characters = (
+            stats.characters[0] | stats.characters[1]
+            if task.shared_vocab
+            else stats.characters[side]
+        )
+        needed = len(characters) + 4  # and PAD, BOS, EOS, <unk>
+        if sizes[side] < needed:
+            raise ConfigError(
+                key, sizes[side],
+                f"the text has {len(characters)} distinct characters, and a subword vocabulary "
+                f"needs a piece for each and 4 special ones; allowed: at least {needed}",
+            )  # fmt: skip
+
+
+def _check_tsv_lengths(task, stats) -> None:
+    """A maximum length below the shortest pair would leave nothing to train on."""
+    for side, name in enumerate(("source", "target")):
+        limit, shortest = task[f"max_{name}_len"], stats.shortest[side]
+        if limit is not None and shortest is not None and limit < shortest:
+            raise ConfigError(
+                f"task.max_{name}_len", limit,
+                f"every {name} of the training file is longer (the shortest has {shortest} "
+                f"symbols); allowed: at least {shortest}",
+            )  # fmt: skip
