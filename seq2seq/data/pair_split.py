@@ -55,15 +55,11 @@ class Scan:
 
 def texts_of_lines(path, tokenizers: tuple, on_bad_line: str, wanted: np.ndarray, key: str):
     """Yields `(line number, source, target)` of the good lines whose numbers are in `wanted`."""
-    wanted = set(wanted.tolist()) if len(wanted) < 10_000 else np.sort(wanted)
+    keep = np.zeros(int(wanted.max(initial=0)) + 1, bool)  # a flag per line number
+    keep[wanted] = True
     for number, source, target in read_pairs(path, tokenizers, on_bad_line, key):
-        if (number in wanted) if isinstance(wanted, set) else _sorted_has(wanted, number):
+        if number < len(keep) and keep[number]:
             yield number, source, target
-
-
-def _sorted_has(values: np.ndarray, number: int) -> bool:
-    i = np.searchsorted(values, number)
-    return i < len(values) and values[i] == number
 
 
 def read_held_out_file(path, tokenizers, on_bad_line, key) -> list:

@@ -8,6 +8,7 @@ memory; the offsets (8 bytes a row) are kept until the end. The directory is wri
 atomically: it is whole, or absent.
 """
 
+from array import array
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,8 @@ from seq2seq.data.splits import RaggedSplit
 from seq2seq_config.files import atomic_write
 
 SIDES = ("source", "target")
+#: Ids held before they are written to disk.
+BUFFER = 1 << 16
 
 
 class RaggedWriter:
@@ -29,13 +32,18 @@ class RaggedWriter:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
         self._files = {side: open(directory / f"{side}.ids.bin", "wb") for side in SIDES}  # noqa: SIM115 - closed in close()
-        self._offsets = {side: [0] for side in SIDES}
+        self._offsets = {side: array("q", [0]) for side in SIDES}
+        self._buffers = {side: array("i") for side in SIDES}
 
     def append(self, source_ids: list, target_ids: list) -> None:
         """Adds one pair's token ids."""
         for side, ids in zip(SIDES, (source_ids, target_ids)):
-            self._files[side].write(np.asarray(ids, np.int32).tobytes())
+            buffer = self._buffers[side]
+            buffer.extend(ids)
             self._offsets[side].append(self._offsets[side][-1] + len(ids))
+            if len(buffer) > BUFFER:
+                self._files[side].write(buffer.tobytes())
+                del buffer[:]
 
     def __len__(self) -> int:
         return len(self._offsets["source"]) - 1
@@ -43,6 +51,7 @@ class RaggedWriter:
     def close(self) -> None:
         """Finishes the store: each side's ids are on disk; its offsets are written."""
         for side in SIDES:
+            self._files[side].write(self._buffers[side].tobytes())
             self._files[side].close()
             np.save(
                 self.directory / f"{side}.offsets.npy", np.asarray(self._offsets[side], np.int64)

@@ -143,9 +143,10 @@ class Vocabulary:
         Raises:
             KeyError: for a symbol not in a vocabulary without `<unk>`.
         """
-        if self.unknown_id is None:
-            return [self._ids[s] for s in symbols]
-        return [self._ids.get(s, self.unknown_id) for s in symbols]
+        ids, unknown = self._ids, self.unknown_id
+        if unknown is None:
+            return [ids[s] for s in symbols]
+        return [ids.get(s, unknown) for s in symbols]
 
     def encode_text(self, text: str) -> list[int]:
         """Text to token ids, through the tokenizer."""
@@ -214,6 +215,7 @@ class Vocabularies:
         """Writes `vocab.json` (a shared vocabulary as one, else `source` and `target`) and
         any subword model beside it, so that later commands decode the same way."""
         directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
 
         def model_file(vocab: Vocabulary, name: str) -> str | None:
             if vocab.tokenizer != "subword":

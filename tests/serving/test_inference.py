@@ -45,13 +45,23 @@ def test_evaluate_command_prints_the_table_and_saves_json_and_tensorboard(traine
     result = run_module("seq2seq.evaluate", f"run_dir={run_dir}")
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
-    assert "exact match by target length" in out and "longer 7..11" in out
+    assert "test by target length:" in out and "longer 7..11 by target length:" in out
     report = json.loads((run_dir / "evaluation" / "test-greedy-longer7-11x1000.json").read_text())
     split = report["split"]
     # The same model, split and greedy decoding as at the end of training.
     assert np.isclose(split["exact_match"], metrics["test"]["exact_match"])
     assert np.isclose(split["loss"], metrics["test"]["loss"], rtol=1e-4)
     assert set(split["exact_match_by_length"]) == {str(n) for n in range(2, 7)}
+    assert {"token_error_rate", "bleu", "chrf"} <= set(split)
+    assert set(split["by_length"]["4"]) == {
+        "sequences",
+        "exact_match",
+        "token_error_rate",
+        "bleu",
+        "chrf",
+    }
+    assert np.isclose(split["bleu"], metrics["test"]["bleu"])
+    assert "test by target length:" in out and "error rate" in out and "BLEU" in out
     longer = report["length_generalization"]
     assert (longer["min_len"], longer["max_len"], longer["size"]) == (7, 11, 1000)
     assert set(longer["exact_match_by_length"]) == {str(n) for n in range(7, 12)}
@@ -200,7 +210,7 @@ def test_max_input_len_lets_a_longer_sequence_through(trained_run, capsys):
     # What the model decodes for the 7 symbols (ids 4 5 6 7 8 3 4), read back as symbols.
     run = load_run(run_dir)
     decoded = greedy_decode(run.model, tf.constant([[4, 5, 6, 7, 8, 3, 4]], tf.int32), 16)
-    assert printed == run.vocab.join(run.vocab.decode(decoded.numpy()[0]))
+    assert printed == run.vocabs.target.decode_text(decoded.numpy()[0])
 
 
 # --- export ---------------------------------------------------------------------------

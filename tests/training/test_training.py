@@ -80,7 +80,10 @@ def test_tensorboard_events_hold_the_scalars(tiny_run):
         "epoch_exact_match",
         "epoch_learning_rate",
     }
-    assert set(validation) >= {"epoch_loss", "epoch_token_accuracy", "epoch_exact_match"}
+    assert set(validation) >= {
+        "epoch_loss", "epoch_token_accuracy", "epoch_exact_match",
+        "epoch_token_error_rate", "epoch_bleu", "epoch_chrf",
+    }  # fmt: skip
     assert all(len(values) == 2 for values in [*train.values(), *validation.values()])
     # The cosine schedule decays the learning rate from its configured value.
     assert train["epoch_learning_rate"][0] <= 0.01 and np.diff(train["epoch_learning_rate"]) < 0
