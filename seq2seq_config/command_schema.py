@@ -21,6 +21,9 @@ class DecodingConfig:
 
     strategy: str = one_of("greedy", ("greedy", "beam", "sample"))
     beam_size: int = integer(5, minimum=1)
+    # predict: the best hypotheses of each input to write, with their log-probabilities
+    # (beam search only; at most beam_size).
+    n_best: int = integer(1, minimum=1)
     # GNMT's alpha: hypotheses are ranked by log-probability / ((5 + length) / 6) ** alpha.
     length_penalty: float = number(0.0, minimum=0.0)
     # Below 1e-6, logits / temperature overflows float32; sampling is greedy long before.
@@ -67,5 +70,7 @@ class PredictConfig:
     input_file: str | None = None
     # The longest input accepted; null means the longest source the run trained on.
     max_input_len: int | None = integer(None, minimum=1)
+    # Where to write the outputs, one per line (TSV with decoding.n_best > 1); null: stdout.
+    output_file: str | None = filesystem_path(None)
     batch_size: int = integer(500, minimum=1, maximum=10**6)
     decoding: DecodingConfig = field(default_factory=DecodingConfig)

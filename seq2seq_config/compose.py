@@ -7,6 +7,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from seq2seq_config.schema import register_configs
+from seq2seq_config.task_defaults import with_task_defaults
 
 #: The project's Hydra config directory.
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
@@ -20,7 +21,8 @@ def compose_config(overrides: Sequence[str] = (), config_name: str = "train") ->
         config_name: the primary config under `configs/`.
 
     Returns:
-        The composed config (without Hydra's own `hydra` node).
+        The composed config (without Hydra's own `hydra` node); a `train` config with the
+        keys whose null means "as suits the task" filled in (`task_defaults`).
 
     Raises:
         hydra.errors.ConfigCompositionException: for an unknown key, a value of the
@@ -28,4 +30,5 @@ def compose_config(overrides: Sequence[str] = (), config_name: str = "train") ->
     """
     register_configs()
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return compose(config_name=config_name, overrides=list(overrides))
+        cfg = compose(config_name=config_name, overrides=list(overrides))
+    return with_task_defaults(cfg) if config_name == "train" else cfg

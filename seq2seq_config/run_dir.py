@@ -24,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 from seq2seq_config.errors import ConfigError, UserError
 from seq2seq_config.files import atomic_write_text, file_sha256
 from seq2seq_config.run_lock import run_lock
+from seq2seq_config.task_defaults import with_task_defaults
 from seq2seq_config.validation import validate
 
 log = logging.getLogger(__name__)
@@ -187,6 +188,7 @@ def open_run(cfg: DictConfig, run_dir: Path) -> Iterator[RunDirectory]:
         UserError: if another process runs in `run_dir`, if it holds a run and
             `trainer.resume` is false, or holds a run with another config.
     """
+    cfg = with_task_defaults(cfg)
     validate(cfg)
     run_dir = Path(run_dir)
     check_writable(run_dir, "hydra.run.dir")

@@ -116,16 +116,47 @@ def model_options() -> dict:
     }
 
 
+#: What early stopping and a sweep may watch: every metric, on the validation split.
+VALIDATION_METRICS = tuple(f"val/{name}" for name in METRICS)
+
+
+@dataclass
+class EarlyStoppingConfig:
+    """Training until it is good: stop once the watched metric stops improving, and keep
+    the weights of its best epoch."""
+
+    # The validation metric watched (its better direction is known); off: never stop
+    # early; null: val/token_error_rate for files of pairs, off for generated tasks.
+    monitor: str | None = one_of(None, ("off", *VALIDATION_METRICS))
+    # Epochs without improvement before training stops.
+    patience: int = integer(5, minimum=0)
+    # The least change of the metric that counts as an improvement.
+    min_delta: float = number(0.0, minimum=0.0)
+
+
 @dataclass
 class TrainerConfig:
-    """How to fit: optimizer, schedule, batching."""
+    """How to fit: optimizer, schedule, batching, when to stop."""
 
-    epochs: int = integer(3, minimum=1)
+    # The most epochs; null: 3 for generated tasks, 100 for files of pairs (where early
+    # stopping ends the run at its plateau).
+    epochs: int | None = integer(None, minimum=1)
+    early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
+    # Epoch checkpoints kept on disk (the best and the latest always are); null: all.
+    keep_checkpoints: int | None = integer(None, minimum=1)
     batch_size: int = integer(128, minimum=1)
     # The peak learning rate.
     learning_rate: float = number(1e-2, minimum=0.0, exclusive_minimum=True)
     # constant, or cosine: decays from learning_rate towards 0 over the whole run.
     lr_schedule: str = one_of("cosine", ("constant", "cosine"))
+    # Steps over which the learning rate rises linearly from 0 to learning_rate, before
+    # the schedule.
+    warmup_steps: int = integer(0, minimum=0)
+    # The share of each target token's probability spread over the whole vocabulary.
+    label_smoothing: float = number(0.0, minimum=0.0, maximum=1.0, exclusive_maximum=True)
+    # Batches whose gradients are averaged into one update (Keras' optimizers do it);
+    # 1 updates after every batch.
+    gradient_accumulation_steps: int = integer(1, minimum=1)
     # Gradient clipping by global norm; null turns it off.
     clipnorm: float | None = number(1.0, minimum=0.0, exclusive_minimum=True)
     # Any of these Keras optimizers, by the name `keras.optimizers.get` takes.

@@ -10,6 +10,7 @@ from seq2seq.evaluation.decoding import greedy_decode
 from seq2seq.evaluation.evaluator import Evaluator
 from seq2seq.training import checkpoints, tensorboard_summaries
 from seq2seq_config.errors import RunError
+from seq2seq_config.schema import METRICS
 
 
 class GreedyValidation(keras.callbacks.Callback):
@@ -156,3 +157,48 @@ class EpochClock(keras.callbacks.Callback):
         if self.last_epoch_end is None:
             return None
         return round(time.perf_counter() - self.last_epoch_end, 2)
+
+
+class BestEpoch(keras.callbacks.EarlyStopping):
+    """Keras' EarlyStopping on a validation metric, in its known direction, with a state
+    that survives a resume.
+
+    Its state (epochs waited, best value and epoch, the epoch it stopped at) is recorded
+    with each checkpoint (`state`) and given back when a run resumes, where Keras' own
+    `on_train_begin` would reset it. The best weights stay on disk, in the best epoch's
+    checkpoint (never pruned), not in memory: `restore_best_weights` is off.
+
+    Args:
+        monitor: `val/<metric>`, one of `seq2seq_config.schema.VALIDATION_METRICS`.
+        patience: epochs without improvement before training stops.
+        min_delta: the least change that counts as an improvement.
+        saved: the state recorded with the checkpoint a run resumes from, if any.
+    """
+
+    def __init__(self, monitor: str, patience: int, min_delta: float, saved: dict | None = None):
+        metric = monitor.split("/", 1)[1]
+        super().__init__(
+            monitor=f"val_{metric}", mode=METRICS[metric], patience=patience, min_delta=min_delta
+        )
+        self.watched = monitor
+        self.saved = saved
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self.saved:
+            self.wait = self.saved["wait"]
+            self.best = self.saved["best"]
+            self.best_epoch = self.saved["best_epoch"]
+            self.stopped_epoch = self.saved["stopped_epoch"]
+
+    def state(self) -> dict:
+        """What latest.json records of this callback."""
+        best = None if self.best is None else float(self.best)
+        return {
+            "early_stopping": {
+                "wait": int(self.wait),
+                "best": best,
+                "best_epoch": int(self.best_epoch),
+                "stopped_epoch": int(self.stopped_epoch),
+            }
+        }

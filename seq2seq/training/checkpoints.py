@@ -35,8 +35,14 @@ def _unsaved_variables(model: keras.Model) -> list:
     return [v for v in model.variables if id(v) not in saved]
 
 
-def save(model: keras.Model, directory: Path, epoch: int) -> Path:
+def save(model: keras.Model, directory: Path, epoch: int, extra: dict | None = None) -> Path:
     """Writes the checkpoint of the model after `epoch` epochs, then points latest.json at it.
+
+    Args:
+        model: the model.
+        directory: the run's checkpoints/ directory.
+        epoch: epochs trained so far.
+        extra: more state to record in latest.json (early stopping's), read back by `latest`.
 
     Returns:
         The weights file.
@@ -50,6 +56,7 @@ def save(model: keras.Model, directory: Path, epoch: int) -> Path:
         "epoch": epoch,
         "weights": weights.name,
         "random_states": [np.asarray(v).tolist() for v in _unsaved_variables(model)],
+        **(extra or {}),
     }
     atomic_write_text(directory / LATEST, json.dumps(state, indent=1) + "\n")
     return weights
@@ -154,6 +161,21 @@ def restore(model: keras.Model, directory: Path, state: dict) -> dict:
     return state
 
 
+def prune(directory: Path, keep: int, protected: set) -> list:
+    """Deletes epoch checkpoints beyond the newest `keep`, but never one of `protected`.
+
+    Returns:
+        The epochs deleted.
+    """
+    epochs = sorted(
+        int(p.name[6:9]) for p in directory.glob("epoch-*.weights.h5") if p.name[6:9].isdigit()
+    )
+    doomed = [e for e in epochs[:-keep] if e not in protected] if keep else []
+    for epoch in doomed:
+        (directory / _weights_name(epoch)).unlink(missing_ok=True)
+    return doomed
+
+
 class Checkpointer(keras.callbacks.Callback):
     """Saves a checkpoint after every epoch. Put it last: the epoch's logs are written first.
 
@@ -161,14 +183,25 @@ class Checkpointer(keras.callbacks.Callback):
         directory: the run's `checkpoints/` directory.
         before_save: called first, e.g. to flush TensorBoard, so that a checkpoint
             never exists without its epoch's summaries.
+        extra_state: returns more state for latest.json (early stopping's).
+        keep: how many epoch checkpoints stay on disk (null: all); the latest and those
+            `protected` returns (the best epoch's) always stay.
+        protected: returns the epochs whose checkpoints must stay.
     """
 
-    def __init__(self, directory: Path, before_save=None):
+    def __init__(
+        self, directory: Path, before_save=None, extra_state=None, keep=None, protected=None
+    ):
         super().__init__()
         self.directory = directory
         self.before_save = before_save
+        self.extra_state = extra_state or dict
+        self.keep = keep
+        self.protected = protected or set
 
     def on_epoch_end(self, epoch, logs=None):
         if self.before_save is not None:
             self.before_save()
-        save(self.model, self.directory, epoch + 1)
+        save(self.model, self.directory, epoch + 1, self.extra_state())
+        if self.keep:
+            prune(self.directory, self.keep, {epoch + 1, *self.protected()})

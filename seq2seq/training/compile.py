@@ -5,28 +5,93 @@ import contextlib
 from collections.abc import Iterator
 
 import keras
+from keras import ops
 
 from seq2seq.evaluation.metrics import ExactMatch, token_accuracy
 
 
+def learning_rate(trainer_cfg, total_steps: int):
+    """The learning rate, or its schedule: a linear warmup from 0 over `warmup_steps`, then
+    constant or a cosine decay towards 0 over the rest of the run.
+
+    Keras' CosineDecay does both parts: with `alpha=1.0` its "decay" keeps the rate at its
+    peak, which makes it the constant schedule after a warmup too.
+    """
+    peak, warmup = trainer_cfg.learning_rate, trainer_cfg.warmup_steps
+    if trainer_cfg.lr_schedule == "constant" and not warmup:
+        return peak
+    decay_steps = max(1, total_steps - warmup)
+    alpha = 1.0 if trainer_cfg.lr_schedule == "constant" else 0.0
+    if not warmup:
+        return keras.optimizers.schedules.CosineDecay(peak, decay_steps, alpha=alpha)
+    return keras.optimizers.schedules.CosineDecay(
+        0.0, decay_steps, alpha=alpha, warmup_target=peak, warmup_steps=warmup
+    )
+
+
 def make_optimizer(trainer_cfg, total_steps: int) -> keras.optimizers.Optimizer:
-    """The optimizer named in the `trainer` config, with its schedule and clipping.
+    """The optimizer named in the `trainer` config, with its schedule, clipping and
+    gradient accumulation.
 
     Args:
         trainer_cfg: the `trainer` config group.
-        total_steps: optimizer steps in the whole run, over which a schedule decays.
+        total_steps: batches in the whole run, over which a schedule decays (a schedule
+            counts batches, not updates, under gradient accumulation).
 
     Returns:
         A Keras optimizer (`keras.optimizers.get` resolves the name).
     """
-    learning_rate = trainer_cfg.learning_rate
-    if trainer_cfg.lr_schedule == "cosine":
-        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, total_steps)
+    accumulate = trainer_cfg.gradient_accumulation_steps
     return keras.optimizers.get(
         {
             "class_name": trainer_cfg.optimizer,
-            "config": {"learning_rate": learning_rate, "clipnorm": trainer_cfg.clipnorm},
+            "config": {
+                "learning_rate": learning_rate(trainer_cfg, total_steps),
+                "clipnorm": trainer_cfg.clipnorm,
+                # Keras takes None, or an integer >= 2.
+                "gradient_accumulation_steps": accumulate if accumulate > 1 else None,
+            },
         }
+    )
+
+
+@keras.saving.register_keras_serializable(package="seq2seq")
+class SmoothedCrossEntropy(keras.losses.Loss):
+    """Cross-entropy of integer targets against logits, with label smoothing.
+
+    Keras 3.15's SparseCategoricalCrossentropy has no label smoothing; its
+    CategoricalCrossentropy has, on one-hot targets: this one-hots the targets and calls
+    it. Padding is masked by the sample weight, as with Keras' own losses.
+
+    Args:
+        label_smoothing: the share of each target's probability spread over the vocabulary.
+    """
+
+    def __init__(
+        self,
+        label_smoothing=0.1,
+        reduction="mean_with_sample_weight",
+        name="smoothed_cross_entropy",
+    ):
+        super().__init__(name=name, reduction=reduction)
+        self.label_smoothing = label_smoothing
+
+    def call(self, y_true, y_pred):
+        one_hot = ops.one_hot(ops.cast(y_true, "int32"), ops.shape(y_pred)[-1])
+        return keras.losses.categorical_crossentropy(
+            one_hot, y_pred, from_logits=True, label_smoothing=self.label_smoothing
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+
+def make_loss(trainer_cfg) -> keras.losses.Loss:
+    """The masked cross-entropy: the mean over real target tokens only, label-smoothed if asked."""
+    if trainer_cfg.label_smoothing:
+        return SmoothedCrossEntropy(trainer_cfg.label_smoothing)
+    return keras.losses.SparseCategoricalCrossentropy(
+        from_logits=True, reduction="mean_with_sample_weight"
     )
 
 
@@ -46,7 +111,7 @@ def dtype_policy(name: str) -> Iterator[None]:
 
 
 def compile_model(model: keras.Model, trainer_cfg, total_steps: int) -> None:
-    """Compiles with masked cross-entropy: the mean over real target tokens only.
+    """Compiles with the optimizer and the masked loss (`make_loss`) the config asks for.
 
     Args:
         model: a built Seq2Seq model.
@@ -56,9 +121,7 @@ def compile_model(model: keras.Model, trainer_cfg, total_steps: int) -> None:
     model.compile(
         optimizer=make_optimizer(trainer_cfg, total_steps),
         steps_per_execution=trainer_cfg.steps_per_execution,
-        loss=keras.losses.SparseCategoricalCrossentropy(
-            from_logits=True, reduction="mean_with_sample_weight"
-        ),
+        loss=make_loss(trainer_cfg),
         # Weighted, so that the padding mask passed as sample weight applies.
         weighted_metrics=[token_accuracy(), ExactMatch()],
     )

@@ -27,7 +27,7 @@ from seq2seq.data import pipeline
 from seq2seq.evaluation.evaluator import Evaluator
 from seq2seq.model.families import build_model
 from seq2seq.training import checkpoints
-from seq2seq.training.compile import make_optimizer
+from seq2seq.training.compile import make_loss, make_optimizer
 from seq2seq.training.finish import Metrics, save_and_measure
 from seq2seq_config.constraints import choices, dispatch_table
 from seq2seq_config.errors import UserError
@@ -82,17 +82,20 @@ def scope(strategy: tf.distribute.Strategy):
     return strategy.scope()
 
 
-def masked_loss(targets, logits, weights, global_weight):
-    """Cross-entropy summed over this replica's real tokens, over all replicas' count.
+def masked_loss(loss, targets, logits, weights, global_weight):
+    """The loss summed over this replica's real tokens, over all replicas' count.
 
     Summed across replicas (as the optimizer sums gradients) it is the mean over every
     real token of the global batch, which is what `model.fit` minimizes on one device.
+
+    Args:
+        loss: the run's Keras loss (`compile.make_loss`); its `call` gives each token's.
     """
-    per_token = keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True)
+    per_token = loss.call(targets, logits)
     return tf.reduce_sum(per_token * weights) / global_weight
 
 
-def make_train_step(model, optimizer, strategy):
+def make_train_step(model, optimizer, strategy, loss):
     """One distributed training step: returns the global batch's mean loss."""
 
     def replica_step(x, y, weights):
@@ -102,10 +105,10 @@ def make_train_step(model, optimizer, strategy):
         )
         with tf.GradientTape() as tape:
             logits = model(x, training=True)
-            loss = masked_loss(y, logits, weights, global_weight)
-        gradients = tape.gradient(loss, model.trainable_variables)
+            value = masked_loss(loss, y, logits, weights, global_weight)
+        gradients = tape.gradient(value, model.trainable_variables)
         optimizer.apply_gradients(zip(gradients, model.trainable_variables))
-        return loss
+        return value
 
     @tf.function
     def train_step(iterator):
@@ -116,7 +119,9 @@ def make_train_step(model, optimizer, strategy):
     return train_step
 
 
-def fit_custom(model, optimizer, strategy, dataset, epochs, steps_per_epoch, on_epoch_end):
+def fit_custom(
+    model, optimizer, strategy, dataset, epochs, steps_per_epoch, on_epoch_end, loss=None
+):
     """Trains `epochs` epochs of `steps_per_epoch` global batches from `dataset`.
 
     Args:
@@ -126,11 +131,13 @@ def fit_custom(model, optimizer, strategy, dataset, epochs, steps_per_epoch, on_
         dataset: global batches `(inputs, targets, weights)`; each worker builds the
             same one and `strategy` shards it by data.
         on_epoch_end: called as `on_epoch_end(epoch, mean_loss)` after each epoch.
+        loss: the Keras loss (`compile.make_loss`); plain cross-entropy by default.
     """
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     iterator = iter(strategy.experimental_distribute_dataset(dataset.with_options(options)))
-    train_step = make_train_step(model, optimizer, strategy)
+    loss = loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    train_step = make_train_step(model, optimizer, strategy, loss)
     for epoch in range(epochs):
         total = 0.0
         for _ in range(steps_per_epoch):
@@ -177,11 +184,12 @@ def fit_multi_worker(cfg, run_dir: Path, task_data, strategy) -> Metrics:
             cfg.seed,
             0,
             trainer.epochs,
-            trainer.group_by_length or cfg.task.name == "tsv" and trainer.group_by_length is None,
+            trainer.group_by_length,
         ),  # fmt: skip
         trainer.epochs,
         steps_per_epoch,
         on_epoch_end,
+        make_loss(trainer),
     )
     train_seconds = time.perf_counter() - start
     evaluator = Evaluator(model, trainer.batch_size, target_vocab=task_data.vocabs.target)

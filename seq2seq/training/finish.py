@@ -58,7 +58,8 @@ def save_and_measure(
     export_saved_model(model, run_dir / "saved_model")
 
     metrics = {split: evaluator(task_data.split(split)) for split in ("val", "test")}
-    tensorboard_summaries.write_final_metrics(run_dir / "tensorboard", metrics, step=trainer.epochs)
+    epochs = record.get("epochs_trained", trainer.epochs)
+    tensorboard_summaries.write_final_metrics(run_dir / "tensorboard", metrics, step=epochs)
     write_run_record(
         run_dir,
         {

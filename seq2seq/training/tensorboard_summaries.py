@@ -27,11 +27,19 @@ HParamValue = str | float | int | bool
 
 
 def flat_hparams(cfg: DictConfig) -> dict[str, HParamValue]:
-    """The run's hyperparameters as flat `group.key: value` pairs (null as "null")."""
+    """The run's hyperparameters as flat `group.key: value` pairs (null as "null"; nested
+    groups as `trainer.early_stopping.monitor`)."""
     flat = {}
+
+    def walk(node: dict, prefix: str) -> None:
+        for key, value in node.items():
+            if isinstance(value, dict):
+                walk(value, f"{prefix}{key}.")
+            else:
+                flat[f"{prefix}{key}"] = "null" if value is None else value
+
     for group in ("task", "model", "trainer"):
-        for key, value in OmegaConf.to_container(cfg[group], resolve=True).items():
-            flat[f"{group}.{key}"] = "null" if value is None else value
+        walk(OmegaConf.to_container(cfg[group], resolve=True), f"{group}.")
     flat["seed"] = cfg.seed
     return flat
 
