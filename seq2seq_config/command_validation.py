@@ -1,6 +1,7 @@
 """Checks of the `evaluate` and `predict` commands' configs against the run they name."""
 
 import json
+import os
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -67,6 +68,43 @@ def check_top_k(cfg: DictConfig) -> None:
         )
 
 
+def check_n_best(decoding: DictConfig) -> None:
+    """n-best lists come from beam search, at most one hypothesis per beam.
+
+    Raises:
+        ConfigError: naming decoding.n_best.
+    """
+    if decoding.n_best == 1:
+        return
+    if decoding.strategy != "beam":
+        raise ConfigError(
+            "decoding.n_best",
+            decoding.n_best,
+            f"decoding={decoding.strategy} gives one hypothesis; allowed: 1, or decoding=beam",
+        )
+    if decoding.n_best > decoding.beam_size:
+        raise ConfigError(
+            "decoding.n_best", decoding.n_best,
+            f"the beam keeps {decoding.beam_size} hypotheses; allowed: 1 to decoding.beam_size ({decoding.beam_size})",
+        )  # fmt: skip
+
+
+def check_output_file(path: str | None) -> None:
+    """The output file's directory exists and takes a file.
+
+    Raises:
+        ConfigError: naming output_file.
+    """
+    if path is None:
+        return
+    directory = Path(path).parent
+    if Path(path).is_dir() or not directory.is_dir() or not os.access(directory, os.W_OK):
+        problem = "is a directory" if Path(path).is_dir() else f"cannot be written in {directory}"
+        raise ConfigError(
+            "output_file", path, f"{problem}; allowed: a file in a writable directory"
+        )
+
+
 def generalization_lengths(eval_cfg: DictConfig, trained_max_len: int) -> tuple[int, int]:
     """The (min_len, max_len) of the length-generalization split, defaults filled in."""
     min_len = trained_max_len + 1 if eval_cfg.min_len is None else eval_cfg.min_len
@@ -86,6 +124,12 @@ def validate_evaluate(cfg: DictConfig) -> DictConfig:
     run_cfg = load_run_config(cfg)
     check_fields(cfg, EvaluateConfig, prefix="")
     check_top_k(cfg)
+    if cfg.decoding.n_best != 1:
+        raise ConfigError(
+            "decoding.n_best",
+            cfg.decoding.n_best,
+            "evaluate measures the best hypothesis; leave it 1",
+        )
     if cfg.decoding.max_len is not None:
         raise ConfigError(
             "decoding.max_len",
@@ -136,4 +180,6 @@ def validate_predict(cfg: DictConfig) -> DictConfig:
         raise ConfigError("input_file", cfg.input_file, "no such file")
     check_fields(cfg, PredictConfig, prefix="")
     check_top_k(cfg)
+    check_n_best(cfg.decoding)
+    check_output_file(cfg.output_file)
     return run_cfg

@@ -18,6 +18,20 @@ def length_penalty(lengths, alpha):
 def beam_search(step_fn: StepFn, state, batch_size, max_len, beam_size=5, alpha=0.0) -> tf.Tensor:
     """Keeps the `beam_size` best partial sequences of each batch row; returns the best.
 
+    The best of `beam_search_n_best`, whose arguments it takes; see there.
+
+    Returns:
+        int32 (batch, max_len): the best hypothesis of each row, EOS included, PAD after.
+    """
+    ids, _ = beam_search_n_best(step_fn, state, batch_size, max_len, beam_size, alpha, n_best=1)
+    return ids[:, 0]
+
+
+def beam_search_n_best(
+    step_fn: StepFn, state, batch_size, max_len, beam_size=5, alpha=0.0, n_best=1
+):
+    """Keeps the `beam_size` best partial sequences of each batch row; returns the `n_best` best.
+
     Hypotheses are ranked by log-probability divided by `length_penalty(length, alpha)`;
     a hypothesis that has emitted EOS is finished: it keeps its score and length and
     only ever extends with PAD, at no cost.
@@ -29,10 +43,13 @@ def beam_search(step_fn: StepFn, state, batch_size, max_len, beam_size=5, alpha=
             way by the caller (`repeat_beams`).
         beam_size: hypotheses kept per row (K).
         alpha: length penalty exponent; larger favours longer sequences.
+        n_best: how many of the K final hypotheses to return, best first (<= K).
         Others as `greedy_search`.
 
     Returns:
-        int32 (batch, max_len): the best hypothesis of each row, EOS included, PAD after.
+        `(ids, log_probs)`: int32 (batch, n_best, max_len), each row's `n_best` best
+        hypotheses by their ranking score, EOS included, PAD after; and float32
+        (batch, n_best), each one's log-probability (not length-penalized).
     """
     k = beam_size
     state = repeat_beams(state, k)
@@ -86,9 +103,10 @@ def beam_search(step_fn: StepFn, state, batch_size, max_len, beam_size=5, alpha=
             tf.nest.map_structure(_batch_free_shape, state),
         ),
     )
-    best = tf.argmax(scores / length_penalty(lengths, alpha), axis=-1, output_type=tf.int32)
-    ids = tf.gather(sequences, best, batch_dims=1)
-    return pad_to(ids, batch_size, steps, max_len)
+    _, best = tf.math.top_k(scores / length_penalty(lengths, alpha), k=n_best)
+    ids = tf.gather(sequences, best, batch_dims=1)  # (batch, n_best, steps)
+    flat = pad_to(tf.reshape(ids, [-1, steps]), batch_size * n_best, steps, max_len)
+    return tf.reshape(flat, [batch_size, n_best, max_len]), tf.gather(scores, best, batch_dims=1)
 
 
 def _batch_free_shape(tensor):

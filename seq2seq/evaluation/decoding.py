@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import tensorflow as tf
 
 from seq2seq.data.vocabulary import BOS_ID, EOS_ID, PAD_ID
-from seq2seq.evaluation.beam_search import beam_search, repeat_beams
+from seq2seq.evaluation.beam_search import beam_search, beam_search_n_best, repeat_beams
 from seq2seq.evaluation.search_loop import StepFn, pad_to
 from seq2seq_config.command_schema import DecodingConfig
 from seq2seq_config.constraints import choices, dispatch_table
@@ -136,6 +136,15 @@ STRATEGIES: dict[str, Strategy] = dispatch_table(
 )
 
 
+def default_max_len(source_len):
+    """How many tokens to decode for a source of `source_len`, EOS included, by default.
+
+    Twice the source plus two: room for every toy task's target; decoding stops as soon
+    as every sequence has emitted EOS, so a generous bound costs nothing.
+    """
+    return 2 * source_len + 2
+
+
 def decoding_options(decoding_cfg) -> dict[str, object]:
     """The `decode` options a `decoding` config group sets for its strategy."""
     strategy = STRATEGIES[decoding_cfg.strategy]
@@ -182,6 +191,25 @@ def decode(model, encoder_token_ids, max_len, strategy="greedy", **options) -> t
         return model.decode_step(token_ids, state, encoded)
 
     return chosen.search(step_fn, state, batch_size, max_len, **options)
+
+
+def decode_n_best(
+    model, encoder_token_ids, max_len, beam_size: int, alpha: float, n_best: int
+) -> tuple:
+    """The `n_best` best hypotheses of beam search for each source, with their log-probabilities.
+
+    Returns:
+        `(ids, log_probs)`: int32 (batch, n_best, max_len) and float32 (batch, n_best).
+    """
+    encoded = model.encode(encoder_token_ids, training=False)
+    state = model.initial_decoder_state(encoded)
+    encoded = repeat_beams(encoded, beam_size)  # what each step reads follows the beams
+
+    def step_fn(token_ids, state):
+        return model.decode_step(token_ids, state, encoded)
+
+    batch_size = tf.shape(encoder_token_ids)[0]
+    return beam_search_n_best(step_fn, state, batch_size, max_len, beam_size, alpha, n_best)
 
 
 def greedy_decode(model, encoder_token_ids, max_len) -> tf.Tensor:

@@ -12,6 +12,9 @@ The contract, checked inside the graph:
 - padding comes only at the end of a row (a -1 between symbols would silently drop one);
 - a row of padding only is an empty source and decodes to an empty output (all -1);
   an empty batch, or rows of width 0, give an empty output of the same batch size.
+
+Given the run's vocabularies, the export also has a `serve_text` signature: source
+strings in, decoded strings out (`seq2seq.serving.text_signature`).
 """
 
 from pathlib import Path
@@ -19,21 +22,13 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from seq2seq.data.vocabulary import FIRST_SYMBOL_ID, PAD_ID
-from seq2seq.evaluation.decoding import greedy_decode
+from seq2seq.data.vocabulary import FIRST_SYMBOL_ID, PAD_ID, Vocabularies
+from seq2seq.evaluation.decoding import default_max_len, greedy_decode
+from seq2seq.serving.text_signature import TextServer
 from seq2seq_config.files import atomic_write
 
 #: Padding in the exported signature's inputs and outputs.
 SERVE_PAD = -1
-
-
-def default_max_len(source_len):
-    """How many tokens to decode for a source of `source_len`, EOS included, by default.
-
-    Twice the source plus two: room for every toy task's target; decoding stops as soon
-    as every sequence has emitted EOS, so a generous bound costs nothing.
-    """
-    return 2 * source_len + 2
 
 
 def symbols_to_tokens(symbol_ids):
@@ -67,7 +62,7 @@ def input_checks(symbol_ids, symbols: int) -> list:
     ]
 
 
-def export_saved_model(model: keras.Model, path: Path) -> None:
+def export_saved_model(model: keras.Model, path: Path, vocabs: Vocabularies | None = None) -> None:
     """Writes `model`'s greedy decoder as a SavedModel with a `serve` signature.
 
     Keras' ExportArchive tracks the model's variables and traces the endpoint; the
@@ -76,6 +71,7 @@ def export_saved_model(model: keras.Model, path: Path) -> None:
     Args:
         model: a Seq2Seq model.
         path: the SavedModel directory to write.
+        vocabs: the run's vocabularies; with them, the `serve_text` signature too.
     """
 
     symbols = model.vocab_size - FIRST_SYMBOL_ID
@@ -98,6 +94,14 @@ def export_saved_model(model: keras.Model, path: Path) -> None:
 
     archive = keras.export.ExportArchive()
     archive.track(model)
+    if vocabs is not None:
+        server = TextServer(model, vocabs)
+        archive.track(server)
+        archive.add_endpoint(
+            "serve_text",
+            server.serve_text,
+            input_signature=[tf.TensorSpec([None], tf.string, name="text")],
+        )
     archive.add_endpoint(
         "serve", serve, input_signature=[tf.TensorSpec([None, None], tf.int32, name="symbol_ids")]
     )

@@ -55,7 +55,7 @@ def save_and_measure(
     """
     trainer = cfg.trainer
     save_model(model, run_dir / "model.keras")
-    export_saved_model(model, run_dir / "saved_model")
+    export_saved_model(model, run_dir / "saved_model", task_data.vocabs)
 
     metrics = {split: evaluator(task_data.split(split)) for split in ("val", "test")}
     epochs = record.get("epochs_trained", trainer.epochs)
