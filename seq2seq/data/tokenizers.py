@@ -66,7 +66,9 @@ class SubwordTokenizer:
         return self.processor.encode(text, out_type=str)
 
     def join(self, symbols: Iterable[str]) -> str:
-        return self.processor.decode_pieces(list(symbols))
+        # Through the pieces' ids: SentencePiece's decoding of ids is the one the
+        # SavedModel's serve_text reproduces (decode_pieces treats some pieces otherwise).
+        return self.processor.decode([self.processor.piece_to_id(p) for p in symbols])
 
     def pieces(self) -> list[str]:
         """The model's pieces after PAD, BOS and EOS, `<unk>` first: the vocabulary's symbols."""

@@ -12,8 +12,12 @@ Each tokenizer does in the graph what it does in Python (`seq2seq.data.tokenizer
   whose ids are the framework's token ids.
 
 Symbols become ids through a `tf.lookup.StaticHashTable` (unknown ones to `<unk>`, or
-refused where the vocabulary has none); decoded ids become text by a gather and a join
-(or SentencePiece's detokenizer).
+refused where the vocabulary has none); decoded ids become text by a gather and a join.
+Subword pieces join the way SentencePiece detokenizes ids: concatenated, the `▁`s at
+the start dropped, every other `▁` a space, `<unk>` as ` ⁇ `. Only the source side needs a
+SentencePiece model in the graph: TensorFlow Text 2.21 restores two of them in one
+SavedModel as one (both with the last model loaded; its kernel-owned resource has no
+shared name), so the target never uses one.
 """
 
 import tensorflow as tf
@@ -25,6 +29,8 @@ from seq2seq.evaluation.decoding import default_max_len, greedy_decode
 WHITESPACE = r"[\s\x{1c}-\x{1f}\x{85}\pZ]+"
 #: Returned for a symbol the vocabulary does not have (and has no `<unk>` for).
 NOT_FOUND = -1
+#: Where a subword `<unk>` goes while its pieces are joined (a private-use character).
+UNKNOWN_MARK = "\ue000"
 
 
 class TextSide(tf.Module):
@@ -32,13 +38,15 @@ class TextSide(tf.Module):
 
     Args:
         vocab: the side's vocabulary.
+        name: the side's name (`source` or `target`).
+        encodes: whether the side encodes text (the source) or only decodes it.
     """
 
-    def __init__(self, vocab: Vocabulary):
-        super().__init__()
+    def __init__(self, vocab: Vocabulary, name: str, encodes: bool = True):
+        super().__init__(name=name)
         self.tokenizer = vocab.tokenizer
         self.sentencepiece = None
-        if vocab.tokenizer == "subword":
+        if vocab.tokenizer == "subword" and encodes:
             import tensorflow_text  # noqa: PLC0415 - only subword vocabularies need it
 
             self.sentencepiece = tensorflow_text.SentencepieceTokenizer(
@@ -51,8 +59,11 @@ class TextSide(tf.Module):
             ),
             default_value=unknown,
         )
-        self.tokens = tf.constant(vocab.tokens)
-        self.separator = "" if vocab.tokenizer == "char" else " "
+        tokens = list(vocab.tokens)
+        if vocab.tokenizer == "subword":
+            tokens[vocab.unknown_id] = UNKNOWN_MARK  # made " \u2047 " once the spaces are placed
+        self.tokens = tf.constant(tokens)
+        self.separator = " " if vocab.tokenizer == "space" else ""
 
     def encode(self, texts: tf.Tensor) -> tf.RaggedTensor:
         """Strings (batch,) to token ids, ragged (batch, None), int32."""
@@ -66,10 +77,13 @@ class TextSide(tf.Module):
 
     def decode(self, ids: tf.RaggedTensor) -> tf.Tensor:
         """Token ids, ragged (batch, None), cut before EOS, to strings (batch,)."""
-        if self.sentencepiece is not None:
-            return self.sentencepiece.detokenize(ids)
         symbols = tf.ragged.map_flat_values(lambda i: tf.gather(self.tokens, i), ids)
-        return tf.strings.reduce_join(symbols, axis=-1, separator=self.separator)
+        text = tf.strings.reduce_join(symbols, axis=-1, separator=self.separator)
+        if self.tokenizer != "subword":
+            return text
+        text = tf.strings.regex_replace(text, "^\u2581+", "")
+        text = tf.strings.regex_replace(text, "\u2581", " ")
+        return tf.strings.regex_replace(text, UNKNOWN_MARK, " \u2047 ")
 
 
 def until_eos(decoded: tf.Tensor) -> tf.RaggedTensor:
@@ -89,8 +103,10 @@ class TextServer(tf.Module):
     def __init__(self, model, vocabs: Vocabularies):
         super().__init__()
         self.model = model
-        self.source = TextSide(vocabs.source)
-        self.target = self.source if vocabs.is_shared else TextSide(vocabs.target)
+        self.source = TextSide(vocabs.source, "source")
+        self.target = (
+            self.source if vocabs.is_shared else TextSide(vocabs.target, "target", encodes=False)
+        )
 
     def serve_text(self, texts: tf.Tensor) -> dict:
         """Decodes a batch of source strings greedily; returns `{"text": strings}`.

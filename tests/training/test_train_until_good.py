@@ -1,0 +1,178 @@
+"""Training until it is good: early stopping on a validation metric keeps the best epoch's
+weights (and resumes exactly), checkpoints are pruned, and label smoothing, warmup and
+gradient accumulation each change what they should."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+import seq2seq
+from conftest import InterruptAtEpoch
+from seq2seq.training.compile import make_loss, make_optimizer
+from seq2seq_config import ConfigError, compose_config, validate
+from seq2seq_config.errors import Interrupted
+
+WATCHED = (
+    "trainer.epochs=8",
+    "trainer.early_stopping.monitor=val/loss",
+    "trainer.early_stopping.patience=2",
+)
+
+
+class WorseFrom(keras.callbacks.Callback):
+    """From epoch `epoch` (0-based) on, every batch shrinks the weights: validation only
+    gets worse, so the best epoch is the one before."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch, self.current = epoch, 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.current >= self.epoch:
+            for weight in self.model.trainable_weights:
+                weight.assign(weight * 0.5)
+
+
+def record(run_dir):
+    return json.loads((run_dir / "run.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def stopped_run(tmp_path_factory, data_dir):
+    """A run watched by early stopping that gets worse from its third epoch."""
+    from conftest import TINY
+
+    run_dir = tmp_path_factory.mktemp("stopped") / "run"
+    cfg = compose_config([*TINY, f"data_dir={data_dir}", *WATCHED, "trainer.keep_checkpoints=1"])
+    metrics = seq2seq.train(cfg, run_dir=str(run_dir), callbacks=[WorseFrom(2)])
+    return run_dir, metrics
+
+
+def test_training_stops_once_the_metric_stops_improving_and_says_why(stopped_run):
+    run_dir, _ = stopped_run
+    saved = record(run_dir)
+    assert (
+        saved["best_epoch"] == 2 and saved["epochs_trained"] == 4 and saved["monitor"] == "val/loss"
+    )
+    assert saved["stopped"] == "early stopping: val/loss did not improve for 2 epochs"
+
+
+def test_the_best_epochs_weights_are_the_model_and_its_metrics(stopped_run, tiny_cfg):
+    run_dir, metrics = stopped_run
+    model = keras.saving.load_model(run_dir / "model.keras")
+    best = seq2seq.build_model(tiny_cfg().model, model.vocab_size)
+    best.load_weights(run_dir / "checkpoints" / "epoch-002.weights.h5")
+    for a, b in zip(model.weights, best.weights):
+        np.testing.assert_array_equal(a, b)
+    events = EventAccumulator(str(run_dir / "tensorboard" / "validation"))
+    events.Reload()
+    logged = [float(tf.make_ndarray(e.tensor_proto)) for e in events.Tensors("epoch_loss")]
+    assert metrics["val"]["loss"] == pytest.approx(logged[1], rel=1e-5) and logged[1] == min(logged)
+
+
+def test_pruning_keeps_the_best_and_the_latest_checkpoints(stopped_run):
+    run_dir, _ = stopped_run
+    kept = sorted(p.name for p in (run_dir / "checkpoints").glob("epoch-*"))
+    assert kept == ["epoch-002.weights.h5", "epoch-004.weights.h5"]
+
+
+def test_a_resumed_run_stops_where_the_uninterrupted_one_did(stopped_run, tiny_cfg, tmp_path):
+    from conftest import TINY  # noqa: F401 - tiny_cfg composes it
+
+    run_dir, metrics = stopped_run
+    cfg = tiny_cfg(*WATCHED, "trainer.keep_checkpoints=1")
+    with pytest.raises(Interrupted):
+        seq2seq.train(cfg, run_dir=str(tmp_path), callbacks=[WorseFrom(2), InterruptAtEpoch(3)])
+    resumed = seq2seq.train(tiny_cfg(*WATCHED, "trainer.keep_checkpoints=1", "trainer.resume=true"),
+                            run_dir=str(tmp_path), callbacks=[WorseFrom(2)])  # fmt: skip
+    assert resumed == metrics
+    assert {k: record(tmp_path)[k] for k in ("best_epoch", "epochs_trained", "stopped")} == {
+        k: record(run_dir)[k] for k in ("best_epoch", "epochs_trained", "stopped")
+    }
+
+
+# --- what peers' users expect of training -------------------------------------------------
+
+
+def test_label_smoothing_spreads_a_share_of_each_target_over_the_vocabulary(tiny_cfg):
+    logits = np.log(np.array([[[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]]], "float32"))
+    targets, weights = np.array([[0, 2]]), np.array([[1.0, 1.0]], "float32")
+    plain = make_loss(tiny_cfg().trainer)(targets, logits, sample_weight=weights)
+    smoothed = make_loss(tiny_cfg("trainer.label_smoothing=0.3").trainer)(
+        targets, logits, sample_weight=weights
+    )
+    probs = np.exp(logits[0])
+    expected = np.mean(
+        [-(0.7 * np.log(p[t]) + 0.1 * np.log(p).sum()) for p, t in zip(probs, [0, 2])]
+    )
+    assert float(plain) == pytest.approx(np.mean(-np.log([0.7, 0.8])), rel=1e-5)
+    assert float(smoothed) == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_warmup_rises_from_zero_to_the_learning_rate_then_follows_the_schedule(tiny_cfg, schedule):
+    trainer = tiny_cfg(f"trainer.lr_schedule={schedule}", "trainer.warmup_steps=10").trainer
+    rate = make_optimizer(trainer, total_steps=110).learning_rate
+    learning_rate = make_optimizer(trainer, total_steps=110)._learning_rate
+    values = [float(learning_rate(step)) for step in (0, 5, 10, 60, 110)]
+    assert values[:3] == pytest.approx([0.0, 0.005, 0.01])
+    assert values[3:] == pytest.approx(
+        [0.01, 0.01] if schedule == "constant" else [0.005, 0.0], abs=1e-6
+    )
+    assert float(rate) == 0.0  # the optimizer starts at the schedule's first value
+
+
+def test_gradient_accumulation_updates_the_weights_every_n_batches(tiny_cfg):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(
+        optimizer=make_optimizer(tiny_cfg("trainer.gradient_accumulation_steps=3").trainer, 10),
+        loss="mse",
+    )
+    x, y = np.ones((1, 3), "float32"), np.full((1, 1), 5.0, "float32")
+    before = model.get_weights()[0].copy()
+    changes = []
+    for _ in range(3):
+        model.train_on_batch(x, y)
+        changes.append(not np.array_equal(model.get_weights()[0], before))
+    assert changes == [False, False, True]
+
+
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        (
+            "trainer.early_stopping.monitor=val/speed",
+            "trainer.early_stopping.monitor='val/speed': allowed: off, val/loss",
+        ),
+        (
+            "trainer.early_stopping.patience=-1",
+            "trainer.early_stopping.patience=-1: must be an integer >= 0",
+        ),
+        ("trainer.label_smoothing=1.0", "trainer.label_smoothing=1.0: must be a number in [0, 1)"),
+        ("trainer.keep_checkpoints=0", "trainer.keep_checkpoints=0: must be an integer >= 1"),
+        ("trainer.warmup_steps=-5", "trainer.warmup_steps=-5: must be an integer >= 0"),
+        (
+            "trainer.gradient_accumulation_steps=0",
+            "trainer.gradient_accumulation_steps=0: must be an integer >= 1",
+        ),
+    ],
+)
+def test_bad_values_of_the_new_keys_are_refused_in_one_line(override, message):
+    with pytest.raises(ConfigError) as error:
+        validate(compose_config([override]))
+    assert str(error.value).startswith(message)
+
+
+def test_files_of_pairs_train_until_their_plateau_by_default():
+    cfg = compose_config(["task=tsv"])
+    assert (
+        cfg.trainer.early_stopping.monitor == "val/token_error_rate" and cfg.trainer.epochs == 100
+    )
+    assert compose_config().trainer.early_stopping.monitor == "off"
