@@ -173,6 +173,9 @@ def fit_and_save(cfg, run_dir: Path, resuming: bool, task_data, callbacks, strat
         raise
     train_seconds = time.perf_counter() - start
     epochs_done = first_epoch + len(history.epoch)
+    # Counted, not computed: the optimizer's own count of the updates it made (read before
+    # the best epoch's weights, which bring back that epoch's count).
+    train_steps = int(model.optimizer.iterations.numpy()) - steps_before
     record = {
         "strategy": trainer.strategy,
         "replicas": strategy.num_replicas_in_sync,
@@ -183,8 +186,7 @@ def fit_and_save(cfg, run_dir: Path, resuming: bool, task_data, callbacks, strat
         # Time between the last epoch's checkpoint and the end of `fit`: about 0 s; it was
         # 13-33 s in one run of two while tf.data's autotuning was on (data/pipeline.py).
         "seconds_after_last_epoch": clock.seconds_since_last_epoch(),
-        # Counted, not computed: the optimizer's own count of the updates it made.
-        "train_steps": int(model.optimizer.iterations.numpy()) - steps_before,
+        "train_steps": train_steps,
     }
     return save_and_measure(
         cfg, model, run_dir, task_data, evaluator, epochs_done - first_epoch, train_seconds, record

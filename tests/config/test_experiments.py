@@ -13,8 +13,10 @@ def test_there_are_experiments():
         "attention_long",
         "benchmark",
         "bidirectional_gru",
+        "dates",
         "deep_lstm",
         "repeat_vector",
+        "tense_subword",
     } <= set(EXPERIMENTS)
 
 

@@ -77,6 +77,7 @@ def test_an_interrupt_during_the_final_save_leaves_an_unfinished_run_that_resume
 # --- a failed run does not poison its directory ---------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_run_that_failed_before_its_first_epoch_leaves_room_for_a_new_one(tiny_cfg, tmp_path):
     with pytest.raises(RunError, match="no checkpoint had been written yet"):
         seq2seq.train(tiny_cfg(), run_dir=str(tmp_path), callbacks=[PoisonFirstBatch()])

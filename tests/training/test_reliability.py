@@ -138,6 +138,7 @@ def test_run_killed_then_resumed_ends_exactly_like_an_uninterrupted_one(
     assert steps[("validation", "epoch_exact_match")] == [0, 1, 2, 3, 4]
 
 
+@pytest.mark.slow
 def test_same_config_and_seed_give_identical_metrics(tiny_cfg, tmp_path):
     first = seq2seq.train(tiny_cfg("model.dropout=0.1"), run_dir=str(tmp_path / "a"))
     second = seq2seq.train(tiny_cfg("model.dropout=0.1"), run_dir=str(tmp_path / "b"))
@@ -278,6 +279,7 @@ def test_nan_loss_stops_training_saying_where_and_keeps_the_last_good_checkpoint
     assert not (tmp_path / "metrics.json").exists()
 
 
+@pytest.mark.slow
 def test_non_finite_loss_from_the_command_line_is_one_line_and_non_zero(data_dir, tmp_path):
     result = run_script(
         "train.py", *TINY, "trainer.learning_rate=1e38", "trainer.clipnorm=null",

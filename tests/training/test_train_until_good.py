@@ -62,6 +62,8 @@ def test_training_stops_once_the_metric_stops_improving_and_says_why(stopped_run
         saved["best_epoch"] == 2 and saved["epochs_trained"] == 4 and saved["monitor"] == "val/loss"
     )
     assert saved["stopped"] == "early stopping: val/loss did not improve for 2 epochs"
+    # Every epoch's steps are counted, the ones after the best epoch too.
+    assert saved["train_steps"] == 4 * (256 // 64)  # TINY: 256 training pairs, batches of 64
 
 
 def test_the_best_epochs_weights_are_the_model_and_its_metrics(stopped_run, tiny_cfg):

@@ -25,6 +25,7 @@ class IterationsAtEpochEnd(keras.callbacks.Callback):
         self.seen.append(int(self.model.optimizer.iterations.numpy()))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("per_call", [2, 3], ids=["divides the epoch", "does not divide it"])
 def test_each_epoch_trains_exactly_its_steps_before_and_after_a_resume(
     per_call, tiny_cfg, tmp_path
