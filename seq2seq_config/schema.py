@@ -132,6 +132,9 @@ class EarlyStoppingConfig:
     patience: int = integer(5, minimum=0)
     # The least change of the metric that counts as an improvement.
     min_delta: float = number(0.0, minimum=0.0)
+    # Stop at the end of the first epoch whose value reaches this (at least it for a
+    # metric to maximize, at most for one to minimize): the task is solved; null: never.
+    goal: float | None = number(None)
 
 
 @dataclass
@@ -162,8 +165,9 @@ class TrainerConfig:
     # Any of these Keras optimizers, by the name `keras.optimizers.get` takes.
     optimizer: str = one_of("adam", ("adam", "adamw", "nadam", "rmsprop", "sgd"))
     # float32, or a Keras mixed policy: float32 weights with bfloat16 (fast on CPUs
-    # with AMX) or float16 (GPUs) arithmetic.
-    precision: str = one_of("float32", ("float32", "mixed_bfloat16", "mixed_float16"))
+    # with AMX) or float16 (GPUs) arithmetic; auto: the one this machine runs fastest
+    # (seq2seq_config/hardware.py), named in the log and run.json.
+    precision: str = one_of("auto", ("auto", "float32", "mixed_bfloat16", "mixed_float16"))
     # Batches of sequences of similar length, so that little of a batch is padding:
     # true, false, or null (true for files of pairs, false for generated tasks).
     group_by_length: bool | None = None

@@ -122,12 +122,19 @@ def _check_bridge(model) -> None:
 
 
 def _check_trainer(trainer) -> None:
+    watch = trainer.early_stopping
+    if watch.goal is not None and watch.monitor in (None, "off"):
+        raise ConfigError(
+            "trainer.early_stopping.goal",
+            watch.goal,
+            "a goal needs a metric to reach; set trainer.early_stopping.monitor too",
+        )
     if trainer.strategy == "multi_worker":
         # Its own training loop (seq2seq/training/distribute.py) does less than Keras' fit.
         unsupported = {
             "trainer.resume": (trainer.resume, False),
             "trainer.steps_per_execution": (trainer.steps_per_execution, 1),
-            "trainer.precision": (trainer.precision, "float32", "mixed_bfloat16"),
+            "trainer.precision": (trainer.precision, "auto", "float32", "mixed_bfloat16"),
         }
         for key, (value, *allowed) in unsupported.items():
             if value not in allowed:

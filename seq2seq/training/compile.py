@@ -5,9 +5,11 @@ import contextlib
 from collections.abc import Iterator
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 from seq2seq.evaluation.metrics import ExactMatch, token_accuracy
+from seq2seq_config.hardware import Precision, choose_precision, cpu_flags
 
 
 def learning_rate(trainer_cfg, total_steps: int):
@@ -92,6 +94,23 @@ def make_loss(trainer_cfg) -> keras.losses.Loss:
         return SmoothedCrossEntropy(trainer_cfg.label_smoothing)
     return keras.losses.SparseCategoricalCrossentropy(
         from_logits=True, reduction="mean_with_sample_weight"
+    )
+
+
+def precision_on_this_machine(trainer_cfg) -> Precision:
+    """`trainer.precision`, with `auto` resolved for this machine's CPU and GPU.
+
+    Args:
+        trainer_cfg: the `trainer` config group.
+
+    Returns:
+        The Keras dtype policy name to train under, and why (seq2seq_config/hardware.py).
+    """
+    return choose_precision(
+        trainer_cfg.precision,
+        cpu_flags(),
+        gpu=bool(tf.config.list_physical_devices("GPU")),
+        float16_allowed=trainer_cfg.strategy != "multi_worker",
     )
 
 

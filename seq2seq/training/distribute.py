@@ -145,11 +145,12 @@ def fit_custom(
         on_epoch_end(epoch, total / steps_per_epoch)
 
 
-def fit_multi_worker(cfg, run_dir: Path, task_data, strategy) -> Metrics:
+def fit_multi_worker(cfg, run_dir: Path, task_data, strategy, facts: dict) -> Metrics:
     """Trains under MultiWorkerMirroredStrategy with the steps of `fit_custom`.
 
     Every worker trains; the chief alone writes each epoch's loss to TensorBoard, a
-    checkpoint each epoch, and at the end the model, its export and the metrics.
+    checkpoint each epoch, and at the end the model, its export and the metrics, with
+    `facts` in run.json.
 
     Returns:
         The final metrics (measured by every worker, written by the chief).
@@ -196,6 +197,7 @@ def fit_multi_worker(cfg, run_dir: Path, task_data, strategy) -> Metrics:
     if not chief:
         return {split: evaluator(task_data.split(split)) for split in ("val", "test")}
     record = {
+        **facts,
         "strategy": trainer.strategy,
         "replicas": strategy.num_replicas_in_sync,
         "train_steps": int(optimizer.iterations.numpy()) - steps_before,

@@ -13,7 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from seq2seq.data import held_out
 from seq2seq.data.load import load_task_data
 from seq2seq.training import checkpoints, distribute
-from seq2seq.training.compile import dtype_policy
+from seq2seq.training.compile import dtype_policy, precision_on_this_machine
 from seq2seq.training.finish import Metrics, write_run_record
 from seq2seq.training.keras_fit import fit_and_save
 from seq2seq.training.tensorboard_rewind import truncate_events
@@ -125,7 +125,10 @@ def _train(cfg, path: Path, resuming: bool, callbacks, strategy) -> Metrics:
     held_out.save(path, task_data, data_path)
     log.info("Data: %s; run directory: %s", data_path, path)
 
-    with dtype_policy(cfg.trainer.precision):
+    precision = precision_on_this_machine(cfg.trainer)
+    log.info("Precision: %s (%s)", precision.name, precision.reason)
+    facts = {"precision": precision.name, "precision_reason": precision.reason}
+    with dtype_policy(precision.name):
         if cfg.trainer.strategy == "multi_worker":
-            return distribute.fit_multi_worker(cfg, path, task_data, strategy)
-        return fit_and_save(cfg, path, resuming, task_data, callbacks, strategy)
+            return distribute.fit_multi_worker(cfg, path, task_data, strategy, facts)
+        return fit_and_save(cfg, path, resuming, task_data, callbacks, strategy, facts)

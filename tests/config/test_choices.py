@@ -18,7 +18,7 @@ from seq2seq.evaluation.decoding import decode, decoding_options
 from seq2seq.evaluation.evaluator import Evaluator
 from seq2seq.model.families import OPTIONS
 from seq2seq.training import distribute
-from seq2seq.training.compile import dtype_policy, make_optimizer
+from seq2seq.training.compile import dtype_policy, make_optimizer, precision_on_this_machine
 from seq2seq_config import ConfigError, UserError, compose_config, text_files, validate
 from seq2seq_config.command_schema import DecodingConfig, EvalConfig, EvaluateConfig, PredictConfig
 from seq2seq_config.constraints import OneOf, check_fields, choices, dispatch_table
@@ -146,8 +146,10 @@ def handle_optimizer(cfg, key, value, tmp_path):
 
 
 def handle_precision(cfg, key, value, tmp_path):
-    with dtype_policy(value):
-        assert keras.config.dtype_policy().name == value
+    name = precision_on_this_machine(cfg.trainer).name  # auto: a policy for this machine
+    assert name == value or value == "auto"
+    with dtype_policy(name):
+        assert keras.config.dtype_policy().name == name
 
 
 def handle_strategy(cfg, key, value, tmp_path):

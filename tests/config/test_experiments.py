@@ -35,7 +35,7 @@ def test_experiment_trains_a_few_steps(name, data_dir):
     of its task (the whole run's path is tested elsewhere, once)."""
     from seq2seq.data import pipeline
     from seq2seq.data.load import load_task_data
-    from seq2seq.training.compile import compile_model, dtype_policy
+    from seq2seq.training.compile import compile_model, dtype_policy, precision_on_this_machine
 
     cfg = compose_config([f"experiment={name}", "debug=fast", f"data_dir={data_dir}"])
     assert cfg.task.train_size == 512 and cfg.trainer.epochs == 1
@@ -43,7 +43,7 @@ def test_experiment_trains_a_few_steps(name, data_dir):
     assert cfg.model == experiment.model  # debug keeps the experiment's model
     validate(cfg)
     task_data, _ = load_task_data(cfg.task, cfg.seed, cfg.data_dir)
-    with dtype_policy(cfg.trainer.precision):
+    with dtype_policy(precision_on_this_machine(cfg.trainer).name):
         model = seq2seq.build_model(cfg.model, *task_data.vocabs.model_sizes())
         compile_model(model, cfg.trainer, total_steps=4)
         batches = pipeline.EpochBatches(task_data.train, cfg.trainer.batch_size, cfg.seed)
