@@ -1,5 +1,6 @@
-"""Keys whose null means "as suits the task": a generated toy task trains for a few epochs,
-a file of pairs until early stopping finds its plateau, with batches grouped by length.
+"""Keys whose null means "as suits the task": a generated toy task trains for a few epochs
+and stops once it is solved (99% validation exact-match), a file of pairs until early
+stopping finds its plateau, with batches grouped by length.
 
 Filled in when a config is composed and again when a run opens its directory, so that the
 run's `config.yaml` holds the values it used and a resume compares like with like.
@@ -7,10 +8,13 @@ run's `config.yaml` holds the values it used and a resume compares like with lik
 
 from omegaconf import DictConfig, OmegaConf
 
+#: Validation exact-match at which a generated task counts as solved.
+SOLVED = 0.99
+
 #: What null means for a generated task and for files of pairs.
 DEFAULTS = {
     "trainer.epochs": (3, 100),
-    "trainer.early_stopping.monitor": ("off", "val/token_error_rate"),
+    "trainer.early_stopping.monitor": ("val/exact_match", "val/token_error_rate"),
     "trainer.group_by_length": (False, True),
 }
 
@@ -22,4 +26,9 @@ def with_task_defaults(cfg: DictConfig) -> DictConfig:
     for key, values in DEFAULTS.items():
         if OmegaConf.select(cfg, key) is None:
             OmegaConf.update(cfg, key, values[files], merge=False)
+    # A generated task is solved, and its run done, at 99% exact-match; a goal for another
+    # metric, or on a file of pairs, is the user's to set.
+    watch = cfg.trainer.early_stopping
+    if not files and watch.goal is None and watch.monitor == "val/exact_match":
+        watch.goal = SOLVED
     return cfg

@@ -168,19 +168,33 @@ class BestEpoch(keras.callbacks.EarlyStopping):
     `on_train_begin` would reset it. The best weights stay on disk, in the best epoch's
     checkpoint (never pruned), not in memory: `restore_best_weights` is off.
 
+    With a `goal`, training also stops at the end of the first epoch whose value reaches
+    it (at least the goal for a metric to maximize, at most for one to minimize), as
+    Lightning's `stopping_threshold` does; Keras' EarlyStopping has no such option.
+
     Args:
         monitor: `val/<metric>`, one of `seq2seq_config.schema.VALIDATION_METRICS`.
         patience: epochs without improvement before training stops.
         min_delta: the least change that counts as an improvement.
+        goal: the value at which the task counts as solved; None: no goal.
         saved: the state recorded with the checkpoint a run resumes from, if any.
     """
 
-    def __init__(self, monitor: str, patience: int, min_delta: float, saved: dict | None = None):
+    def __init__(
+        self,
+        monitor: str,
+        patience: int,
+        min_delta: float,
+        goal: float | None = None,
+        saved: dict | None = None,
+    ):
         metric = monitor.split("/", 1)[1]
         super().__init__(
             monitor=f"val_{metric}", mode=METRICS[metric], patience=patience, min_delta=min_delta
         )
         self.watched = monitor
+        self.goal = goal
+        self.goal_reached = False
         self.saved = saved
 
     def on_train_begin(self, logs=None):
@@ -190,6 +204,17 @@ class BestEpoch(keras.callbacks.EarlyStopping):
             self.best = self.saved["best"]
             self.best_epoch = self.saved["best_epoch"]
             self.stopped_epoch = self.saved["stopped_epoch"]
+            self.goal_reached = self.saved.get("goal_reached", False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        value = (logs or {}).get(self.monitor)
+        if self.goal is None or value is None or self.model.stop_training:
+            return
+        if value >= self.goal if self.mode == "max" else value <= self.goal:
+            self.goal_reached = True
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
 
     def state(self) -> dict:
         """What latest.json records of this callback."""
@@ -200,5 +225,6 @@ class BestEpoch(keras.callbacks.EarlyStopping):
                 "best": best,
                 "best_epoch": int(self.best_epoch),
                 "stopped_epoch": int(self.stopped_epoch),
+                "goal_reached": self.goal_reached,
             }
         }

@@ -106,7 +106,7 @@ def _early_stopping(cfg, saved: dict | None) -> BestEpoch | None:
     if saved is not None and "early_stopping" not in saved:
         log.warning("The checkpoint resumed from has no early-stopping state: it starts afresh")
     state = (saved or {}).get("early_stopping")
-    return BestEpoch(watch.monitor, watch.patience, watch.min_delta, state)
+    return BestEpoch(watch.monitor, watch.patience, watch.min_delta, watch.goal, state)
 
 
 def _keep_best(model, run_dir: Path, best: BestEpoch | None, epochs_done: int) -> dict:
@@ -117,11 +117,12 @@ def _keep_best(model, run_dir: Path, best: BestEpoch | None, epochs_done: int) -
     best_epoch = best.best_epoch + 1
     if best_epoch != epochs_done:
         model.load_weights(run_dir / "checkpoints" / f"epoch-{best_epoch:03d}.weights.h5")
-    stopped = (
-        f"early stopping: {best.watched} did not improve for {best.wait} epochs"
-        if best.stopped_epoch
-        else "after trainer.epochs"
-    )
+    if best.goal_reached:
+        stopped = f"early stopping: {best.watched} reached the goal {best.goal}"
+    elif best.stopped_epoch:
+        stopped = f"early stopping: {best.watched} did not improve for {best.wait} epochs"
+    else:
+        stopped = "after trainer.epochs"
     log.info(
         "Keeping epoch %d, the best by %s (%s); %s", best_epoch, best.watched, best.best, stopped
     )
@@ -134,9 +135,11 @@ def _keep_best(model, run_dir: Path, best: BestEpoch | None, epochs_done: int) -
     }
 
 
-def fit_and_save(cfg, run_dir: Path, resuming: bool, task_data, callbacks, strategy) -> Metrics:
+def fit_and_save(
+    cfg, run_dir: Path, resuming: bool, task_data, callbacks, strategy, facts: dict
+) -> Metrics:
     """Builds, fits, saves and measures the model with Keras' `fit`: the second half of
-    `train` under the default and mirrored strategies."""
+    `train` under the default and mirrored strategies; `facts` go into run.json."""
     trainer = cfg.trainer
     batches = pipeline.EpochBatches(
         task_data.train, trainer.batch_size, cfg.seed, trainer.group_by_length
@@ -148,7 +151,11 @@ def fit_and_save(cfg, run_dir: Path, resuming: bool, task_data, callbacks, strat
     first_epoch = 0 if saved is None else saved["epoch"]
     best = _early_stopping(cfg, saved)
     # A run that stopped early, resumed to finish its final save, trains no more.
-    stopped = bool(best is not None and best.saved and best.saved["stopped_epoch"])
+    stopped = bool(
+        best is not None
+        and best.saved
+        and (best.saved["stopped_epoch"] or best.saved.get("goal_reached"))
+    )
     evaluator = Evaluator(model, trainer.batch_size, target_vocab=task_data.vocabs.target)
     steps_before = int(model.optimizer.iterations.numpy())
     clock = EpochClock()
@@ -177,6 +184,7 @@ def fit_and_save(cfg, run_dir: Path, resuming: bool, task_data, callbacks, strat
     # the best epoch's weights, which bring back that epoch's count).
     train_steps = int(model.optimizer.iterations.numpy()) - steps_before
     record = {
+        **facts,
         "strategy": trainer.strategy,
         "replicas": strategy.num_replicas_in_sync,
         "resumed_from_epoch": first_epoch + 1 if resuming else None,

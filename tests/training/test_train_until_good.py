@@ -100,6 +100,35 @@ def test_a_resumed_run_stops_where_the_uninterrupted_one_did(stopped_run, tiny_c
     }
 
 
+class InterruptAtTrainEnd(keras.callbacks.Callback):
+    """Ctrl-C after the last epoch's checkpoint, before the final save."""
+
+    def on_train_end(self, logs=None):
+        raise KeyboardInterrupt
+
+
+GOAL = (
+    "trainer.epochs=3",
+    "trainer.early_stopping.monitor=val/loss",
+    "trainer.early_stopping.goal=100.0",  # reached by any first epoch
+)
+
+
+def test_training_stops_at_the_goal_and_a_resumed_run_trains_no_more(tiny_cfg, tmp_path):
+    seq2seq.train(tiny_cfg(*GOAL), run_dir=str(tmp_path / "straight"))
+    saved = record(tmp_path / "straight")
+    assert saved["epochs_trained"] == 1 and saved["train_steps"] == 256 // 64
+    assert saved["stopped"] == "early stopping: val/loss reached the goal 100.0"
+    with pytest.raises(Interrupted):
+        seq2seq.train(
+            tiny_cfg(*GOAL), run_dir=str(tmp_path / "cut"), callbacks=[InterruptAtTrainEnd()]
+        )
+    seq2seq.train(tiny_cfg(*GOAL, "trainer.resume=true"), run_dir=str(tmp_path / "cut"))
+    resumed = record(tmp_path / "cut")
+    assert resumed["epochs_trained"] == 1 and resumed["train_steps"] == 0
+    assert resumed["stopped"] == saved["stopped"]
+
+
 # --- what peers' users expect of training -------------------------------------------------
 
 
@@ -157,6 +186,11 @@ def test_gradient_accumulation_updates_the_weights_every_n_batches(tiny_cfg):
             "trainer.early_stopping.patience=-1",
             "trainer.early_stopping.patience=-1: must be an integer >= 0",
         ),
+        (
+            "trainer.early_stopping.monitor=off trainer.early_stopping.goal=0.9",
+            "trainer.early_stopping.goal=0.9: a goal needs a metric to reach",
+        ),
+        ("trainer.early_stopping.goal=nan", "trainer.early_stopping.goal=nan: must be a"),
         ("trainer.label_smoothing=1.0", "trainer.label_smoothing=1.0: must be a number in [0, 1)"),
         ("trainer.keep_checkpoints=0", "trainer.keep_checkpoints=0: must be an integer >= 1"),
         ("trainer.warmup_steps=-5", "trainer.warmup_steps=-5: must be an integer >= 0"),
@@ -168,7 +202,7 @@ def test_gradient_accumulation_updates_the_weights_every_n_batches(tiny_cfg):
 )
 def test_bad_values_of_the_new_keys_are_refused_in_one_line(override, message):
     with pytest.raises(ConfigError) as error:
-        validate(compose_config([override]))
+        validate(compose_config(override.split()))
     assert str(error.value).startswith(message)
 
 
@@ -177,4 +211,11 @@ def test_files_of_pairs_train_until_their_plateau_by_default():
     assert (
         cfg.trainer.early_stopping.monitor == "val/token_error_rate" and cfg.trainer.epochs == 100
     )
-    assert compose_config().trainer.early_stopping.monitor == "off"
+    generated = compose_config().trainer.early_stopping
+    assert generated.monitor == "val/exact_match" and generated.goal == 0.99
+    assert compose_config(["task=tsv"]).trainer.early_stopping.goal is None
+    # A goal is only filled in for the metric it was chosen for.
+    assert (
+        compose_config(["trainer.early_stopping.monitor=val/loss"]).trainer.early_stopping.goal
+        is None
+    )

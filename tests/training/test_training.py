@@ -95,12 +95,24 @@ def test_progress_is_shown_per_epoch(tiny_run):
     assert "val_exact_match" in result.stdout
 
 
-def test_final_validation_metrics_match_the_last_epoch_logs(tiny_run):
+def test_run_json_says_which_precision_ran_and_why(tiny_run):
+    from seq2seq_config.hardware import choose_precision, cpu_flags
+
+    run_dir, result = tiny_run
+    record = json.loads((run_dir / "run.json").read_text())
+    expected = choose_precision("auto", cpu_flags(), gpu=False)
+    assert (record["precision"], record["precision_reason"]) == expected
+    assert f"Precision: {expected.name} ({expected.reason})" in result.stderr + result.stdout
+
+
+def test_final_validation_metrics_match_the_kept_epoch_logs(tiny_run):
     run_dir, _ = tiny_run
     metrics = json.loads((run_dir / "metrics.json").read_text())
+    kept = json.loads((run_dir / "run.json").read_text())["final_epoch"] - 1
     validation = scalars(run_dir / "tensorboard" / "validation")
-    assert np.isclose(validation["epoch_exact_match"][-1], metrics["val"]["exact_match"])
-    assert np.isclose(validation["epoch_loss"][-1], metrics["val"]["loss"], rtol=1e-5)
+    assert len(validation["epoch_loss"]) == 2
+    assert np.isclose(validation["epoch_exact_match"][kept], metrics["val"]["exact_match"])
+    assert np.isclose(validation["epoch_loss"][kept], metrics["val"]["loss"], rtol=1e-5)
 
 
 class TeacherForcedCheat:
