@@ -8,7 +8,9 @@ decoding steps (10 symbols and EOS) for every decoder, so each does the same wor
   (when keras_hub is installed: `pip install -e ".[bench]"`);
 - the keras-io lstm_seq2seq way: an encoder and a decoder `keras.Model`, `predict` once
   per token per sequence (timed on a few sequences, it is slow);
-- a batched greedy decoder of the same size in plain PyTorch (when torch is installed).
+- a batched greedy decoder of the same size in plain PyTorch (when torch is installed);
+- the exported SavedModel's `serve` signature, loaded back, against the in-process
+  greedy decoder run for as many steps.
 
 Prints a Markdown table (median of --repeats runs) and writes it with the raw figures to
 benchmarks/results/decoding.{md,json}.
@@ -20,6 +22,7 @@ import argparse
 import json
 import platform
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,6 +34,8 @@ from seq2seq import Seq2Seq
 from seq2seq.data.vocabulary import BOS_ID, EOS_ID, FIRST_SYMBOL_ID
 from seq2seq.evaluation import decoding
 from seq2seq.evaluation.beam_search import repeat_beams
+from seq2seq.evaluation.decoding import default_max_len
+from seq2seq.serving.export import export_saved_model
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SEQUENCES, LENGTH, SYMBOLS, UNITS, EMBEDDING = 1000, 10, 10, 128, 64
@@ -60,10 +65,20 @@ def timed(fn, repeats):
     return statistics.median(seconds)
 
 
-def framework(model, source, strategy, **options):
-    compiled = tf.function(lambda ids: decoding.decode(model, ids, STEPS, strategy, **options))
+def framework(model, source, strategy, steps=STEPS, **options):
+    compiled = tf.function(lambda ids: decoding.decode(model, ids, steps, strategy, **options))
     ids = tf.constant(source)
     return lambda: compiled(ids).numpy()
+
+
+def saved_model_serve(model, source, directory):
+    """The exported SavedModel's `serve` signature, loaded back as a server would, on
+    symbol ids; it decodes up to `default_max_len` steps, as the in-process row it is
+    compared with does."""
+    export_saved_model(model, Path(directory) / "saved_model")
+    serve = tf.saved_model.load(str(Path(directory) / "saved_model")).signatures["serve"]
+    ids = tf.constant(source - FIRST_SYMBOL_ID)
+    return lambda: serve(symbol_ids=ids)["symbol_ids"].numpy()
 
 
 def keras_hub_sampler(model, source, sampler):
@@ -145,9 +160,19 @@ def main():
     args = parser.parse_args()
     model = make_model()
     source = sources(SEQUENCES)
+    serve_steps = default_max_len(LENGTH)  # an untrained model never stops early
+    exported = tempfile.TemporaryDirectory()
     rows = {
         "framework greedy": (framework(model, source, "greedy"), SEQUENCES),
         "framework beam (5)": (framework(model, source, "beam", beam_size=5, alpha=0.0), SEQUENCES),
+        f"framework greedy, {serve_steps} steps, in process": (
+            framework(model, source, "greedy", steps=serve_steps),
+            SEQUENCES,
+        ),
+        f"SavedModel `serve`, {serve_steps} steps": (
+            saved_model_serve(model, source, exported.name),
+            SEQUENCES,
+        ),
     }
     try:
         import keras_hub  # noqa: PLC0415 - optional

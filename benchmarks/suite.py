@@ -21,19 +21,32 @@ from pathlib import Path
 
 import training
 
+from seq2seq_config.hardware import cpu_flags
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 
 
+#: The CPU flags that decide the precision and the speed of these models.
+FLAGS_OF_NOTE = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16")
+
+
 def machine() -> str:
-    """The CPU model and core count, as lscpu reports them where it can."""
+    """The CPU model, core count and flags of note, as lscpu and /proc/cpuinfo say."""
+    name = platform.processor() or platform.machine()
     try:
         for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
             if line.startswith("Model name:"):
-                return f"{line.split(':', 1)[1].strip()}, {len(os.sched_getaffinity(0))} cores"
+                name = line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    flags = cpu_flags()
+    present = [flag for flag in FLAGS_OF_NOTE if flag in flags]
+    absent = [flag for flag in FLAGS_OF_NOTE if flag not in flags]
+    return (
+        f"{name}, {len(os.sched_getaffinity(0))} cores; flags: {' '.join(present) or 'none'}"
+        f" (without: {' '.join(absent) or 'none'})"
+    )
 
 
 def default_run() -> dict:
@@ -72,20 +85,35 @@ def decoding(repeats: int) -> dict:
 
 def markdown(figures: dict) -> str:
     train = figures["training"]
-    reached = train["time_to_99"]
+    defaults = train["framework_defaults"]
     lines = [
         f"Measured {figures['date']} on {figures['machine']}; medians of {train['repeats']} repeats.",
+        f"The framework's defaults here: {defaults['precision']} ({defaults['precision_reason']}),"
+        f" {defaults['steps_per_execution']} steps per graph call.",
         "",
         "| figure | value |",
         "|---|---|",
     ]
+    to_torch = train["ratio_to_pytorch"] or {}
     for name, rate in train["sequences_per_second"].items():
-        ratio = train["ratio_to_bare_keras"][name]
-        lines.append(f"| training, {name} | {rate:,} sequences/s ({ratio:.2f}x bare Keras) |")
-    lines.append(
-        f"| time to 99% held-out exact-match | {reached['seconds']} s, {reached['steps']} steps "
-        f"(first graph call {reached['first_call_seconds']} s of it) |"
-    )
+        ratio = f"{train['ratio_to_bare_keras'][name]:.2f}x bare Keras"
+        if name in to_torch:
+            ratio += f", {to_torch[name]:.2f}x PyTorch"
+        lines.append(f"| training, {name} | {rate:,} sequences/s ({ratio}) |")
+    reached = train["time_to_99"]
+    for name, run in reached.items():
+        versus = ""
+        if (
+            name != "pytorch"
+            and "pytorch" in reached
+            and run["seconds"]
+            and reached["pytorch"]["seconds"]
+        ):
+            versus = f", {run['seconds'] / reached['pytorch']['seconds']:.2f}x PyTorch's time"
+        lines.append(
+            f"| {name}: time to 99% held-out exact-match | {run['seconds']} s, "
+            f"{run['steps']} steps{versus} |"
+        )
     for name, rate in figures["decoding"].items():
         lines.append(f"| decoding, {name} | {rate:,.1f} sequences/s |")
     run = figures["default_run"]

@@ -1,36 +1,46 @@
-"""Training throughput: the framework's `lstm` model against a bare keras-io-style model.
+"""Training throughput: the framework's `lstm` model against a bare keras-io-style model
+and a plain PyTorch reference of the same model.
 
 The benchmark setting (configs/experiment/benchmark.yaml): reversal of exactly 10
-symbols out of 10, 128 units, one layer, batch 128. Both models see the same sequences,
-in the same process, alternating, so that machine noise hits both alike:
+symbols out of 10, 128 units, embedding 64, one layer, batch 128. Every model sees the
+same sequences, in the same process, alternating, so that machine noise hits all alike:
 
 - the framework: `build_model` + `compile_model` + its tf.data pipeline, `model.fit`
-  (teacher forcing, masked loss, token accuracy and exact-match metrics);
+  (teacher forcing, masked loss, token accuracy and exact-match metrics), under the
+  precision `trainer.precision=auto` picks here, at 1, 4 and 16 steps per graph call;
 - the bare reference: Embedding, LSTM(return_state=True), LSTM(return_sequences=True,
   initial_state=[h, c]), Dense, compiled with Adam(1e-2, clipnorm=1) and fitted on the
-  same arrays, as the keras-io lstm_seq2seq example does.
+  same arrays, as the keras-io lstm_seq2seq example does;
+- plain PyTorch (benchmarks/pytorch_reference.py), when torch is installed (`make bench`
+  installs the CPU wheel).
 
 Each measurement is one epoch of `--steps` batches after a warm-up epoch (tracing);
-the median of `--repeats` is reported. Then the framework trains from scratch until
-greedy exact-match on the validation split reaches 99%, with the experiment's defaults.
+the median of `--repeats` is reported. Then the framework (the experiment's defaults)
+and the PyTorch reference each train from scratch until greedy exact-match on the
+validation split reaches 99%, the clock stopped while it is measured.
 
     python benchmarks/training.py [--repeats 5] [--steps 96] [override ...]
 """
 
 import argparse
+import importlib.util
 import statistics
 import time
 
 import keras
+import pytorch_reference
 
 from seq2seq import build_model
 from seq2seq.data import pipeline
 from seq2seq.data.load import load_task_data
 from seq2seq.evaluation.evaluator import Evaluator
-from seq2seq.training.compile import compile_model, dtype_policy
+from seq2seq.training.compile import compile_model, dtype_policy, precision_on_this_machine
 from seq2seq_config import compose_config
+from seq2seq_config.task_defaults import with_task_defaults
 
 BATCH = 128
+#: Steps per graph call measured; the benchmark setting uses the one that measured fastest.
+STEPS_PER_CALL = (1, 4, 16)
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -47,14 +57,15 @@ def benchmark_config(*overrides):
 
 def framework_runner(cfg, task_data, steps):
     """An epoch of `steps` batches of the framework's training, as `train` runs it."""
-    with dtype_policy(cfg.trainer.precision):
+    precision = precision_on_this_machine(cfg.trainer).name
+    with dtype_policy(precision):
         model = build_model(cfg.model, *task_data.vocabs.model_sizes())
         compile_model(model, cfg.trainer, total_steps=10**6)
     dataset = pipeline.training_dataset(task_data.train, BATCH, cfg.seed, 0, 10**6)
     timer = EpochTimer()
 
     def run():
-        with dtype_policy(cfg.trainer.precision):
+        with dtype_policy(precision):
             model.fit(dataset, epochs=1, steps_per_epoch=steps, callbacks=[timer], verbose=0)
         return timer.seconds
 
@@ -105,6 +116,7 @@ class StopAtExactMatch(keras.callbacks.Callback):
         self.seconds = 0.0
         self.steps = None
         self.first_call_seconds = None
+        self.checked = 0
         self.curve = []
 
     def on_train_begin(self, logs=None):
@@ -114,8 +126,10 @@ class StopAtExactMatch(keras.callbacks.Callback):
         step = int(self.model.optimizer.iterations.numpy())
         if self.first_call_seconds is None:  # tracing and building the graph, then steps
             self.first_call_seconds = time.perf_counter() - self.resumed
-        if step % self.every:
+        # Not `step % every`: an epoch's last call may run fewer steps than the others.
+        if step - self.checked < self.every:
             return
+        self.checked = step
         self.seconds += time.perf_counter() - self.resumed
         exact_match = self.evaluator(self.split)["exact_match"]
         self.curve.append((step, round(self.seconds, 2), exact_match))
@@ -138,21 +152,18 @@ def time_to_exact_match(cfg, task_data, target=0.99, every=16, max_epochs=20):
         steps, included in `seconds`), and `curve`, `(step, seconds, exact_match)` at
         each check.
     """
+    cfg = with_task_defaults(cfg)
     trainer = cfg.trainer
     every = -(-every // trainer.steps_per_execution) * trainer.steps_per_execution
-    with dtype_policy(trainer.precision):
+    with dtype_policy(precision_on_this_machine(trainer).name):
         keras.utils.set_random_seed(cfg.seed)
         model = build_model(cfg.model, *task_data.vocabs.model_sizes())
-        steps_per_epoch = pipeline.steps_per_epoch(task_data.train, trainer.batch_size)
-        compile_model(model, trainer, total_steps=steps_per_epoch * trainer.epochs)
-        stop = StopAtExactMatch(Evaluator(model, trainer.batch_size), task_data.val, target, every)
-        model.fit(
-            pipeline.training_dataset(task_data.train, trainer.batch_size, cfg.seed, 0, max_epochs),
-            epochs=max_epochs,
-            steps_per_epoch=steps_per_epoch,
-            callbacks=[stop],
-            verbose=0,
+        batches = pipeline.EpochBatches(
+            task_data.train, trainer.batch_size, cfg.seed, trainer.group_by_length
         )
+        compile_model(model, trainer, total_steps=batches.steps * trainer.epochs)
+        stop = StopAtExactMatch(Evaluator(model, trainer.batch_size), task_data.val, target, every)
+        model.fit(batches.dataset, epochs=max_epochs, callbacks=[batches, stop], verbose=0)
     return {
         "seconds": round(stop.seconds, 2) if stop.steps else None,
         "steps": stop.steps,
@@ -172,42 +183,61 @@ def throughput(runners, steps, repeats):
     return {name: steps * BATCH / statistics.median(s) for name, s in seconds.items()}
 
 
+def torch_installed() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
 def measure(repeats=5, steps=96, overrides=()):
-    """Throughput of the framework (benchmark defaults, and plain float32) against the
-    bare Keras model, then the framework's time to 99% held-out exact-match.
+    """Throughput of the framework (the benchmark setting, with 1, 4 and 16 steps per
+    graph call) against the bare Keras model and the plain PyTorch reference (when torch
+    is installed), then each one's time to 99% held-out exact-match.
 
     Returns:
         A dict of the figures, ready for JSON.
     """
     cfg = benchmark_config(*overrides)
-    float32 = benchmark_config(
-        *overrides, "trainer.precision=float32", "trainer.steps_per_execution=1"
-    )
     keras.utils.set_random_seed(0)
     task_data, _ = load_task_data(cfg.task, cfg.seed, cfg.data_dir)
-    rates = throughput(
-        {
-            "framework": framework_runner(cfg, task_data, steps),
-            "framework, float32, 1 step per call": framework_runner(float32, task_data, steps),
-            "bare keras": bare_runner(task_data, steps),
-        },
-        steps,
-        repeats,
-    )
-    reference = rates["bare keras"]
+    runners = {
+        f"framework, {n} steps per call": framework_runner(
+            benchmark_config(*overrides, f"trainer.steps_per_execution={n}"), task_data, steps
+        )
+        for n in STEPS_PER_CALL
+    }
+    runners["bare keras"] = bare_runner(task_data, steps)
+    sizes = (task_data.vocabs.source.size, task_data.vocabs.target.size)
+    train_arrays = pipeline.teacher_forcing_arrays(task_data.train)
+    if torch_installed():
+        runners["pytorch"] = pytorch_reference.runner(train_arrays, sizes, steps, BATCH)
+    rates = throughput(runners, steps, repeats)
+    default = f"framework, {cfg.trainer.steps_per_execution} steps per call"
+    rates = {"framework": rates.pop(default), **rates}
+    reached = {"framework": time_to_exact_match(cfg, task_data)}
+    if torch_installed():
+        val = task_data.val
+        reached["pytorch"] = pytorch_reference.time_to_exact_match(
+            train_arrays, val.source_ids, val.target_ids, sizes, cfg.trainer.batch_size
+        )
+    precision = precision_on_this_machine(cfg.trainer)
     return {
         "setting": "reverse, length 10, 10 symbols, 128 units, 1 layer, batch 128",
         "framework_defaults": {
-            "precision": cfg.trainer.precision,
+            "precision": precision.name,
+            "precision_reason": precision.reason,
             "steps_per_execution": cfg.trainer.steps_per_execution,
             "learning_rate": cfg.trainer.learning_rate,
             "lr_schedule": cfg.trainer.lr_schedule,
         },
         "repeats": repeats,
         "sequences_per_second": {name: round(rate) for name, rate in rates.items()},
-        "ratio_to_bare_keras": {name: round(rate / reference, 3) for name, rate in rates.items()},
-        "time_to_99": time_to_exact_match(cfg, task_data),
+        "ratio_to_bare_keras": ratios(rates, "bare keras"),
+        "ratio_to_pytorch": ratios(rates, "pytorch") if "pytorch" in rates else None,
+        "time_to_99": reached,
     }
+
+
+def ratios(rates: dict, reference: str) -> dict:
+    return {name: round(rate / rates[reference], 3) for name, rate in rates.items()}
 
 
 def main():
@@ -217,13 +247,14 @@ def main():
     parser.add_argument("overrides", nargs="*", help="config overrides for the framework")
     args = parser.parse_args()
     figures = measure(args.repeats, args.steps, args.overrides)
+    to_torch = figures["ratio_to_pytorch"] or {}
     for name, rate in figures["sequences_per_second"].items():
-        print(f"{name}: {rate:,} sequences/s ({figures['ratio_to_bare_keras'][name]:.2f}x)")
-    reached = figures["time_to_99"]
-    print(
-        f"99% held-out exact-match: {reached['seconds']} s, {reached['steps']} steps "
-        f"(first graph call {reached['first_call_seconds']} s)"
-    )
+        versus = f", {to_torch[name]:.2f}x PyTorch" if name in to_torch else ""
+        print(
+            f"{name}: {rate:,} sequences/s ({figures['ratio_to_bare_keras'][name]:.2f}x bare Keras{versus})"
+        )
+    for name, reached in figures["time_to_99"].items():
+        print(f"{name}, 99% held-out exact-match: {reached['seconds']} s, {reached['steps']} steps")
 
 
 if __name__ == "__main__":
