@@ -41,8 +41,8 @@ $(VENV)/.bench-installed: $(STAMP)
 	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable ".[test,bench]"
 	touch $@
 
-## Training throughput against bare Keras, time to 99%, decoding, a default run's
-## peak memory: benchmarks/results/bench.{json,md} (about 10 minutes).
+## Training throughput against bare Keras and PyTorch, time to 99%, decoding, a default run's
+## peak memory: benchmarks/results/bench.{json,md} (about 6 minutes).
 bench: $(VENV)/.bench-installed
 	$(BIN)/python benchmarks/suite.py
 
