@@ -29,7 +29,14 @@ def test_experiment_composes_and_lists_only_what_differs(name):
     assert set(cfg) == set(default)
 
 
-@pytest.mark.parametrize("name", EXPERIMENTS)
+#: Experiments that train a few steps in `make test-fast` too; the others' families and
+#: options train in tests of their own (tests/model), so they wait for `make test`.
+FAST = {"benchmark", "dates", "tense_subword"}
+
+
+@pytest.mark.parametrize(
+    "name", [n if n in FAST else pytest.param(n, marks=pytest.mark.slow) for n in EXPERIMENTS]
+)
 def test_experiment_trains_a_few_steps(name, data_dir):
     """The experiment's model, optimizer, precision and steps per call, on a few batches
     of its task (the whole run's path is tested elsewhere, once)."""
