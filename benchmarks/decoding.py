@@ -3,7 +3,8 @@
 1,000 sources of length 10 (10 symbols), a 128-unit `lstm` model (embedding 64), 11
 decoding steps (10 symbols and EOS) for every decoder, so each does the same work:
 
-- this framework: greedy and beam search (5 beams), one compiled graph per batch;
+- this framework: greedy and beam search (5 beams), one compiled graph per batch, and
+  greedy compiled by XLA (`tf.function(jit_compile=True)`);
 - keras_hub's GreedySampler and BeamSampler driving the same model's `decode_step`
   (when keras_hub is installed: `pip install -e ".[bench]"`);
 - the keras-io lstm_seq2seq way: an encoder and a decoder `keras.Model`, `predict` once
@@ -65,8 +66,11 @@ def timed(fn, repeats):
     return statistics.median(seconds)
 
 
-def framework(model, source, strategy, steps=STEPS, **options):
-    compiled = tf.function(lambda ids: decoding.decode(model, ids, steps, strategy, **options))
+def framework(model, source, strategy, steps=STEPS, jit_compile=False, **options):
+    compiled = tf.function(
+        lambda ids: decoding.decode(model, ids, steps, strategy, **options),
+        jit_compile=jit_compile,
+    )
     ids = tf.constant(source)
     return lambda: compiled(ids).numpy()
 
@@ -164,6 +168,10 @@ def main():
     exported = tempfile.TemporaryDirectory()
     rows = {
         "framework greedy": (framework(model, source, "greedy"), SEQUENCES),
+        "framework greedy, XLA (jit_compile=True)": (
+            framework(model, source, "greedy", jit_compile=True),
+            SEQUENCES,
+        ),
         "framework beam (5)": (framework(model, source, "beam", beam_size=5, alpha=0.0), SEQUENCES),
         f"framework greedy, {serve_steps} steps, in process": (
             framework(model, source, "greedy", steps=serve_steps),

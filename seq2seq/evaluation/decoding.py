@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from seq2seq.data.vocabulary import BOS_ID, EOS_ID, PAD_ID
 from seq2seq.evaluation.beam_search import beam_search, beam_search_n_best, repeat_beams
-from seq2seq.evaluation.search_loop import StepFn, pad_to
+from seq2seq.evaluation.search_loop import StepFn
 from seq2seq_config.command_schema import DecodingConfig
 from seq2seq_config.constraints import choices, dispatch_table
 
@@ -36,7 +36,12 @@ def _token_by_token(choose, step_fn, state, batch_size, max_len) -> tf.Tensor:
     """
     tokens = tf.fill([batch_size], tf.constant(BOS_ID, tf.int32))
     finished = tf.zeros([batch_size], tf.bool)
-    emitted = tf.TensorArray(tf.int32, size=0, dynamic_size=True)
+    # The output at its full size from the start, PAD where no step writes: no shape
+    # depends on how many steps ran, so XLA compiles the loop (jit_compile), and it
+    # measured faster than a growing TensorArray without XLA too (41 against 45 ms for
+    # 1,000 sequences of 11 steps, benchmarks/decoding.py).
+    emitted = tf.fill([batch_size, max_len], tf.constant(PAD_ID, tf.int32))
+    positions = tf.range(max_len)
 
     def not_done(t, tokens, finished, state, emitted):
         return tf.logical_and(t < max_len, tf.logical_not(tf.reduce_all(finished)))
@@ -45,12 +50,10 @@ def _token_by_token(choose, step_fn, state, batch_size, max_len) -> tf.Tensor:
         logits, state = step_fn(tokens, state)
         next_tokens = tf.where(finished, PAD_ID, choose(logits, t))
         finished = tf.logical_or(finished, tf.equal(next_tokens, EOS_ID))
-        return t + 1, next_tokens, finished, state, emitted.write(t, next_tokens)
+        emitted = tf.where(tf.equal(positions, t)[None, :], next_tokens[:, None], emitted)
+        return t + 1, next_tokens, finished, state, emitted
 
-    steps, _, _, _, emitted = tf.while_loop(
-        not_done, step, (tf.constant(0), tokens, finished, state, emitted)
-    )
-    return pad_to(tf.transpose(emitted.stack()), batch_size, steps, max_len)
+    return tf.while_loop(not_done, step, (tf.constant(0), tokens, finished, state, emitted))[-1]
 
 
 def greedy_search(step_fn: StepFn, state, batch_size, max_len) -> tf.Tensor:

@@ -1,7 +1,9 @@
 """Greedy search, beam search and sampling on fake step functions: no model needed to pin
-down the loops."""
+down the loops; and greedy decoding of every family compiled by XLA."""
 
+import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from seq2seq import beam_search, greedy_search, sample
@@ -130,3 +132,34 @@ def test_sampled_sequences_stop_at_their_own_eos():
     for row in ended:
         after = row[np.flatnonzero(row == EOS_ID)[0] + 1 :]
         assert np.all(after == PAD_ID)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        [],
+        ["model=attention"],
+        ["model=attention", "model.attention=bahdanau"],
+        ["model=repeat_vector"],
+        ["model.cell=gru", "model.num_layers=2"],
+        ["model.bidirectional=true", "model.bridge=dense"],
+    ],
+)
+def test_greedy_decoding_compiles_with_xla_to_the_same_tokens(overrides):
+    """`tf.function(jit_compile=True)` around greedy decoding (README, "Performance"): no
+    shape in the loop depends on the steps it ran, so XLA compiles it."""
+    from seq2seq import build_model, decode
+    from seq2seq_config import compose_config
+
+    cfg = compose_config(["model.units=32", "model.embedding_dim=8", *overrides])
+    keras.utils.set_random_seed(0)
+    model = build_model(cfg.model, 12)
+    sources = np.random.default_rng(0).integers(3, 12, size=(16, 7)).astype(np.int32)
+    sources[:4, 5:] = PAD_ID  # shorter sources, padded
+
+    def greedy(ids):
+        return decode(model, ids, 9, "greedy")
+
+    plain = tf.function(greedy)(sources).numpy()
+    compiled = tf.function(greedy, jit_compile=True)(sources).numpy()
+    np.testing.assert_array_equal(plain, compiled)
