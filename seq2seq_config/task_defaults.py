@@ -1,5 +1,5 @@
 """Keys whose null means "as suits the task": a generated toy task trains for a few epochs
-and stops once it is solved (99% validation exact-match), a file of pairs until early
+and stops once it is solved (99.5% validation exact-match), a file of pairs until early
 stopping finds its plateau, with batches grouped by length.
 
 Filled in when a config is composed and again when a run opens its directory, so that the
@@ -8,8 +8,10 @@ run's `config.yaml` holds the values it used and a resume compares like with lik
 
 from omegaconf import DictConfig, OmegaConf
 
-#: Validation exact-match at which a generated task counts as solved.
-SOLVED = 0.99
+#: Validation exact-match at which a generated task counts as solved: half a point above
+#: the 99% a user asks of a test split of the same size (1,000 sequences: a standard error
+#: of about 0.3 points), so that test exact-match stays at 99% or more.
+SOLVED = 0.995
 
 #: What null means for a generated task and for files of pairs.
 DEFAULTS = {
@@ -26,7 +28,7 @@ def with_task_defaults(cfg: DictConfig) -> DictConfig:
     for key, values in DEFAULTS.items():
         if OmegaConf.select(cfg, key) is None:
             OmegaConf.update(cfg, key, values[files], merge=False)
-    # A generated task is solved, and its run done, at 99% exact-match; a goal for another
+    # A generated task is solved, and its run done, at SOLVED; a goal for another
     # metric, or on a file of pairs, is the user's to set.
     watch = cfg.trainer.early_stopping
     if not files and watch.goal is None and watch.monitor == "val/exact_match":
