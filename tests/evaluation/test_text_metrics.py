@@ -1,5 +1,6 @@
 """Token error rate, BLEU and chrF: checked against a brute-force edit distance and against
-sacrebleu called directly on the same strings, through the evaluator as a run uses it."""
+sacrebleu called directly on the same strings, through the evaluator as a run uses it; and
+the evaluator's compiled step, traced once for a split whose last batch is smaller."""
 
 import random
 
@@ -102,3 +103,16 @@ def test_subwords_count_errors_in_characters_of_the_detokenized_text():
     )
     assert metrics["token_error_rate"] == pytest.approx(1 / (len("the cat sat") + len("a dog ran")))
     assert metrics["bleu"] == pytest.approx(sacrebleu.corpus_bleu(hypotheses, [references]).score)
+
+
+def test_a_smaller_last_batch_runs_the_same_compiled_step():
+    vocab = Vocabulary("the a cat dog".split(), "space")
+    references = ["the cat", "a dog", "the dog", "a cat"]
+    split = Split(
+        ids(vocab, ["a"] * 4, 2)[:, :1], ids(vocab, references, 3, eos=False), tuple(references)
+    )
+    evaluator = Evaluator(Decodes(ids(vocab, references, 4), vocab.size), batch_size=3)
+    evaluator(split)  # batches of 3 and 1
+    evaluator(split)
+    (step,) = evaluator._steps.values()
+    assert step.experimental_get_tracing_count() == 1
