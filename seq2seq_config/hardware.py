@@ -1,10 +1,11 @@
 """`trainer.precision=auto`: the arithmetic this machine runs fastest, chosen from what it has.
 
-Measured by `make bench` (README, "Speed"): bfloat16 pays on CPUs with AMX, whose tile
-units multiply bfloat16 matrices; on a 2-core AMD EPYC with AVX-512 BF16 but no AMX it
-trained at 0.68x of float32 (and at 0.88x on one with neither), because the conversions
-cost more than the narrower arithmetic saves at these sizes. A GPU computes in float16
-with loss scaling. Everything else trains in float32.
+Measured by `make bench` (README, "Performance"): bfloat16 pays on CPUs that multiply
+bfloat16 matrices in hardware: AMX (1.17x the bare float32 model on a 2-core Intel Xeon)
+or AVX-512 BF16 (1.27x float32 on a 2-core AMD EPYC Zen 4, interleaved runs). On a CPU
+with neither it was reported at 0.88x of float32: the conversions cost more than the
+narrower arithmetic saves. A GPU computes in float16 with loss scaling. Everything else
+trains in float32.
 
 Reading the CPU's flags needs no TensorFlow; whether a GPU is present is the caller's to
 say, as only TensorFlow knows.
@@ -66,10 +67,11 @@ def choose_precision(
     if gpu:
         return Precision("float32", "auto: a GPU, but this strategy has no float16 loss scaling")
     if "amx_bf16" in flags:
-        return Precision("mixed_bfloat16", "auto: the CPU has AMX (amx_bf16)")
+        return Precision("mixed_bfloat16", "auto: the CPU multiplies bfloat16 with AMX (amx_bf16)")
     if "avx512_bf16" in flags:
         return Precision(
-            "float32",
-            "auto: the CPU has AVX-512 BF16 but no AMX, where bfloat16 measured slower",
+            "mixed_bfloat16", "auto: the CPU multiplies bfloat16 with AVX-512 BF16 (avx512_bf16)"
         )
-    return Precision("float32", "auto: the CPU has no AMX, where bfloat16 measured slower")
+    return Precision(
+        "float32", "auto: the CPU has neither AMX nor AVX-512 BF16, where bfloat16 is slower"
+    )

@@ -62,7 +62,7 @@ class Bridge(keras.layers.Layer):
 
     def call(self, encoder_states, batch_size=None):
         if self.kind == "zeros":
-            zeros = ops.zeros((batch_size, self.decoder_units))
+            zeros = ops.zeros((batch_size, self.decoder_units), dtype=self.compute_dtype)
             return [[zeros] * STATE_COUNT[self.cell] for _ in range(self.num_layers)]
         states = [self._per_state(layer_states) for layer_states in encoder_states]
         if self.kind == "dense":

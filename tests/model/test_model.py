@@ -1,5 +1,5 @@
-"""The model: the design card's wiring against plain Keras, masking, argument checks and
-reloading in a fresh process."""
+"""The model: the design card's wiring against plain Keras, masking, argument checks,
+reloading in a fresh process, and decoders started from zeros under bfloat16."""
 
 import subprocess
 import sys
@@ -7,9 +7,11 @@ import sys
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from conftest import ROOT
-from seq2seq import Seq2Seq, build_model
+from seq2seq import Seq2Seq, build_model, greedy_decode
+from seq2seq.training.compile import dtype_policy
 from seq2seq_config import compose_config
 
 VOCAB = 9
@@ -137,3 +139,15 @@ def test_saved_model_reloads_in_a_fresh_process_with_the_same_logits(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "Seq2Seq"
     np.testing.assert_allclose(np.load(tmp_path / "y.npy"), model(x), atol=1e-6)
+
+
+@pytest.mark.parametrize("overrides", [["model.bridge=zeros"], ["model=repeat_vector"]])
+def test_decoders_started_from_zeros_decode_under_bfloat16(overrides):
+    """The zeros handed to the decoder take the layer's compute dtype: a float32 zero
+    state would change dtype in the decoding loop under a mixed policy."""
+    cfg = compose_config(["model.units=8", "model.embedding_dim=4", *overrides])
+    with dtype_policy("mixed_bfloat16"):
+        model = build_model(cfg.model, VOCAB)
+        graph = tf.function(lambda ids: greedy_decode(model, ids, 4))  # as the evaluator runs it
+        decoded = graph(tf.constant([[3, 4, 5]], tf.int32))
+    assert decoded.shape == (1, 4)
