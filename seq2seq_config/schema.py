@@ -165,7 +165,7 @@ class TrainerConfig:
     # Any of these Keras optimizers, by the name `keras.optimizers.get` takes.
     optimizer: str = one_of("adam", ("adam", "adamw", "nadam", "rmsprop", "sgd"))
     # float32, or a Keras mixed policy: float32 weights with bfloat16 (fast on CPUs
-    # with AMX or AVX-512 BF16) or float16 (GPUs) arithmetic; auto: the one this machine runs fastest
+    # with AMX) or float16 (GPUs) arithmetic; auto: the one this machine runs fastest
     # (seq2seq_config/hardware.py), named in the log and run.json.
     precision: str = one_of("auto", ("auto", "float32", "mixed_bfloat16", "mixed_float16"))
     # Batches of sequences of similar length, so that little of a batch is padding:

@@ -32,14 +32,12 @@ def test_this_machines_flags_are_found():
     "flags,gpu,expected",
     [
         (INTEL_AMX, False, "mixed_bfloat16"),
-        (AMD_ZEN4, False, "mixed_bfloat16"),
+        (AMD_ZEN4, False, "float32"),
         (AMD_ZEN3, False, "float32"),
         (AMD_ZEN3, True, "mixed_float16"),
     ],
 )
-def test_auto_picks_bfloat16_with_amx_or_avx512_bf16_and_float16_on_a_gpu(
-    tmp_path, flags, gpu, expected
-):
+def test_auto_picks_bfloat16_only_with_amx_and_float16_on_a_gpu(tmp_path, flags, gpu, expected):
     chosen = choose_precision("auto", cpu_flags(cpuinfo(tmp_path, flags)), gpu=gpu)
     assert chosen.name == expected and chosen.reason.startswith("auto: ")
 
