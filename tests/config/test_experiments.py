@@ -29,9 +29,10 @@ def test_experiment_composes_and_lists_only_what_differs(name):
     assert set(cfg) == set(default)
 
 
-#: Experiments that train a few steps in `make test-fast` too; the others' families and
-#: options train in tests of their own (tests/model), so they wait for `make test`.
-FAST = {"benchmark", "dates", "tense_subword"}
+#: Experiments that train a few steps in `make test-fast` too (a generated task, and a file
+#: of pairs with subwords); the others' families, options and tokenizers train in tests of
+#: their own, so they wait for `make test`.
+FAST = {"benchmark", "tense_subword"}
 
 
 @pytest.mark.parametrize(

@@ -122,6 +122,7 @@ print(type(model).__name__)
 """
 
 
+@pytest.mark.slow  # a second Python process; test-fast reloads in-process (tests/serving)
 def test_saved_model_reloads_in_a_fresh_process_with_the_same_logits(tmp_path):
     model = random_model(num_layers=2)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")

@@ -52,6 +52,7 @@ def test_an_interrupt_is_recorded_with_how_to_resume(interrupted_run):
     assert not (run_dir / "metrics.json").exists()
 
 
+@pytest.mark.slow  # test-fast resumes after an interrupt at the end of training elsewhere
 def test_an_interrupt_during_the_final_save_leaves_an_unfinished_run_that_resumes(
     tiny_cfg, tmp_path, monkeypatch, capsys
 ):

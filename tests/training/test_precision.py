@@ -5,11 +5,13 @@ import json
 
 import keras
 import numpy as np
+import pytest
 
 from seq2seq import build_model, load_run, train
 from seq2seq.training.compile import compile_model, dtype_policy
 
 
+@pytest.mark.slow  # a whole run; test-fast builds and decodes under bfloat16 (tests/model)
 def test_a_mixed_bfloat16_run_with_several_steps_per_call_trains_and_reloads(tiny_cfg, tmp_path):
     cfg = tiny_cfg(
         "trainer.precision=mixed_bfloat16", "trainer.steps_per_execution=3", "trainer.epochs=2"
