@@ -8,10 +8,10 @@ English, with weekdays that agree with the date. A task for `task.tokenizer=char
 character is a symbol.
 """
 
-import argparse
 import datetime
 import random
-from pathlib import Path
+
+from distinct_pairs import write_distinct_pairs
 
 START, END = datetime.date(1950, 1, 1), datetime.date(2049, 12, 31)
 
@@ -47,18 +47,7 @@ def pair(rng: random.Random) -> tuple:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=6000, help="distinct written dates")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="data/dates.tsv")
-    args = parser.parse_args()
-    rng = random.Random(args.seed)
-    pairs = {}
-    while len(pairs) < args.count:
-        written, iso = pair(rng)
-        pairs.setdefault(written, iso)
-    Path(args.out).write_text("".join(f"{s}\t{t}\n" for s, t in pairs.items()), encoding="utf-8")
-    print(f"wrote {len(pairs)} pairs to {args.out}")
+    write_distinct_pairs(pair, __doc__.splitlines()[0], "data/dates.tsv")
 
 
 if __name__ == "__main__":

@@ -9,9 +9,9 @@ not see), adverbs of time. A task of words whose endings change, where subword p
 (`task.tokenizer=subword`) carry what the model learns of one verb to the others.
 """
 
-import argparse
 import random
-from pathlib import Path
+
+from distinct_pairs import write_distinct_pairs
 
 # (base, third person singular, past)
 REGULAR = [
@@ -60,18 +60,7 @@ def pair(rng: random.Random) -> tuple:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=6000, help="distinct sentences")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="data/tense_pairs.tsv")
-    args = parser.parse_args()
-    rng = random.Random(args.seed)
-    pairs = {}
-    while len(pairs) < args.count:
-        source, target = pair(rng)
-        pairs.setdefault(source, target)
-    Path(args.out).write_text("".join(f"{s}\t{t}\n" for s, t in pairs.items()), encoding="utf-8")
-    print(f"wrote {len(pairs)} pairs to {args.out}")
+    write_distinct_pairs(pair, __doc__.splitlines()[0], "data/tense_pairs.tsv")
 
 
 if __name__ == "__main__":
