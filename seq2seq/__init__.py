@@ -27,6 +27,7 @@ from seq2seq.model.families import (
 from seq2seq.model.recurrent import Decoder, Encoder
 from seq2seq.serving.finished_run import Run, load_run
 from seq2seq.training.trainer import train
+from seq2seq_config.version import __version__
 
 __all__ = [
     "BOS_ID",
@@ -52,4 +53,5 @@ __all__ = [
     "load_run",
     "sample",
     "train",
+    "__version__",
 ]

@@ -23,6 +23,7 @@ from seq2seq_config.schema import (
     register_configs,
 )
 from seq2seq_config.validation import validate
+from seq2seq_config.version import __version__
 
 __all__ = [
     "CONFIG_DIR",
@@ -39,4 +40,5 @@ __all__ = [
     "register_configs",
     "run_cli",
     "validate",
+    "__version__",
 ]

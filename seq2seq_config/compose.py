@@ -1,16 +1,15 @@
 """Composing configs from Python, as `train.py` does from the command line."""
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from seq2seq_config.schema import register_configs
+from seq2seq_config.shipped import CONFIG_DIR
 from seq2seq_config.task_defaults import with_task_defaults
 
-#: The project's Hydra config directory.
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+__all__ = ["CONFIG_DIR", "compose_config"]
 
 
 def compose_config(overrides: Sequence[str] = (), config_name: str = "train") -> DictConfig:

@@ -13,6 +13,7 @@ from hydra.core.config_store import ConfigStore
 
 from seq2seq_config.command_schema import DecodingConfig, EvaluateConfig, PredictConfig
 from seq2seq_config.constraints import filesystem_path, integer, number, one_of
+from seq2seq_config.shipped import register_sample_resolver
 
 #: The generated toy tasks; `tsv` reads a file instead.
 GENERATED_TASKS = ("reverse", "copy", "sort", "reverse_prefix", "addition")
@@ -52,7 +53,8 @@ class TaskConfig:
     target_len: int = integer(3, minimum=1)
     # tsv: the file of `source<TAB>target` lines to train on; validation and test are cut
     # from it unless val_path / test_path name files of their own (train_size,
-    # vocab_size, min_len and max_len do not apply). `path` is the older name of train_path.
+    # vocab_size, min_len and max_len do not apply). `path` is the older name of train_path;
+    # with neither, the shipped sample trains (task_defaults.TSV_SAMPLE).
     train_path: str | None = filesystem_path(None)
     path: str | None = filesystem_path(None)
     val_path: str | None = filesystem_path(None)
@@ -82,6 +84,9 @@ class TaskConfig:
     # tsv: a line without a tab or with an empty side: error (stop, naming the line) or
     # skip (leave it out, with a warning that counts them).
     on_bad_line: str = one_of("error", ("error", "skip"))
+    # tsv: the first line of each file holds column names (true: skipped), a pair (false),
+    # or null: a first line that looks like column names (source<TAB>target) is refused.
+    header: bool | None = None
 
 
 @dataclass
@@ -216,8 +221,10 @@ def register_configs() -> None:
 
     The group schemas are stored as `schema/<group>`, outside the groups themselves so
     that they never show up as a choice (`model=...`); each YAML option names its schema
-    first in its defaults list, which is what makes Hydra type-check it.
+    first in its defaults list, which is what makes Hydra type-check it. Registers the
+    configs' resolver `${sample:NAME}` too (`seq2seq_config.shipped`).
     """
+    register_sample_resolver()
     store = ConfigStore.instance()
     store.store(name="train_schema", node=TrainConfig)
     store.store(group="schema", name="task", node=TaskConfig)

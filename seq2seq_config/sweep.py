@@ -28,6 +28,7 @@ from seq2seq_config.errors import Interrupted, describe
 from seq2seq_config.files import atomic_write_text
 from seq2seq_config.run_dir import write_overrides
 from seq2seq_config.schema import METRICS
+from seq2seq_config.version import __version__
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ def run_sweep_job(run: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
             log.error("Job failed: %s", message)
         run_dir = Path(HydraConfig.get().runtime.output_dir)
         write_overrides(run_dir)
-        record = {"status": "failed", "error": message}
+        record = {"version": __version__, "status": "failed", "error": message}
         atomic_write_text(run_dir / "run.json", json.dumps(record, indent=2) + "\n")
         return FailedRun(message)
 

@@ -1,12 +1,15 @@
 """Keys whose null means "as suits the task": a generated toy task trains for a few epochs
 and stops once it is solved (99.5% validation exact-match), a file of pairs until early
-stopping finds its plateau, with batches grouped by length.
+stopping finds its plateau, with batches grouped by length; `task=tsv` without a file
+trains on the shipped sample.
 
 Filled in when a config is composed and again when a run opens its directory, so that the
 run's `config.yaml` holds the values it used and a resume compares like with like.
 """
 
 from omegaconf import DictConfig, OmegaConf
+
+from seq2seq_config.shipped import sample_path
 
 #: Validation exact-match at which a generated task counts as solved: half a point above
 #: the 99% a user asks of a test split of the same size (1,000 sequences: a standard error
@@ -19,10 +22,14 @@ DEFAULTS = {
     "trainer.early_stopping.monitor": ("val/exact_match", "val/token_error_rate"),
     "trainer.group_by_length": (False, True),
 }
+#: The shipped sample `task=tsv` trains on when neither `task.train_path` nor `task.path`
+#: names a file (English number words to digits).
+TSV_SAMPLE = "number_words.tsv"
 
 
 def with_task_defaults(cfg: DictConfig) -> DictConfig:
-    """A copy of the `train` config with every null key of `DEFAULTS` filled in for its task."""
+    """A copy of the `train` config with every null key of `DEFAULTS` filled in for its task,
+    and, for `task=tsv` without a file, `task.path` set to the shipped sample."""
     cfg = cfg.copy()
     files = cfg.task.name == "tsv"
     for key, values in DEFAULTS.items():
@@ -33,4 +40,8 @@ def with_task_defaults(cfg: DictConfig) -> DictConfig:
     watch = cfg.trainer.early_stopping
     if not files and watch.goal is None and watch.monitor == "val/exact_match":
         watch.goal = SOLVED
+    # The sample is what no file means, not a default of task.path: a default there would
+    # clash with task.train_path=FILE (both would name the training file).
+    if files and cfg.task.train_path is None and cfg.task.path is None:
+        cfg.task.path = sample_path(TSV_SAMPLE)
     return cfg

@@ -5,6 +5,9 @@ from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 
 from seq2seq_config import CONFIG_DIR, ConfigError, UserError, compose_config, describe, validate
+from seq2seq_config.pair_files import training_file
+from seq2seq_config.shipped import sample_path
+from seq2seq_config.task_defaults import TSV_SAMPLE
 
 GROUPS = ("task", "model", "trainer")
 
@@ -129,7 +132,11 @@ def test_appended_top_level_key_is_refused():
         ("task=tsv task.tokenizer=word", "task.tokenizer='word'", "allowed: char, space"),
         ("task=tsv task.min_freq=0", "task.min_freq=0", ">= 1"),
         ("task=tsv task.on_bad_line=ignore", "task.on_bad_line='ignore'", "allowed: error, skip"),
-        ("task=tsv task.path=null", "task.path=null", "needs the file"),
+        (
+            "task=tsv task.path=a.tsv task.train_path=b.tsv",
+            "task.path='a.tsv'",
+            "task.train_path='b.tsv' names the training file already",
+        ),
     ],
 )
 def test_impossible_values_are_refused_naming_key_value_and_allowed(override, key, allowed):
@@ -140,6 +147,19 @@ def test_impossible_values_are_refused_naming_key_value_and_allowed(override, ke
     assert message.startswith(key + ":")
     assert allowed in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize("key", ["task.path", "task.train_path"])
+def test_a_file_of_pairs_is_named_by_either_key_and_none_means_the_sample(key, tmp_path):
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("".join(f"{i}\t{i}\n" for i in range(10, 40)))
+    cfg = compose_config(["task=tsv", f"{key}={pairs}", "task.val_size=5", "task.test_size=5"])
+    validate(cfg)
+    assert training_file(cfg.task) == str(pairs)
+    for overrides in (["task=tsv"], ["task=tsv", "task.path=null", "task.train_path=null"]):
+        cfg = compose_config(overrides)
+        validate(cfg)
+        assert training_file(cfg.task) == sample_path(TSV_SAMPLE)
 
 
 def test_held_out_splits_must_leave_room_for_training():

@@ -3,6 +3,7 @@ resume, even in the final save, and a run that failed before finishing an epoch 
 poison its directory."""
 
 import json
+import signal
 
 import keras
 import pytest
@@ -12,9 +13,11 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 import seq2seq
 from conftest import InterruptAtEpoch, steps_of
 from seq2seq import evaluate
+from seq2seq.data import pipeline
 from seq2seq.training import finish
 from seq2seq_config import RunError
-from seq2seq_config.errors import Interrupted
+from seq2seq_config.errors import Interrupted, Terminated, exit_on_user_error
+from seq2seq_config.version import __version__
 
 
 class PoisonFirstBatch(keras.callbacks.Callback):
@@ -48,7 +51,12 @@ def test_an_interrupt_is_recorded_with_how_to_resume(interrupted_run):
         f"hydra.run.dir={run_dir} trainer.resume=true"
     )
     record = json.loads((run_dir / "run.json").read_text())
-    assert record == {"status": "interrupted", "signal": "SIGINT", "epochs_finished": 2}
+    assert record == {
+        "version": __version__,
+        "status": "interrupted",
+        "signal": "SIGINT",
+        "epochs_finished": 2,
+    }
     assert not (run_dir / "metrics.json").exists()
 
 
@@ -73,6 +81,45 @@ def test_an_interrupt_during_the_final_save_leaves_an_unfinished_run_that_resume
     metrics = seq2seq.train(tiny_cfg("trainer.resume=true"), run_dir=str(tmp_path))
     assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
     assert steps_of(tmp_path) == 0  # every epoch had been trained: only the save was left
+
+
+def interrupting_generator(interrupt, at_epoch):
+    """`EpochBatches._planned` raising `interrupt` as epoch `at_epoch` (0-based) is read:
+    in a thread of tf.data's, where TensorFlow wraps it in an error of its own."""
+    planned = pipeline.EpochBatches._planned
+
+    def _planned(self):
+        if self.epoch == at_epoch:
+            raise interrupt
+        yield from planned(self)
+
+    return _planned
+
+
+@pytest.mark.parametrize("interrupt,name", [(KeyboardInterrupt, "SIGINT"), (Terminated, "SIGTERM")])
+def test_an_interrupt_inside_a_tf_data_generator_ends_in_one_line(
+    interrupt, name, tiny_cfg, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setattr(pipeline.EpochBatches, "_planned", interrupting_generator(interrupt, 1))
+    cfg = tiny_cfg("trainer.epochs=2", "trainer.group_by_length=true")  # batches from a generator
+    with pytest.raises(Interrupted) as info:
+        seq2seq.train(cfg, run_dir=str(tmp_path))
+    assert str(info.value) == (
+        f"interrupted by {name}; epoch 1 is saved; to continue, run the same command with "
+        f"hydra.run.dir={tmp_path} trainer.resume=true"
+    )  # TensorFlow's `[[{{node PyFunc}}]]` and traceback are not part of it
+    assert json.loads((tmp_path / "run.json").read_text())["signal"] == name
+    # Before a run could record it (evaluate, predict): one line and the signal's status.
+
+    def interrupted():
+        raise interrupt
+        yield
+
+    dataset = tf.data.Dataset.from_generator(interrupted, output_signature=tf.TensorSpec([]))
+    with pytest.raises(SystemExit) as exit_info, exit_on_user_error():
+        next(iter(dataset))
+    assert exit_info.value.code == 128 + int(signal.Signals[name])
+    assert capsys.readouterr().err == f"error: interrupted ({name})\n"
 
 
 # --- a failed run does not poison its directory ---------------------------------------------

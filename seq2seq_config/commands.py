@@ -1,0 +1,61 @@
+"""The console scripts an installation puts on the PATH: `seq2seq-train`,
+`seq2seq-evaluate`, `seq2seq-predict` and `seq2seq-modes` (pyproject.toml's
+`[project.scripts]`).
+
+Each takes what `python train.py` and `python -m seq2seq.evaluate|predict|modes` take, from
+any directory, and `--version`. `--version` is answered here, before the command's module
+loads: the three that decode import TensorFlow (seconds), and Hydra's own `--version`
+names Hydra's.
+"""
+
+import sys
+
+from seq2seq_config.errors import run_cli
+from seq2seq_config.train import main as train_main
+from seq2seq_config.version import __version__
+
+
+def exit_if_version(argv: list[str]) -> None:
+    """Prints `seq2seq VERSION` and exits if the arguments ask for the version.
+
+    Args:
+        argv: the command line's arguments, without the program.
+
+    Raises:
+        SystemExit: with status 0, after printing the version.
+    """
+    if "--version" in argv:
+        print(f"seq2seq {__version__}")
+        raise SystemExit(0)
+
+
+def train() -> None:
+    """`seq2seq-train`: composes and checks the config, then trains (see
+    `seq2seq_config.train`)."""
+    exit_if_version(sys.argv[1:])
+    run_cli(train_main)
+
+
+def evaluate() -> None:
+    """`seq2seq-evaluate run_dir=DIR ...`: measures a finished run (`seq2seq.evaluate`)."""
+    exit_if_version(sys.argv[1:])
+    from seq2seq.evaluate import main  # noqa: PLC0415 - TensorFlow loads after --version
+
+    sys.exit(main())
+
+
+def predict() -> None:
+    """`seq2seq-predict run_dir=DIR input=...`: decodes with a finished run
+    (`seq2seq.predict`)."""
+    exit_if_version(sys.argv[1:])
+    from seq2seq.predict import main  # noqa: PLC0415 - TensorFlow loads after --version
+
+    sys.exit(main())
+
+
+def modes() -> None:
+    """`seq2seq-modes`: the four LSTM output modes (`seq2seq.modes`)."""
+    exit_if_version(sys.argv[1:])
+    from seq2seq.modes import main  # noqa: PLC0415 - TensorFlow loads after --version
+
+    sys.exit(main())
