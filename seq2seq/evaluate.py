@@ -1,10 +1,12 @@
 """`python -m seq2seq.evaluate run_dir=DIR [key=value ...]`: measure a finished run.
 
 Reports, for one split (`split=val|test`, default test): loss, token accuracy,
-exact-match and exact-match for each target length; and length generalization on a
-split generated with lengths beyond the training range (`eval.min_len`, `eval.max_len`,
-by default the run's task.max_len + 1 .. + 5). Decodes greedily unless `decoding=beam`
-or `decoding=sample` (and their keys) say otherwise.
+exact-match, error rate, BLEU, chrF and the outputs cut short by the length bound, also
+for each target length; and length generalization on a split generated with lengths
+beyond the training range (`eval.min_len`, `eval.max_len`, by default the run's
+task.max_len + 1 .. + 5). Decodes greedily unless `decoding=beam` or `decoding=sample`
+(and their keys) say otherwise, each source up to the run's length bound
+(`decoding.max_len=N`: N tokens), as `predict` does.
 
 For a run on a file of pairs, the split is the one the run held out and saved
 (`held_out/`), whatever became of the file since; `eval.file=PATH` evaluates another
@@ -37,7 +39,9 @@ def _split(cfg: DictConfig, run) -> tuple:
     """The split to measure and its name: a file's pairs, the run's saved held-out pairs,
     or a generated task's split."""
     if cfg.eval.file is not None:
-        split = tsv.load_pairs_file(cfg.eval.file, run.vocabs, "error", key="eval.file")
+        split = tsv.load_pairs_file(
+            cfg.eval.file, run.vocabs, "error", key="eval.file", header=cfg.eval.header
+        )
         return f"file-{Path(cfg.eval.file).stem}", split
     if held_out.has_held_out(run.path):
         return cfg.split, held_out.load_split(run.path, cfg.split, run.vocabs)
@@ -57,16 +61,23 @@ def evaluate_run(cfg: DictConfig) -> dict[str, object]:
         cfg: a validated `evaluate` config.
 
     Returns:
-        The report: decoding settings, the split's metrics and the length
-        generalization split's metrics, each with exact-match by target length.
+        The report: decoding settings, the length bound, the split's metrics and the
+        length generalization split's metrics, each with exact-match by target length
+        and the count of outputs the bound cut short (`truncated`).
     """
     run = load_run(cfg.run_dir)
     task_cfg, seed = run.config.task, run.config.seed
     name, split = _split(cfg, run)
-    evaluator = make_evaluator(run.model, cfg.eval.batch_size, cfg.decoding, run.vocabs.target)
+    # The bound predict and the SavedModel decode to (or decoding.max_len): the figures are
+    # those of the outputs a user gets, never of outputs decoded to the reference's length.
+    bound = run.decoding_bound(cfg.decoding.max_len)
+    evaluator = make_evaluator(
+        run.model, cfg.eval.batch_size, cfg.decoding, run.vocabs.target, bound
+    )
     report = {
         "run_dir": str(run.path),
         "decoding": OmegaConf.to_container(cfg.decoding),
+        "length_bound": {**bound.to_json(), "in_words": bound.describe()},
         "split": {"name": name, "size": len(split), **evaluator(split, by_length=True)},
         # A file of pairs has no longer sequences to generate.
         "length_generalization": None,

@@ -6,12 +6,16 @@ Each line is text as the run's source tokenizer reads it: symbols separated by s
 (`subword`). Writes one detokenized output per input, in order, to stdout or
 `output_file=PATH`; `decoding=beam decoding.n_best=K` writes the K best hypotheses of
 each input instead, as TSV lines: input number, rank, log-probability, text.
-`decoding=beam` or `decoding=sample` (and their keys) choose the strategy.
+`decoding=beam` or `decoding=sample` (and their keys) choose the strategy. Each input
+decodes up to the run's length bound for its length (`length_bound.json`, fitted to the
+training data; `decoding.max_len=N` sets N tokens instead); outputs that reach it without
+ending are cut short, and a summary on stderr counts them and names their lines.
 
 Bad input (a token that is not a symbol of the run's vocabulary, an empty sequence, a
 sequence longer than the model takes) is refused with one line naming it.
 """
 
+import errno
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,8 +24,10 @@ import numpy as np
 import tensorflow as tf
 
 from seq2seq.data.vocabulary import EOS_ID, PAD_ID, Vocabulary
-from seq2seq.evaluation.decoding import decode, decode_n_best, decoding_options, default_max_len
+from seq2seq.evaluation import length_bound
+from seq2seq.evaluation.decoding import decode, decode_n_best, decoding_options
 from seq2seq.serving.finished_run import load_run
+from seq2seq.serving.unknown_symbols import unknown_summary, unknown_warnings
 from seq2seq_config import UserError, compose_config, exit_on_user_error
 from seq2seq_config.command_validation import validate_predict
 from seq2seq_config.errors import stop_on_sigterm
@@ -30,7 +36,12 @@ from seq2seq_config.text_files import read_lines
 
 
 def parse_inputs(
-    lines: Sequence[str], vocab: Vocabulary, max_len: int, source: str
+    lines: Sequence[str],
+    vocab: Vocabulary,
+    max_len: int,
+    source: str,
+    on_unknown: str = "warn",
+    unknown: dict | None = None,
 ) -> list[list[int]]:
     """Input lines to token ids, refusing anything the model cannot take.
 
@@ -40,6 +51,9 @@ def parse_inputs(
         vocab: the run's source vocabulary.
         max_len: the longest sequence accepted.
         source: where the lines come from (`input` or a file name), for messages.
+        on_unknown: for a vocabulary with `<unk>`, what a symbol it lacks does: `warn`
+            (it reads as `<unk>`, and is listed in `unknown`) or `error`.
+        unknown: filled with `{line number: [symbols the vocabulary lacks]}`.
 
     Returns:
         One list of token ids per line.
@@ -48,6 +62,7 @@ def parse_inputs(
         UserError: naming the line, the position and the token, and what is allowed.
     """
     sequences = []
+    known = set(vocab.symbols)
     how = {"char": "one character each", "space": "separated by spaces", "subword": "as text"}[
         vocab.tokenizer
     ]
@@ -58,11 +73,20 @@ def parse_inputs(
             raise UserError(f"{where} is empty; allowed: symbols {how}")
         for position, symbol in enumerate(symbols, start=1):
             # A vocabulary built from data reads unseen symbols as <unk>.
-            if symbol not in vocab.symbols and vocab.unknown_id is None:
+            if symbol not in known and vocab.unknown_id is None:
                 raise UserError(
                     f"{where}, position {position}: {symbol!r} is not a symbol of the "
                     f"vocabulary; allowed: {vocab.describe()}"
                 )
+            if symbol not in known and on_unknown == "error":
+                raise UserError(
+                    f"{where}, position {position}: {symbol!r} is not a symbol of the "
+                    f"vocabulary (it would read as <unk>); allowed: {vocab.describe()}, or "
+                    "on_unknown=warn to decode it anyway"
+                )
+        missing = [symbol for symbol in symbols if symbol not in known]
+        if missing and unknown is not None:
+            unknown[number] = missing
         if len(symbols) > max_len:
             raise UserError(
                 f"{where} has {len(symbols)} symbols; the model takes at most {max_len} (its "
@@ -72,24 +96,45 @@ def parse_inputs(
     return sequences
 
 
-def predict(model, sequences: list[list[int]], decoding_cfg, batch_size: int) -> list[list[tuple]]:
+def predict(
+    model, sequences: list[list[int]], decoding_cfg, batch_size: int, bound=None
+) -> list[list[tuple]]:
     """Decodes token-id sequences in batches, inside one compiled graph per batch shape.
+
+    Each sequence decodes up to its own length bound, whatever batch it falls in: the
+    batch decodes to the largest bound among its rows, then each row is cut at its own.
+
+    Args:
+        model: the run's model.
+        sequences: token ids of each source.
+        decoding_cfg: the `decoding` group.
+        batch_size: sources per batch.
+        bound: the `length_bound.LengthBound` to decode to (`Run.decoding_bound`);
+            None: `decoding.max_len` if set, else twice the source plus two.
 
     Returns:
         For each sequence, its `decoding.n_best` hypotheses, best first, as `(token ids,
-        log-probability)`: the ids with EOS where one was emitted; the log-probability
-        only where beam search gives it (None otherwise).
+        log-probability)`: the ids with EOS where one was emitted (a hypothesis without
+        EOS reached its bound: it is cut short); the log-probability only where beam
+        search gives it (None otherwise).
     """
     options = decoding_options(decoding_cfg)
     strategy, n_best = decoding_cfg.strategy, decoding_cfg.n_best
+    if bound is None:
+        bound = length_bound.chosen(length_bound.DEFAULT, decoding_cfg.max_len)
 
-    @tf.function(reduce_retracing=True)
-    def run(token_ids, max_len):
+    def decode_fn(token_ids, max_len):
         if strategy == "beam" and n_best > 1:
             return decode_n_best(
                 model, token_ids, max_len, options["beam_size"], options["alpha"], n_best
             )
         return decode(model, token_ids, max_len, strategy, **options)[:, None, :], tf.zeros([0, 0])
+
+    @tf.function(reduce_retracing=True)
+    def run(token_ids):
+        bounds = bound.tensor(length_bound.source_lengths(token_ids))
+        decoded, log_probs = decode_fn(token_ids, tf.reduce_max(bounds))
+        return length_bound.cut(decoded, bounds)[0], log_probs
 
     outputs = []
     for start in range(0, len(sequences), batch_size):
@@ -98,8 +143,7 @@ def predict(model, sequences: list[list[int]], decoding_cfg, batch_size: int) ->
         token_ids = np.full((len(batch), width), PAD_ID, np.int32)
         for row, sequence in enumerate(batch):
             token_ids[row, : len(sequence)] = sequence
-        max_len = decoding_cfg.max_len or default_max_len(width)
-        decoded, log_probs = (t.numpy() for t in run(tf.constant(token_ids), tf.constant(max_len)))
+        decoded, log_probs = (t.numpy() for t in run(tf.constant(token_ids)))
         for row, hypotheses in enumerate(decoded):
             scores = log_probs[row] if log_probs.size else [None] * len(hypotheses)
             outputs.append(
@@ -109,6 +153,49 @@ def predict(model, sequences: list[list[int]], decoding_cfg, batch_size: int) ->
                 ]
             )
     return outputs
+
+
+def truncation_summary(outputs: list, sequences: list, bound, source: str) -> list[str]:
+    """What predict's summary says of outputs cut short by the length bound: nothing when
+    none was, else one line with their count and the first few input lines.
+
+    Args:
+        outputs: what `predict` returned.
+        sequences: the sources' token ids, to say each one's bound.
+        bound: the length bound decoded to.
+        source: where the inputs come from (`input` or a file name).
+
+    Returns:
+        The summary's lines about truncation (none or one).
+    """
+    cut = [
+        number
+        for number, hypotheses in enumerate(outputs, 1)
+        for ids, _ in hypotheses
+        if EOS_ID not in ids
+    ]
+    if not cut:
+        return []
+    total = sum(len(hypotheses) for hypotheses in outputs)
+    kind = "outputs" if total == len(outputs) else "hypotheses"
+    lines = list(dict.fromkeys(cut))  # an input's n-best hypotheses share its line
+    limits = bound.rows([len(sequences[n - 1]) for n in lines[:SHOWN]])
+    shown = ", ".join(f"line {n} ({b} tokens)" for n, b in zip(lines[:SHOWN], limits.tolist()))
+    more = f" and {len(lines) - SHOWN} more lines" if len(lines) > SHOWN else ""
+    return [
+        f"warning: {len(cut)} of {total} {kind} reached the length bound without ending and "
+        f"are cut short: {source} {shown}{more}; decoding.max_len=N decodes up to N tokens"
+    ]
+
+
+#: How many truncated input lines the summary names.
+SHOWN = 5
+
+
+def print_summary(lines: list[str]) -> None:
+    """Writes predict's summary (what the caller should know of the outputs) on stderr."""
+    for line in lines:
+        print(line, file=sys.stderr)
 
 
 def format_outputs(outputs: list, vocab, n_best: int) -> str:
@@ -148,21 +235,36 @@ def main(argv: list[str] | None = None) -> int:
         max_input_len = (
             cfg.max_input_len or run.vocabs.source.max_source_len or run_cfg.task.max_len
         )
-        sequences = parse_inputs(lines, run.vocabs.source, max_input_len, source)
-        outputs = predict(run.model, sequences, cfg.decoding, cfg.batch_size)
-        for number, hypotheses in enumerate(outputs, 1):
-            if EOS_ID not in hypotheses[0][0]:
-                length = len(hypotheses[0][0])
-                print(
-                    f"warning: {source} line {number}: no EOS within {length} tokens",
-                    file=sys.stderr,
-                )
+        unknown = {}
+        sequences = parse_inputs(
+            lines, run.vocabs.source, max_input_len, source, cfg.on_unknown, unknown
+        )
+        print_summary(unknown_warnings(unknown, source))
+        bound = run.decoding_bound(cfg.decoding.max_len)
+        outputs = predict(run.model, sequences, cfg.decoding, cfg.batch_size, bound)
+        print_summary(
+            truncation_summary(outputs, sequences, bound, source)
+            + unknown_summary(unknown, len(sequences))
+        )
         text = format_outputs(outputs, run.vocabs.target, cfg.decoding.n_best)
         if cfg.output_file is None:
             sys.stdout.write(text)
         else:
-            atomic_write_text(cfg.output_file, text)
+            _write_output(cfg.output_file, text)
     return 0
+
+
+def _write_output(path: str, text: str) -> None:
+    """Writes the outputs atomically; a failure names the user's path, not the temporary."""
+    try:
+        atomic_write_text(path, text)
+    except OSError as error:
+        if error.errno == errno.ENOSPC:
+            raise  # reported as a full disk, naming the directory
+        raise UserError(
+            f"output_file={path!r}: cannot be written ({error.strerror or error}); allowed: a "
+            "file in a writable directory"
+        ) from None
 
 
 if __name__ == "__main__":

@@ -30,7 +30,8 @@ class DecodingConfig:
     temperature: float = number(1.0, minimum=1e-6)
     # Sample among the k most likely tokens only; 0 means all.
     top_k: int = integer(0, minimum=0)
-    # The most tokens to emit, EOS included; null means twice the source plus two.
+    # The most tokens to emit, EOS included, for every source; null means the run's
+    # length bound, fitted to its training lengths (length_bound.json).
     max_len: int | None = integer(None, minimum=1)
     # Seeds sampling (with the step index): the same seed gives the same sequences.
     seed: int = integer(0, minimum=0, maximum=2**31 - 1)
@@ -47,6 +48,9 @@ class EvalConfig:
     # A file of source<TAB>target pairs to measure instead of the run's split (written
     # in the run's tokenizer); null measures the split the run held out.
     file: str | None = filesystem_path(None)
+    # eval.file's first line: column names (true: skipped), a pair (false), or null: one
+    # that looks like column names is refused, as task.header.
+    header: bool | None = None
     batch_size: int = integer(500, minimum=1, maximum=10**6)
 
 
@@ -73,4 +77,7 @@ class PredictConfig:
     # Where to write the outputs, one per line (TSV with decoding.n_best > 1); null: stdout.
     output_file: str | None = filesystem_path(None)
     batch_size: int = integer(500, minimum=1, maximum=10**6)
+    # An input symbol the run's vocabulary lacks reads as <unk>: warn (a line on stderr
+    # per such input, and their count) or error (refuse the input, exit status 2).
+    on_unknown: str = one_of("warn", ("warn", "error"))
     decoding: DecodingConfig = field(default_factory=DecodingConfig)

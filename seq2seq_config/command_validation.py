@@ -2,6 +2,7 @@
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -9,6 +10,8 @@ from omegaconf import DictConfig, OmegaConf
 from seq2seq_config.command_schema import EvaluateConfig, PredictConfig
 from seq2seq_config.constraints import check_fields
 from seq2seq_config.errors import ConfigError
+from seq2seq_config.files import TEMPORARY_PREFIX
+from seq2seq_config.text_files import file_problem
 
 
 def load_run_config(cfg: DictConfig) -> DictConfig:
@@ -20,7 +23,7 @@ def load_run_config(cfg: DictConfig) -> DictConfig:
 
     Raises:
         ConfigError: if run_dir is missing, is not a finished run of train.py, or its
-            config is damaged.
+            config.yaml or metrics.json is damaged.
     """
     if OmegaConf.is_missing(cfg, "run_dir"):
         raise ConfigError(
@@ -46,6 +49,17 @@ def load_run_config(cfg: DictConfig) -> DictConfig:
             cfg.run_dir,
             f"its config.yaml is damaged ({type(error).__name__}); allowed: a finished run",
         ) from None
+    try:
+        if not isinstance(json.loads((run_dir / "metrics.json").read_text()), dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as error:  # UnicodeDecodeError is a ValueError
+        reason = (
+            str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+        )
+        raise ConfigError(
+            "run_dir", cfg.run_dir,
+            f"metrics.json is damaged and cannot be read ({reason}); allowed: a finished run",
+        ) from None  # fmt: skip
     return run_cfg
 
 
@@ -89,20 +103,51 @@ def check_n_best(decoding: DictConfig) -> None:
         )  # fmt: skip
 
 
-def check_output_file(path: str | None) -> None:
-    """The output file's directory exists and takes a file.
+def check_output_file(path: str | None, run_dir=None, input_file: str | None = None) -> None:
+    """The output file is none of the run's files nor the input, and its directory takes a file.
+
+    Paths are compared resolved, so that a symbolic link or `..` into the run directory
+    is caught; a probe file is created and removed, because `os.access` says yes to root
+    even where no file can be made (`/proc`, `/sys`). All before the model loads.
+
+    Args:
+        path: `output_file`, or None for stdout.
+        run_dir: the run's directory, whose files must not be replaced.
+        input_file: the file of inputs, which must not be replaced either.
 
     Raises:
         ConfigError: naming output_file.
     """
     if path is None:
         return
-    directory = Path(path).parent
-    if Path(path).is_dir() or not directory.is_dir() or not os.access(directory, os.W_OK):
-        problem = "is a directory" if Path(path).is_dir() else f"cannot be written in {directory}"
+    target = Path(path).resolve()
+    if run_dir is not None:
+        run = Path(run_dir).resolve()
+        if target == run or run in target.parents:
+            raise ConfigError(
+                "output_file", path,
+                f"is inside run_dir={str(run_dir)!r} and would replace the run's own files; "
+                "allowed: a file outside the run directory",
+            )  # fmt: skip
+    if input_file is not None and (
+        target == Path(input_file).resolve()
+        or (target.exists() and os.path.samefile(target, input_file))
+    ):
         raise ConfigError(
-            "output_file", path, f"{problem}; allowed: a file in a writable directory"
-        )
+            "output_file", path,
+            f"is the input file (input_file={input_file!r}) and would replace it; allowed: another file",
+        )  # fmt: skip
+    directory = target.parent
+    if target.is_dir():
+        raise ConfigError("output_file", path, "is a directory; allowed: a file")
+    try:
+        tempfile.TemporaryFile(dir=directory, prefix=TEMPORARY_PREFIX).close()
+    except OSError as error:
+        raise ConfigError(
+            "output_file", path,
+            f"cannot be written in {directory} ({error.strerror or error}); allowed: a file in "
+            "a writable directory",
+        ) from None  # fmt: skip
 
 
 def generalization_lengths(eval_cfg: DictConfig, trained_max_len: int) -> tuple[int, int]:
@@ -130,15 +175,9 @@ def validate_evaluate(cfg: DictConfig) -> DictConfig:
             cfg.decoding.n_best,
             "evaluate measures the best hypothesis; leave it 1",
         )
-    if cfg.decoding.max_len is not None:
-        raise ConfigError(
-            "decoding.max_len",
-            cfg.decoding.max_len,
-            "evaluate decodes up to each target's own length (a longer output cannot match); "
-            "leave it null",
-        )
-    if cfg.eval.file is not None and not Path(cfg.eval.file).is_file():
-        raise ConfigError("eval.file", cfg.eval.file, "no such file")
+    # decoding.max_len is allowed: it replaces the run's length bound, as in predict.
+    if cfg.eval.file is not None and file_problem(cfg.eval.file) is not None:
+        raise ConfigError("eval.file", cfg.eval.file, file_problem(cfg.eval.file))
     if run_cfg.task.name == "tsv" or cfg.eval.file is not None:
         for key in ("min_len", "max_len"):
             if cfg.eval[key] is not None:
@@ -176,10 +215,10 @@ def validate_predict(cfg: DictConfig) -> DictConfig:
         raise ConfigError(
             "input", cfg.input, 'give exactly one of input="3 1 4 1 5" or input_file=PATH'
         )
-    if cfg.input_file is not None and not Path(cfg.input_file).is_file():
-        raise ConfigError("input_file", cfg.input_file, "no such file")
+    if cfg.input_file is not None and file_problem(cfg.input_file) is not None:
+        raise ConfigError("input_file", cfg.input_file, file_problem(cfg.input_file))
     check_fields(cfg, PredictConfig, prefix="")
     check_top_k(cfg)
     check_n_best(cfg.decoding)
-    check_output_file(cfg.output_file)
+    check_output_file(cfg.output_file, cfg.run_dir, cfg.input_file)
     return run_cfg

@@ -31,6 +31,8 @@ from omegaconf.errors import (
     ValidationError,
 )
 
+from seq2seq_config.error_hints import interrupt_inside, override_hint
+
 #: Exit status for bad input, as argparse uses.
 USAGE_EXIT_STATUS = 2
 
@@ -187,7 +189,7 @@ def describe(error: BaseException) -> str | None:
     if no_space is not None:
         return no_space
     if isinstance(error, OverrideParseException):
-        return f"cannot parse override {error.override!r}: {_first_line(error.message)}"
+        return f"cannot parse override {error.override!r}: {override_hint(error.override, error.message)}"
     if isinstance(error, MissingConfigException) and error.missing_cfg_file:
         group, _, name = error.missing_cfg_file.rpartition("/")
         if error.options is not None:
@@ -228,6 +230,10 @@ def exit_on_user_error() -> Iterator[None]:
         print(f"error: interrupted ({received.name})", file=sys.stderr)
         raise SystemExit(128 + int(received)) from None
     except Exception as error:  # noqa: BLE001 - anything not the user's is re-raised
+        received = interrupt_inside(error)  # Ctrl-C inside a tf.data generator
+        if received is not None:
+            print(f"error: interrupted ({received.name})", file=sys.stderr)
+            raise SystemExit(128 + int(received)) from None
         message = describe(error)
         if message is None:
             raise

@@ -2,11 +2,9 @@
 which file trains, which hold validation and test, which tokenizer each side uses. Plain
 Python, used before TensorFlow loads (validation) and by the data stage."""
 
-from pathlib import Path
-
 from seq2seq_config.errors import ConfigError
 from seq2seq_config.schema import DEFAULT_SUBWORD_VOCAB
-from seq2seq_config.text_files import scan_pairs
+from seq2seq_config.text_files import file_problem, scan_pairs
 
 
 def training_file(task) -> str | None:
@@ -60,8 +58,9 @@ def check_pair_files(task) -> None:
         {f"task.{split}_path": path for split, path in held_out_files(task).items() if path}
     )
     for key, path in files.items():
-        if not Path(path).is_file():
-            raise ConfigError(key, path, "no such file")
+        problem = file_problem(path)  # a directory, a FIFO (which must not be opened)
+        if problem is not None:
+            raise ConfigError(key, path, problem)
     tokenizers = side_tokenizers(task)
     if task.shared_vocab and tokenizers[0] != tokenizers[1] and "subword" in tokenizers:
         raise ConfigError(
@@ -76,10 +75,10 @@ def check_pair_files(task) -> None:
                 task[size_key.split(".")[1]],
                 f"applies to a subword tokenizer; this side's is {tokenizers[side]}; leave it null",
             )
-    stats = scan_pairs(train, tokenizers, task.on_bad_line, "task.path")
+    stats = scan_pairs(train, tokenizers, task.on_bad_line, "task.path", task.header)
     for key, path in files.items():
         if key in ("task.val_path", "task.test_path"):
-            scan_pairs(path, tokenizers, task.on_bad_line, key)
+            scan_pairs(path, tokenizers, task.on_bad_line, key, task.header)
     _check_tsv_sizes(task, train, stats)
     _check_tsv_vocabularies(task, tokenizers, stats)
     _check_tsv_lengths(task, stats)

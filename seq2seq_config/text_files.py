@@ -8,17 +8,66 @@ files of inputs, streamed line by line.
   NUL byte marks a binary file.
 - A malformed pair (no tab, more than one tab, an empty side) stops the read naming
   the file and line (`on_bad_line="error"`), or is counted and left out (`"skip"`).
+- A path that is no regular file (a directory, a FIFO: never opened, it would wait for
+  a writer) or an empty file is refused saying so; a first line that looks like column
+  names (`source<TAB>target`) is refused unless `header` says to skip or to keep it.
 
 Plain Python, no TensorFlow: the run checks its files before TensorFlow loads.
 """
 
 import codecs
+import os
+import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from seq2seq_config.errors import UserError
+from seq2seq_config.errors import ConfigError, UserError
 
 BOM = codecs.BOM_UTF8
+
+#: Column names a first line of a file of pairs may hold instead of a pair (compared
+#: lower-case, by their first word: `Source text`, `src_word` count too).
+HEADER_WORDS = frozenset(
+    "source target src tgt trg input output inputs outputs in out word words pronunciation "
+    "pronunciations phoneme phonemes phones grapheme graphemes spelling text label sentence "
+    "translation question answer prompt response lemma form".split()
+)
+
+#: What `os.stat` calls the kinds of file that are not regular, in words.
+_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))  # fmt: skip
+
+
+def file_problem(path) -> str | None:
+    """Why `path` cannot be read as a text file, without opening it (opening a FIFO waits
+    for a writer), or None for a regular file.
+
+    Returns:
+        `no such file`, `is a directory; ...`, `is not a regular file (a FIFO); ...`, or None.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return "no such file"
+    except OSError as error:
+        return f"cannot be read ({error.strerror or error})"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a directory; allowed: a file"
+    kind = next((name for test, name in _KINDS if test(mode)), "of another kind")
+    return f"is not a regular file ({kind}); allowed: a file"
+
+
+def looks_like_header(source: str, target: str) -> bool:
+    """Whether a first line holds column names (`source<TAB>target`) rather than a pair."""
+
+    def name(text):
+        words = re.split(r"[\s_\-]+", text.strip().lstrip("#").strip().lower())
+        return words[0] in HEADER_WORDS
+
+    return name(source) and name(target) and source.strip().lower() != target.strip().lower()
 
 
 def read_lines(path, key: str = "task.path") -> Iterator[tuple[int, str]]:
@@ -29,8 +78,12 @@ def read_lines(path, key: str = "task.path") -> Iterator[tuple[int, str]]:
         key: the config key or argument that named it, for messages.
 
     Raises:
-        UserError: if the file cannot be read, is binary, or is not UTF-8.
+        UserError: if the file is missing or not a regular file (a directory, a FIFO), cannot
+            be read, is binary, or is not UTF-8.
     """
+    problem = file_problem(path)
+    if problem is not None:
+        raise ConfigError(key, str(path), problem)
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed below, after the last line
     except OSError as error:
@@ -79,6 +132,8 @@ def read_pairs(
     on_bad_line: str,
     key: str = "task.path",
     report: PairsRead | None = None,
+    header: bool | None = None,
+    header_key: str = "task.header",
 ) -> Iterator[tuple[int, str, str]]:
     """Yields `(line number, source text, target text)` of each good line of a file of pairs.
 
@@ -88,14 +143,26 @@ def read_pairs(
         on_bad_line: `error` or `skip`.
         key: the config key that named the file.
         report: filled with the malformed lines skipped and the lines read.
+        header: true skips the first line (column names); false reads it as a pair; None
+            refuses a first line that looks like column names (`looks_like_header`).
+        header_key: the key that sets `header`, named in the refusal.
 
     Raises:
-        UserError: for a file that cannot be read, or a bad line under `error`.
+        UserError: for a file that cannot be read or is empty, a bad line under `error`,
+            or a first line that looks like a header under `header=None`.
     """
     report = report if report is not None else PairsRead()
     for number, line in read_lines(path, key):
         report.lines = number
         fields = line.split("\t")
+        if number == 1 and header:
+            continue
+        if number == 1 and header is None and len(fields) == 2 and looks_like_header(*fields):
+            raise UserError(
+                f"{path}:1: the first line ({fields[0]!r}<TAB>{fields[1]!r}) looks like column "
+                f"names; set {header_key}=true to skip it, or {header_key}=false to train on it "
+                "as a pair"
+            )
         problem = None
         if len(fields) != 2:
             problem = "has no tab" if len(fields) == 1 else f"has {len(fields) - 1} tabs, not 1"
@@ -112,6 +179,8 @@ def read_pairs(
             )
         else:
             report.bad_lines.append(number)
+    if report.lines == 0:
+        raise ConfigError(key, str(path), "the file is empty; allowed: source<TAB>target lines")
 
 
 def describe_bad_lines(path, bad_lines: list) -> str:
@@ -156,15 +225,23 @@ class PairsStats:
     characters: list = field(default_factory=lambda: [set(), set()])
 
 
-def scan_pairs(path, tokenizers: tuple, on_bad_line: str, key: str = "task.path") -> PairsStats:
+def scan_pairs(
+    path, tokenizers: tuple, on_bad_line: str, key: str = "task.path", header: bool | None = None
+) -> PairsStats:
     """Reads a file of pairs once and counts what validation checks (sizes and lengths).
+
+    Args:
+        path, tokenizers, on_bad_line, key, header: as `read_pairs`.
+
+    Returns:
+        The counts.
 
     Raises:
         UserError: as `read_pairs`.
     """
     stats = PairsStats()
     sources = set()
-    for _, source, target in read_pairs(path, tokenizers, on_bad_line, key):
+    for _, source, target in read_pairs(path, tokenizers, on_bad_line, key, header=header):
         stats.pairs += 1
         sources.add(source_key(source, tokenizers[0]))
         for side, text in enumerate((source, target)):

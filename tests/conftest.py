@@ -164,4 +164,4 @@ class InterruptAtEpoch(keras.callbacks.Callback):
 
 def steps_of(run_dir) -> int:
     """The optimizer steps a run's last process took, as its run.json counts them."""
-    return json.loads((Path(run_dir) / "run.json").read_text())["train_steps"]
+    return json.loads((Path(run_dir) / "run.json").read_text())["train_steps_this_process"]

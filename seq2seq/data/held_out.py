@@ -47,4 +47,6 @@ def load_split(run_dir: Path, split: str, vocabs: Vocabularies) -> Split:
     Raises:
         UserError: if the saved file cannot be read.
     """
-    return tsv.load_pairs_file(run_dir / HELD_OUT / f"{split}.tsv", vocabs, "error", key="run_dir")
+    # The run wrote it: every line is a pair, even one that reads like column names.
+    path = run_dir / HELD_OUT / f"{split}.tsv"
+    return tsv.load_pairs_file(path, vocabs, "error", key="run_dir", header=False)

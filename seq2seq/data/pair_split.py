@@ -33,7 +33,7 @@ def key_hash(source: str, tokenizer: str) -> int:
 class Scan:
     """Pass 1 over the training file: each good line's number, source hash and lengths (char/space; -1 for subword)."""
 
-    def __init__(self, path, tokenizers: tuple, on_bad_line: str, key: str):
+    def __init__(self, path, tokenizers: tuple, on_bad_line: str, key: str, header=None):
         self.report = PairsRead()
         lines, hashes, source_lengths, target_lengths = (
             array("q"),
@@ -41,7 +41,9 @@ class Scan:
             array("l"),
             array("l"),
         )
-        for number, source, target in read_pairs(path, tokenizers, on_bad_line, key, self.report):
+        for number, source, target in read_pairs(
+            path, tokenizers, on_bad_line, key, self.report, header
+        ):
             lines.append(number)
             hashes.append(key_hash(source, tokenizers[0]))
             source_lengths.append(symbol_count(source, tokenizers[0]) or -1)
@@ -53,19 +55,29 @@ class Scan:
             log.warning(describe_bad_lines(path, self.report.bad_lines))
 
 
-def texts_of_lines(path, tokenizers: tuple, on_bad_line: str, wanted: np.ndarray, key: str):
-    """Yields `(line number, source, target)` of the good lines whose numbers are in `wanted`."""
+def texts_of_lines(
+    path, tokenizers: tuple, on_bad_line: str, wanted: np.ndarray, key: str, header=None
+):
+    """Yields `(line number, source, target)` of the good lines whose numbers are in `wanted`
+    (`header` as `text_files.read_pairs`: the same as the pass that chose them)."""
     keep = np.zeros(int(wanted.max(initial=0)) + 1, bool)  # a flag per line number
     keep[wanted] = True
-    for number, source, target in read_pairs(path, tokenizers, on_bad_line, key):
+    for number, source, target in read_pairs(path, tokenizers, on_bad_line, key, header=header):
         if number < len(keep) and keep[number]:
             yield number, source, target
 
 
-def read_held_out_file(path, tokenizers, on_bad_line, key) -> list:
-    pairs = [
-        (source, target) for _, source, target in read_pairs(path, tokenizers, on_bad_line, key)
-    ]
+def read_held_out_file(
+    path, tokenizers, on_bad_line, key, header=None, header_key="task.header"
+) -> list:
+    """Every good pair of a file of held-out pairs, as `(source, target)` texts.
+
+    Raises:
+        UserError: as `text_files.read_pairs`.
+        ConfigError: for a file without a pair.
+    """
+    read = read_pairs(path, tokenizers, on_bad_line, key, header=header, header_key=header_key)
+    pairs = [(source, target) for _, source, target in read]
     if not pairs:
         raise ConfigError(
             key, str(path), "holds no pair; allowed: a file of source<TAB>target lines"
@@ -83,7 +95,7 @@ class SplitPlan:
         for split in ("val", "test"):
             if files[split] is not None:
                 pairs = read_held_out_file(
-                    files[split], tokenizers, task.on_bad_line, f"task.{split}_path"
+                    files[split], tokenizers, task.on_bad_line, f"task.{split}_path", task.header
                 )
                 self.held_out_text[split] = pairs
                 held_hashes += [key_hash(source, tokenizers[0]) for source, _ in pairs]

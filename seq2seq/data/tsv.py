@@ -54,7 +54,9 @@ def _fit_vocabularies(
     def texts(side):
         return (
             pair[1 + side]
-            for pair in texts_of_lines(path, tokenizers, task.on_bad_line, train_lines, "task.path")
+            for pair in texts_of_lines(
+                path, tokenizers, task.on_bad_line, train_lines, "task.path", task.header
+            )
         )
 
     def fit(sides, tokenizer, size_key, size):
@@ -125,10 +127,12 @@ def load(task, seed: int, data_dir: str = "data") -> TaskData:
     checksums = {split: file_sha256(f) for split, f in files.items()}
     store = Path(data_dir) / "tsv" / _store_key(task, seed, checksums)
     cached = _read_cached(store)
-    if cached is None:
+    prepared = cached is None
+    if prepared:
         _prepare(task, seed, path, tokenizers, store)
         cached = _read_cached(store)
     vocabs, train, held_out_text, counts = cached
+    _log_left_out(path, counts, task.repeated_sources, prepared)
     record = {"path": str(Path(path)), "sha256": checksums["train"], **counts,
               "files": {split: {"path": str(f), "sha256": checksums[split]} for split, f in files.items()}}  # fmt: skip
     log.info(
@@ -146,14 +150,35 @@ def load(task, seed: int, data_dir: str = "data") -> TaskData:
     )
 
 
+def _log_left_out(path, counts: dict, repeated_sources: str, prepared: bool) -> None:
+    """Says, on every run, what the file's counts record: repeated sources, pairs too
+    long, and (from a cached store; pass 1 named them) malformed lines skipped."""
+    repeated = counts["repeated_sources"]["lines"]
+    if repeated:
+        log.warning(
+            "%s: %d lines repeat a source seen on an earlier line; %s",
+            path, repeated,
+            "training keeps all their pairs (task.repeated_sources=all)" if repeated_sources == "all"
+            else "each source keeps its first line (task.repeated_sources=first)",
+        )  # fmt: skip
+    if counts["too_long_left_out"]:
+        log.warning("%s: %d training pairs longer than task.max_source_len / max_target_len left out",
+                    path, counts["too_long_left_out"])  # fmt: skip
+    if counts["malformed_lines_skipped"] and not prepared:
+        log.warning("%s: skipped %d malformed lines (task.on_bad_line=skip)",
+                    path, counts["malformed_lines_skipped"])  # fmt: skip
+
+
 def _prepare(task, seed: int, path, tokenizers: tuple, store: Path) -> None:
     """Passes 1 to 3 (see the module docstring), written to `store`."""
-    scan = Scan(path, tokenizers, task.on_bad_line, "task.path")
+    scan = Scan(path, tokenizers, task.on_bad_line, "task.path", task.header)
     plan = SplitPlan(task, seed, scan, tokenizers)
     for split, lines in plan.held_out_lines.items():
         texts = {
             n: (s, t)
-            for n, s, t in texts_of_lines(path, tokenizers, task.on_bad_line, lines, "task.path")
+            for n, s, t in texts_of_lines(
+                path, tokenizers, task.on_bad_line, lines, "task.path", task.header
+            )
         }
         plan.held_out_text[split] = [texts[n] for n in lines.tolist()]
     train_lines = scan.lines[plan.train]
@@ -162,23 +187,13 @@ def _prepare(task, seed: int, path, tokenizers: tuple, store: Path) -> None:
     for side, name in enumerate(("source", "target")):
         if scan.lengths[side][0] >= 0:
             _warn_of_outliers(path, scan.lengths[side], scan.lines, name)
-    if plan.counts["repeated_source_lines"]:
-        log.warning(
-            "%s: %d lines repeat a source seen on an earlier line; %s",
-            path, plan.counts["repeated_source_lines"],
-            "training keeps all their pairs (task.repeated_sources=all)" if task.repeated_sources == "all"
-            else "each source keeps its first line (task.repeated_sources=first)",
-        )  # fmt: skip
-    if plan.counts["too_long_left_out"]:
-        log.warning("%s: %d training pairs longer than task.max_source_len / max_target_len left out",
-                    path, plan.counts["too_long_left_out"])  # fmt: skip
     vocabs = _fit_vocabularies(task, path, tokenizers, train_lines, None)
     dropped, longest_source = Counter(), [0]
     limits = (task.max_source_len, task.max_target_len)
 
     def encoded():
         for _, source, target in texts_of_lines(
-            path, tokenizers, task.on_bad_line, train_lines, "task.path"
+            path, tokenizers, task.on_bad_line, train_lines, "task.path", task.header
         ):
             ids = vocabs.source.encode_text(source), vocabs.target.encode_text(target)
             if any(limit is not None and len(i) > limit for i, limit in zip(ids, limits)):
@@ -241,15 +256,29 @@ def to_split(pairs, vocabs: Vocabularies) -> Split:
     )
 
 
-def load_pairs_file(path, vocabs: Vocabularies, on_bad_line: str, key: str) -> Split:
+def load_pairs_file(
+    path, vocabs: Vocabularies, on_bad_line: str, key: str, header=None, header_key="eval.header"
+) -> Split:
     """Every pair of a file as one split, encoded with a run's vocabularies.
+
+    Args:
+        path: the file of `source<TAB>target` lines.
+        vocabs: the run's vocabularies.
+        on_bad_line: `error` or `skip`.
+        key: the key that named the file.
+        header, header_key: its first line, as `text_files.read_pairs`.
+
+    Returns:
+        The split.
 
     Raises:
         UserError: for an unreadable file or a bad line.
         ConfigError: for a file without a pair.
     """
     tokenizers = (vocabs.source.tokenizer, vocabs.target.tokenizer)
-    return to_split(read_held_out_file(path, tokenizers, on_bad_line, key), vocabs)
+    return to_split(
+        read_held_out_file(path, tokenizers, on_bad_line, key, header, header_key), vocabs
+    )
 
 
 def subword_minimum_size(characters: set) -> int:

@@ -140,11 +140,9 @@ STRATEGIES: dict[str, Strategy] = dispatch_table(
 
 
 def default_max_len(source_len):
-    """How many tokens to decode for a source of `source_len`, EOS included, by default.
-
-    Twice the source plus two: room for every toy task's target; decoding stops as soon
-    as every sequence has emitted EOS, so a generous bound costs nothing.
-    """
+    """Twice the source plus two tokens, EOS included: the bound of runs saved before length
+    bounds were fitted to the training data (`length_bound.DEFAULT`, which the commands
+    use); benchmarks decode an untrained model to it."""
     return 2 * source_len + 2
 
 

@@ -1,11 +1,14 @@
 """Held-out metrics: teacher-forced loss and token accuracy; exact-match, token error rate,
-BLEU and chrF on decoded outputs.
+BLEU and chrF on decoded outputs, and how many outputs the length bound cut short.
 
 The decoded metrics never see the target: decoding starts from BOS and feeds back its
 own predictions (greedy by default; beam search or sampling on request), as the model
-would be used. Decoding runs for at most each batch's target length (EOS included):
-an output that has not ended by then cannot match. The text metrics
-(`text_metrics`) need the target's vocabulary, to read decoded ids as text.
+would be used, up to the run's length bound for each source (`length_bound`), the same
+bound `predict` and the SavedModel use, never the reference's length. With the target's
+vocabulary, every decoded metric is measured on exactly the strings `predict` would
+print for those sources (detokenized) against the reference texts; exact-match is
+whether the two strings are equal. Without it (tests, benchmarks), exact-match compares
+token ids through EOS.
 """
 
 import keras
@@ -14,8 +17,8 @@ import tensorflow as tf
 
 from seq2seq.data import pipeline
 from seq2seq.data.splits import Split
-from seq2seq.data.vocabulary import PAD_ID, Vocabulary
-from seq2seq.evaluation import text_metrics
+from seq2seq.data.vocabulary import EOS_ID, PAD_ID, Vocabulary
+from seq2seq.evaluation import length_bound, text_metrics
 from seq2seq.evaluation.decoding import decode, decoding_options
 from seq2seq.evaluation.metrics import token_accuracy
 
@@ -28,6 +31,8 @@ class Evaluator:
         batch_size: sequences per batch.
         strategy: a decoding strategy's name (see `decoding.STRATEGIES`).
         target_vocab: the target's vocabulary; with it, the text metrics are measured too.
+        bound: how many tokens to decode for each source (`length_bound.LengthBound`);
+            None: `length_bound.DEFAULT`, twice the source plus two.
         **options: the strategy's options (see `decoding.decode`).
     """
 
@@ -37,9 +42,11 @@ class Evaluator:
         batch_size: int,
         strategy="greedy",
         target_vocab: Vocabulary | None = None,
+        bound: length_bound.LengthBound | None = None,
         **options,
     ):
         self.model = model
+        self.bound = length_bound.DEFAULT if bound is None else bound
         self.batch_size = batch_size
         self.strategy = strategy
         self.target_vocab = target_vocab
@@ -53,28 +60,28 @@ class Evaluator:
         token_loss = keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)
         self._loss.update_state(token_loss, sample_weight=sample_weight)
         self._token_accuracy.update_state(y, logits, sample_weight=sample_weight)
-        decoded = decode(
-            self.model, x["encoder_token_ids"], tf.shape(y)[1], self.strategy, **self.options
-        )
-        # Right when every position up to and including EOS is; padding is not compared.
-        right = tf.logical_or(tf.equal(decoded, y), tf.equal(sample_weight, 0))
-        return tf.reduce_all(right, axis=1), decoded
+
+        def decode_fn(token_ids, max_len):
+            return decode(self.model, token_ids, max_len, self.strategy, **self.options)
+
+        return length_bound.bounded(decode_fn, x["encoder_token_ids"], self.bound)
 
     def decode_split(self, split: Split) -> tuple:
-        """Decodes a whole split, in split order.
+        """Decodes a whole split, in split order, each source up to its bound.
 
         Returns:
-            `(right, decoded)`: whether each sequence decodes exactly right, and each
-            one's decoded token ids (a list of arrays, EOS included where emitted).
+            `(decoded, truncated)`: each sequence's decoded token ids (a list of arrays,
+            EOS included where emitted, PAD after it or beyond the bound), and whether
+            each one reached its bound without EOS (bool array).
         """
-        right, decoded = [], []
+        decoded, truncated = [], []
         dataset = pipeline.evaluation_dataset(split, self.batch_size)
         step = self._step_for(dataset.element_spec)
         for x, y, w in dataset:
-            batch_right, batch_decoded = step(x, y, w)
-            right.append(batch_right.numpy())
+            batch_decoded, batch_truncated = step(x, y, w)
             decoded.extend(batch_decoded.numpy())
-        return np.concatenate(right), decoded
+            truncated.append(batch_truncated.numpy())
+        return decoded, np.concatenate(truncated) if truncated else np.zeros(0, bool)
 
     def _step_for(self, element_spec):
         """The compiled step for batches of `element_spec`: its batch size is unknown, so a
@@ -87,12 +94,33 @@ class Evaluator:
 
     def sequence_results(self, split: Split) -> np.ndarray:
         """Whether each sequence of the split decodes exactly right, in split order."""
-        return self.decode_split(split)[0]
+        decoded, _ = self.decode_split(split)
+        return self._right(split, decoded, self._hypotheses(decoded))
 
-    def _text_metrics(self, split: Split, decoded: list, rows: np.ndarray) -> dict:
+    def _hypotheses(self, decoded: list) -> list | None:
+        """The strings `predict` would print for the decoded ids (None without a vocabulary)."""
+        if self.target_vocab is None:
+            return None
+        return [self.target_vocab.decode_text(ids) for ids in decoded]
+
+    def _right(self, split: Split, decoded: list, hypotheses: list | None) -> np.ndarray:
+        """Whether each output is exactly its reference: the same string, or without a
+        vocabulary the same ids through EOS."""
+        if hypotheses is not None:
+            references = [split.target_text(r, self.target_vocab) for r in range(len(split))]
+            return np.array([h == r for h, r in zip(hypotheses, references)], bool)
+        right = []
+        for ids, target in zip(decoded, split.target_ids):
+            ends = np.flatnonzero(ids == EOS_ID)
+            emitted = ids[: ends[0] + 1] if len(ends) else ids
+            wanted = np.append(target[target != PAD_ID], EOS_ID)
+            right.append(np.array_equal(emitted, wanted))
+        return np.array(right, bool)
+
+    def _text_metrics(self, split: Split, decoded: list, hypotheses: list, rows) -> dict:
         """Token error rate, BLEU and chrF of the decoded `rows` against the references."""
         vocab = self.target_vocab
-        hypotheses = [vocab.decode_text(decoded[r]) for r in rows]
+        hypotheses = [hypotheses[r] for r in rows]
         references = [split.target_text(r, vocab) for r in rows]
         if vocab.tokenizer == "subword":  # pieces are no unit a reader counts: characters
             return text_metrics.text_metrics(
@@ -114,30 +142,38 @@ class Evaluator:
 
         Returns:
             `{"loss", "token_accuracy", "exact_match"}` as floats (loss and accuracy are
-            means over target tokens, EOS included, padding excluded), with the target
-            vocabulary `"token_error_rate", "bleu", "chrf"` too, and with `by_length` an
-            `exact_match_by_length` dict `{length: exact-match}` and a `by_length` dict
-            `{length: {metric: value}}` of every decoded metric.
+            means over target tokens, EOS included, padding excluded) and `"truncated"`,
+            how many outputs reached their length bound without EOS (an int); with the
+            target vocabulary `"token_error_rate", "bleu", "chrf"` too, and with
+            `by_length` an `exact_match_by_length` dict `{length: exact-match}` and a
+            `by_length` dict `{length: {metric: value}}` of every decoded metric.
         """
         self._loss.reset_state()
         self._token_accuracy.reset_state()
-        right, decoded = self.decode_split(split)
+        decoded, truncated = self.decode_split(split)
+        hypotheses = self._hypotheses(decoded)
+        right = self._right(split, decoded, hypotheses)
         metrics: dict[str, object] = {
             "loss": float(self._loss.result()),
             "token_accuracy": float(self._token_accuracy.result()),
             "exact_match": float(right.mean()),
+            "truncated": int(truncated.sum()),
         }
-        if self.target_vocab is not None:
-            metrics.update(self._text_metrics(split, decoded, np.arange(len(split))))
+        if hypotheses is not None:
+            metrics.update(self._text_metrics(split, decoded, hypotheses, range(len(split))))
         if by_length:
             lengths = split.target_lengths
             metrics["exact_match_by_length"] = exact_match_by_length(right, lengths)
             metrics["by_length"] = {}
             for n in np.unique(lengths).tolist():
                 rows = np.flatnonzero(lengths == n)
-                part = {"sequences": len(rows), "exact_match": float(right[rows].mean())}
-                if self.target_vocab is not None:
-                    part.update(self._text_metrics(split, decoded, rows))
+                part = {
+                    "sequences": len(rows),
+                    "exact_match": float(right[rows].mean()),
+                    "truncated": int(truncated[rows].sum()),
+                }
+                if hypotheses is not None:
+                    part.update(self._text_metrics(split, decoded, hypotheses, rows))
                 metrics["by_length"][n] = part
         return metrics
 
@@ -152,15 +188,17 @@ def make_evaluator(
     batch_size: int,
     decoding_cfg: object | None = None,
     target_vocab: Vocabulary | None = None,
+    bound: length_bound.LengthBound | None = None,
 ) -> Evaluator:
-    """An Evaluator decoding as the `decoding` group says (greedy without one), measuring
-    the text metrics when given the target's vocabulary."""
+    """An Evaluator decoding as the `decoding` group says (greedy without one) up to
+    `bound`, measuring the text metrics when given the target's vocabulary."""
     if decoding_cfg is None:
-        return Evaluator(model, batch_size, target_vocab=target_vocab)
+        return Evaluator(model, batch_size, target_vocab=target_vocab, bound=bound)
     return Evaluator(
         model,
         batch_size,
         decoding_cfg.strategy,
         target_vocab=target_vocab,
+        bound=bound,
         **decoding_options(decoding_cfg),
     )

@@ -15,7 +15,7 @@ from seq2seq.evaluation.decoding import decoding_tag
 from seq2seq_config.files import atomic_write_text
 
 #: The figures of each part of a report, as TensorBoard scalars.
-FIGURES = ("loss", "token_accuracy", "exact_match", "token_error_rate", "bleu", "chrf")
+FIGURES = ("loss", "token_accuracy", "exact_match", "token_error_rate", "bleu", "chrf", "truncated")
 #: The figures measured on decoded sequences, also by target length, with their titles.
 DECODED = ("exact_match", "token_error_rate", "bleu", "chrf")
 TITLES = {
@@ -24,11 +24,15 @@ TITLES = {
     "bleu": "BLEU",
     "chrf": "chrF",
 }
+#: The column of outputs the length bound cut short (a count, printed as one).
+TRUNCATED = "truncated"
 
 
 def report_name(report: dict) -> str:
     """The report's file name (without `.json`): split, decoding, and the longer split."""
     name = f"{report['split']['name']}-{decoding_tag(OmegaConf.create(report['decoding']))}"
+    if report["decoding"].get("max_len") is not None:  # another bound, another file
+        name += f"-max{report['decoding']['max_len']}"
     longer = report["length_generalization"]
     if longer is not None:
         name += f"-longer{longer['min_len']}-{longer['max_len']}x{longer['size']}"
@@ -39,6 +43,10 @@ def _cell(value, width: int) -> str:
     return f"{'' if value is None else f'{value:.4f}':>{width}}"
 
 
+def _count(value, width: int = 11) -> str:
+    return f"{'' if value is None else value:>{width}}"
+
+
 def format_report(report: dict[str, object]) -> str:
     """The report as plain-text tables: the figures of each split, then by target length."""
     split, longer = report["split"], report["length_generalization"]
@@ -46,27 +54,34 @@ def format_report(report: dict[str, object]) -> str:
     if longer is not None:
         parts.append((f"longer {longer['min_len']}..{longer['max_len']}", longer))
     decoded = [m for m in DECODED if m in split]
+    bound = report.get("length_bound")
     lines = [
         f"run: {report['run_dir']}    decoding: {decoding_tag(OmegaConf.create(report['decoding']))}",
+        *([f"length bound: {bound['in_words']}"] if bound else []),
         "",
         f"{'split':<16}{'sequences':>10}{'loss':>10}{'token acc':>11}"
-        + "".join(f"{TITLES[m]:>13}" for m in decoded),
+        + "".join(f"{TITLES[m]:>13}" for m in decoded)
+        + f"{TRUNCATED:>11}",
     ]
     for name, part in parts:
         lines.append(
             f"{name:<16}{part['size']:>10}{part['loss']:>10.4f}{part['token_accuracy']:>11.4f}"
             + "".join(_cell(part[m], 13) for m in decoded)
+            + _count(part.get(TRUNCATED))
         )
     for name, part in parts:
         lines += [
             "",
             f"{name} by target length:",
-            f"{'length':<8}{'sequences':>10}" + "".join(f"{TITLES[m]:>13}" for m in decoded),
+            f"{'length':<8}{'sequences':>10}"
+            + "".join(f"{TITLES[m]:>13}" for m in decoded)
+            + f"{TRUNCATED:>11}",
         ]
         for n, figures in sorted(part["by_length"].items(), key=lambda item: int(item[0])):
             lines.append(
                 f"{n:<8}{figures['sequences']:>10}"
                 + "".join(_cell(figures.get(m), 13) for m in decoded)
+                + _count(figures.get(TRUNCATED))
             )
     return "\n".join(lines)
 
@@ -99,7 +114,7 @@ def save_report(report: dict[str, object], cfg: DictConfig, epochs: int) -> Path
             for metric in (m for m in FIGURES if m in part):
                 tf.summary.scalar(f"{prefix}/{metric}", part[metric])
             for length, figures in part["by_length"].items():
-                for metric in (m for m in DECODED if m in figures):
+                for metric in (m for m in (*DECODED, TRUNCATED) if m in figures):
                     tf.summary.scalar(
                         f"{prefix}/{metric}_by_length/{int(length):03d}", figures[metric]
                     )

@@ -1,9 +1,13 @@
 """Export to a TensorFlow SavedModel that serves greedy decoding without this package.
 
 The `serve` signature speaks in the numbers a user types: int32 symbol ids (batch, time),
-padded with -1, in; the greedily decoded symbol ids (batch, 2 * time + 2), padded with -1
-after the end, out. Decoding runs inside the SavedModel's graph, so
-`tf.saved_model.load` in a process that never imports `seq2seq` (or Keras) serves it.
+padded with -1, in; out, `symbol_ids`, the greedily decoded symbol ids, padded with -1
+after the end (batch, the largest row bound), and `truncated`, bool (batch,): whether a
+row reached its length bound without ending (its output is cut short). Each row decodes
+up to the run's length bound for its own source length (`seq2seq.evaluation.length_bound`,
+baked into the graph as constants), as `predict` and `evaluate` do. Decoding runs inside
+the SavedModel's graph, so `tf.saved_model.load` in a process that never imports
+`seq2seq` (or Keras) serves it.
 
 The contract, checked inside the graph:
 
@@ -11,7 +15,8 @@ The contract, checked inside the graph:
   an InvalidArgumentError that says so;
 - padding comes only at the end of a row (a -1 between symbols would silently drop one);
 - a row of padding only is an empty source and decodes to an empty output (all -1);
-  an empty batch, or rows of width 0, give an empty output of the same batch size.
+  an empty batch, or rows of width 0, give an empty output of the same batch size;
+  neither is truncated.
 
 Given the run's vocabularies, the export also has a `serve_text` signature: source
 strings in, decoded strings out (`seq2seq.serving.text_signature`).
@@ -23,7 +28,8 @@ import keras
 import tensorflow as tf
 
 from seq2seq.data.vocabulary import FIRST_SYMBOL_ID, PAD_ID, Vocabularies
-from seq2seq.evaluation.decoding import default_max_len, greedy_decode
+from seq2seq.evaluation import length_bound
+from seq2seq.evaluation.decoding import greedy_decode
 from seq2seq.serving.text_signature import TextServer
 from seq2seq_config.files import atomic_write
 
@@ -62,7 +68,12 @@ def input_checks(symbol_ids, symbols: int) -> list:
     ]
 
 
-def export_saved_model(model: keras.Model, path: Path, vocabs: Vocabularies | None = None) -> None:
+def export_saved_model(
+    model: keras.Model,
+    path: Path,
+    vocabs: Vocabularies | None = None,
+    bound: length_bound.LengthBound | None = None,
+) -> None:
     """Writes `model`'s greedy decoder as a SavedModel with a `serve` signature.
 
     Keras' ExportArchive tracks the model's variables and traces the endpoint; the
@@ -72,30 +83,37 @@ def export_saved_model(model: keras.Model, path: Path, vocabs: Vocabularies | No
         model: a Seq2Seq model.
         path: the SavedModel directory to write.
         vocabs: the run's vocabularies; with them, the `serve_text` signature too.
+        bound: the run's length bound; None: `length_bound.DEFAULT`.
     """
 
     symbols = model.vocab_size - FIRST_SYMBOL_ID
+    bound = length_bound.DEFAULT if bound is None else bound
+
+    def greedy(token_ids, max_len):
+        return greedy_decode(model, token_ids, max_len)
 
     def serve(symbol_ids):
         with tf.control_dependencies(input_checks(symbol_ids, symbols)):
             symbol_ids = tf.identity(symbol_ids)
-        batch, width = tf.shape(symbol_ids)[0], tf.shape(symbol_ids)[1]
+        batch = tf.shape(symbol_ids)[0]
         empty_rows = tf.reduce_all(symbol_ids < 0, axis=1)
 
         def decode():
-            decoded = greedy_decode(model, symbols_to_tokens(symbol_ids), default_max_len(width))
-            return tf.where(empty_rows[:, None], SERVE_PAD, tokens_to_symbols(decoded))
+            decoded, truncated = length_bound.bounded(greedy, symbols_to_tokens(symbol_ids), bound)
+            ids = tf.where(empty_rows[:, None], SERVE_PAD, tokens_to_symbols(decoded))
+            return ids, tf.logical_and(truncated, tf.logical_not(empty_rows))
 
         def nothing():
-            return tf.fill([batch, 0], SERVE_PAD)
+            return tf.fill([batch, 0], SERVE_PAD), tf.zeros([batch], tf.bool)
 
         has_input = tf.logical_and(batch > 0, tf.logical_not(tf.reduce_all(empty_rows)))
-        return {"symbol_ids": tf.cond(has_input, decode, nothing)}
+        ids, truncated = tf.cond(has_input, decode, nothing)
+        return {"symbol_ids": ids, "truncated": truncated}
 
     archive = keras.export.ExportArchive()
     archive.track(model)
     if vocabs is not None:
-        server = TextServer(model, vocabs)
+        server = TextServer(model, vocabs, bound)
         archive.track(server)
         archive.add_endpoint(
             "serve_text",

@@ -7,17 +7,26 @@ import keras
 from omegaconf import DictConfig, OmegaConf
 
 from seq2seq.data.vocabulary import VOCAB_FILE, Vocabularies
+from seq2seq.evaluation import length_bound
 from seq2seq_config.errors import UserError
 
 
 @dataclass
 class Run:
-    """What a finished `train.py` run left: its model, resolved config and vocabulary."""
+    """What a finished `train.py` run left: its model, resolved config, vocabulary and
+    length bound (None for a run saved before bounds were: see `decoding_bound`)."""
 
     path: Path
     model: keras.Model
     config: DictConfig
     vocabs: Vocabularies
+    bound: length_bound.LengthBound | None = None
+
+    def decoding_bound(self, max_len: int | None = None) -> length_bound.LengthBound:
+        """The bound to decode with: `decoding.max_len` when set, else the run's; a run
+        saved before bounds were gets the old default, twice the source plus two, with a
+        warning on stderr saying so."""
+        return length_bound.chosen(self.bound, max_len, str(self.path))
 
 
 def _read(path: Path, reader):
@@ -35,7 +44,8 @@ def load_run(run_dir) -> Run:
     """Loads a run directory written by `train`.
 
     Args:
-        run_dir: the run directory (holding model.keras, config.yaml, vocab.json).
+        run_dir: the run directory (holding model.keras, config.yaml, vocab.json and,
+            since length bounds were saved, length_bound.json).
 
     Returns:
         The run, its model reloaded with `keras.saving.load_model`.
@@ -49,4 +59,5 @@ def load_run(run_dir) -> Run:
         model=_read(path / "model.keras", keras.saving.load_model),
         config=_read(path / "config.yaml", OmegaConf.load),
         vocabs=_read(path / VOCAB_FILE, Vocabularies.load),
+        bound=_read(path / length_bound.BOUND_FILE, lambda p: length_bound.load(p.parent)),
     )

@@ -2,6 +2,10 @@
 run's tokenizers inside the graph, so that a server needs TensorFlow alone (and, for a
 subword vocabulary, TensorFlow Text's SentencePiece op: `import tensorflow_text`).
 
+Each row decodes up to the run's length bound for its source (`length_bound`, constants in
+the graph), as `predict` does; `truncated` says which rows reached it without ending. A
+string that is not UTF-8 is refused, as `predict` refuses such a file.
+
 Each tokenizer does in the graph what it does in Python (`seq2seq.data.tokenizers`):
 
 - `char`: `tf.strings.unicode_split`, one symbol per code point, like `list(text)`;
@@ -23,7 +27,8 @@ shared name), so the target never uses one.
 import tensorflow as tf
 
 from seq2seq.data.vocabulary import EOS_ID, PAD_ID, Vocabularies, Vocabulary
-from seq2seq.evaluation.decoding import default_max_len, greedy_decode
+from seq2seq.evaluation import length_bound
+from seq2seq.evaluation.decoding import greedy_decode
 
 #: Python's str.split() whitespace, as an RE2 class.
 WHITESPACE = r"[\s\x{1c}-\x{1f}\x{85}\pZ]+"
@@ -92,28 +97,49 @@ def until_eos(decoded: tf.Tensor) -> tf.RaggedTensor:
     return tf.ragged.boolean_mask(decoded, tf.logical_and(before_eos, decoded > EOS_ID))
 
 
+def utf8_check(texts: tf.Tensor):
+    """An assertion that every string is UTF-8, as `predict` requires of its input: a
+    string that is not would lose its bad bytes (or turn them into U+FFFD) silently.
+
+    A string is UTF-8 exactly when transcoding it, dropping what does not decode,
+    leaves it unchanged.
+    """
+    valid = tf.equal(tf.strings.unicode_transcode(texts, "UTF-8", "UTF-8", errors="ignore"), texts)
+    return tf.debugging.assert_equal(
+        tf.reduce_all(valid), True, message="text: a string that is not UTF-8; allowed: UTF-8 text"
+    )
+
+
 class TextServer(tf.Module):
     """The `serve_text` endpoint and what it needs, for `keras.export.ExportArchive`.
 
     Args:
         model: a Seq2Seq model.
         vocabs: the run's vocabularies.
+        bound: the run's length bound (`seq2seq.evaluation.length_bound`); None: the
+            default, twice the source plus two.
     """
 
-    def __init__(self, model, vocabs: Vocabularies):
+    def __init__(self, model, vocabs: Vocabularies, bound: length_bound.LengthBound | None = None):
         super().__init__()
         self.model = model
+        self.bound = length_bound.DEFAULT if bound is None else bound
         self.source = TextSide(vocabs.source, "source")
         self.target = (
             self.source if vocabs.is_shared else TextSide(vocabs.target, "target", encodes=False)
         )
 
     def serve_text(self, texts: tf.Tensor) -> dict:
-        """Decodes a batch of source strings greedily; returns `{"text": strings}`.
+        """Decodes a batch of source strings greedily, each up to its length bound.
 
-        An empty string decodes to an empty string; a symbol the source vocabulary does
-        not have (and has no `<unk>` for) fails with an InvalidArgumentError naming it.
+        Returns `{"text": strings (batch,), "truncated": bool (batch,)}`: `truncated` says
+        that a row reached its bound without ending, its text cut short. An empty string
+        decodes to an empty string (not truncated). A string that is not UTF-8, or a symbol
+        the source vocabulary does not have (and has no `<unk>` for), fails with an
+        InvalidArgumentError saying so.
         """
+        with tf.control_dependencies([utf8_check(texts)]):
+            texts = tf.identity(texts)
         ids = self.source.encode(texts)
         missing = tf.reduce_any(ids.flat_values == NOT_FOUND)
         check = tf.debugging.assert_equal(
@@ -121,14 +147,18 @@ class TextServer(tf.Module):
         )
         with tf.control_dependencies([check]):
             padded = tf.identity(ids.to_tensor(default_value=PAD_ID))
-        width = tf.shape(padded)[1]
         empty = ids.row_lengths() == 0
 
+        def greedy(token_ids, max_len):
+            return greedy_decode(self.model, token_ids, max_len)
+
         def decode():
-            decoded = greedy_decode(self.model, padded, default_max_len(width))
-            return tf.where(empty, "", self.target.decode(until_eos(decoded)))
+            decoded, truncated = length_bound.bounded(greedy, padded, self.bound)
+            text = tf.where(empty, "", self.target.decode(until_eos(decoded)))
+            return text, tf.logical_and(truncated, tf.logical_not(empty))
 
         def nothing():
-            return tf.fill(tf.shape(texts), "")
+            return tf.fill(tf.shape(texts), ""), tf.zeros(tf.shape(texts), tf.bool)
 
-        return {"text": tf.cond(tf.reduce_all(empty), nothing, decode)}
+        text, truncated = tf.cond(tf.reduce_all(empty), nothing, decode)
+        return {"text": text, "truncated": truncated}

@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 from seq2seq.data.splits import Split
+from seq2seq.evaluation import length_bound
 from seq2seq.evaluation.decoding import greedy_decode
 from seq2seq.evaluation.evaluator import Evaluator
 from seq2seq.training import checkpoints, tensorboard_summaries
@@ -14,11 +15,13 @@ from seq2seq_config.schema import METRICS
 
 
 class GreedyValidation(keras.callbacks.Callback):
-    """Adds `val_loss`, `val_token_accuracy` and `val_exact_match` to each epoch's logs.
+    """Adds the evaluator's figures to each epoch's logs as `val_<name>`: `val_loss`,
+    `val_token_accuracy`, `val_exact_match`, the text metrics and `val_truncated` (how
+    many outputs reached the length bound without ending).
 
     Keras' own validation would measure exact-match under teacher forcing; this one
-    decodes greedily, as at inference. Place it before the callbacks that read the logs
-    (checkpointing, TensorBoard).
+    decodes greedily, as at inference, up to the run's length bound. Place it before the
+    callbacks that read the logs (checkpointing, TensorBoard).
 
     Args:
         evaluator: measures the model on a split.
@@ -48,10 +51,15 @@ class TensorBoardExtras(keras.callbacks.Callback):
         images: whether to draw h and c heatmaps (and attention weights) after each epoch.
         run_name: the run's name in the HParams dashboard.
         first_epoch: the epoch training starts from (later than 0 when resuming).
+        bound: how far the samples decode (the run's length bound, as validation).
     """
 
-    def __init__(self, writer, cfg, vocabs, split: Split, samples, images, run_name, first_epoch=0):
+    def __init__(
+        self, writer, cfg, vocabs, split: Split, samples, images, run_name, first_epoch=0,
+        bound: length_bound.LengthBound | None = None,
+    ):  # fmt: skip
         super().__init__()
+        self.bound = length_bound.DEFAULT if bound is None else bound
         self.first_epoch = first_epoch
         self.writer = writer
         self.cfg = cfg
@@ -76,7 +84,10 @@ class TensorBoardExtras(keras.callbacks.Callback):
     def _write_samples(self):
         sources = self.split.source_ids[: self.samples]
         targets = self.split.target_ids[: self.samples]
-        decoded = greedy_decode(self.model, sources, targets.shape[1] + 1).numpy()
+        decoded, _ = length_bound.bounded(
+            lambda ids, max_len: greedy_decode(self.model, ids, max_len), sources, self.bound
+        )
+        decoded = decoded.numpy()
         table = tensorboard_summaries.samples_table(self.vocabs, sources, targets, decoded)
         tf.summary.text("decoded_samples", table)
 

@@ -24,6 +24,7 @@ import keras
 import tensorflow as tf
 
 from seq2seq.data import pipeline
+from seq2seq.evaluation import length_bound
 from seq2seq.evaluation.evaluator import Evaluator
 from seq2seq.model.families import build_model
 from seq2seq.training import checkpoints
@@ -193,14 +194,18 @@ def fit_multi_worker(cfg, run_dir: Path, task_data, strategy, facts: dict) -> Me
         make_loss(trainer),
     )
     train_seconds = time.perf_counter() - start
-    evaluator = Evaluator(model, trainer.batch_size, target_vocab=task_data.vocabs.target)
+    evaluator = Evaluator(
+        model, trainer.batch_size, target_vocab=task_data.vocabs.target,
+        bound=length_bound.load(run_dir),
+    )  # fmt: skip
     if not chief:
         return {split: evaluator(task_data.split(split)) for split in ("val", "test")}
     record = {
         **facts,
         "strategy": trainer.strategy,
         "replicas": strategy.num_replicas_in_sync,
-        "train_steps": int(optimizer.iterations.numpy()) - steps_before,
+        "train_steps": int(optimizer.iterations.numpy()),
+        "train_steps_this_process": int(optimizer.iterations.numpy()) - steps_before,
     }
     return save_and_measure(
         cfg, model, run_dir, task_data, evaluator, trainer.epochs, train_seconds, record

@@ -10,6 +10,7 @@ import keras
 from seq2seq.serving.export import export_saved_model
 from seq2seq.training import tensorboard_summaries
 from seq2seq_config.files import atomic_write, atomic_write_text
+from seq2seq_config.version import __version__
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +18,8 @@ Metrics = dict[str, dict[str, float]]
 
 
 def write_run_record(run_dir: Path, record: dict) -> None:
-    """Writes `run.json`: the run's status and how it went."""
+    """Writes `run.json`: the package's version, the run's status and how it went."""
+    record = {"version": __version__, **record}
     atomic_write_text(run_dir / "run.json", json.dumps(record, indent=2) + "\n")
 
 
@@ -48,16 +50,24 @@ def save_and_measure(
         trained_epochs: epochs this process trained (fewer than all when resumed).
         train_seconds: how long this process trained.
         record: what run.json says besides the status and the speed, the optimizer
-            steps taken (`train_steps`) among them.
+            steps (`train_steps`, the optimizer's count over every process of the run;
+            `train_steps_this_process`) among them.
 
     Returns:
-        `{"val": {...}, "test": {...}}`, each with loss, token_accuracy and exact_match.
+        `{"val": {...}, "test": {...}}`, each with loss, token_accuracy, exact_match,
+        truncated and, with the target vocabulary, the text metrics.
     """
     trainer = cfg.trainer
     save_model(model, run_dir / "model.keras")
-    export_saved_model(model, run_dir / "saved_model", task_data.vocabs)
+    export_saved_model(model, run_dir / "saved_model", task_data.vocabs, evaluator.bound)
 
     metrics = {split: evaluator(task_data.split(split)) for split in ("val", "test")}
+    for split, figures in metrics.items():
+        if figures["truncated"]:
+            log.warning(
+                "%d of %d %s outputs reached the length bound (%s) without ending",
+                figures["truncated"], len(task_data.split(split)), split, evaluator.bound.describe(),
+            )  # fmt: skip
     epochs = record.get("epochs_trained", trainer.epochs)
     tensorboard_summaries.write_final_metrics(run_dir / "tensorboard", metrics, step=epochs)
     write_run_record(

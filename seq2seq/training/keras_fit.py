@@ -9,6 +9,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from seq2seq.data import pipeline
+from seq2seq.evaluation import length_bound
 from seq2seq.evaluation.evaluator import Evaluator
 from seq2seq.model.families import build_model
 from seq2seq.training import checkpoints, distribute
@@ -53,6 +54,7 @@ def _callbacks(
             cfg,
             task_data.vocabs,
             task_data.val,
+            bound=evaluator.bound,
             samples=cfg.logging.samples,
             images=cfg.logging.images,
             run_name=_display_name(run_dir),
@@ -156,7 +158,12 @@ def fit_and_save(
         and best.saved
         and (best.saved["stopped_epoch"] or best.saved.get("goal_reached"))
     )
-    evaluator = Evaluator(model, trainer.batch_size, target_vocab=task_data.vocabs.target)
+    evaluator = Evaluator(
+        model,
+        trainer.batch_size,
+        target_vocab=task_data.vocabs.target,
+        bound=length_bound.load(run_dir),  # the run's, fitted and saved by `train`
+    )
     steps_before = int(model.optimizer.iterations.numpy())
     clock = EpochClock()
     start = time.perf_counter()
@@ -180,9 +187,10 @@ def fit_and_save(
         raise
     train_seconds = time.perf_counter() - start
     epochs_done = first_epoch + len(history.epoch)
-    # Counted, not computed: the optimizer's own count of the updates it made (read before
-    # the best epoch's weights, which bring back that epoch's count).
-    train_steps = int(model.optimizer.iterations.numpy()) - steps_before
+    # Counted, not computed: the optimizer's own count of the updates it made, over every
+    # process of a resumed run (the checkpoint restores it), read before the best epoch's
+    # weights, which bring back that epoch's count.
+    train_steps = int(model.optimizer.iterations.numpy())
     record = {
         **facts,
         "strategy": trainer.strategy,
@@ -195,6 +203,7 @@ def fit_and_save(
         # 13-33 s in one run of two while tf.data's autotuning was on (data/pipeline.py).
         "seconds_after_last_epoch": clock.seconds_since_last_epoch(),
         "train_steps": train_steps,
+        "train_steps_this_process": train_steps - steps_before,
     }
     return save_and_measure(
         cfg, model, run_dir, task_data, evaluator, epochs_done - first_epoch, train_seconds, record

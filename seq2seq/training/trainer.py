@@ -12,11 +12,13 @@ from omegaconf import DictConfig, OmegaConf
 
 from seq2seq.data import held_out
 from seq2seq.data.load import load_task_data
+from seq2seq.evaluation import length_bound
 from seq2seq.training import checkpoints, distribute
 from seq2seq.training.compile import dtype_policy, precision_on_this_machine
 from seq2seq.training.finish import Metrics, write_run_record
 from seq2seq.training.keras_fit import fit_and_save
 from seq2seq.training.tensorboard_rewind import truncate_events
+from seq2seq_config.error_hints import interrupt_inside
 from seq2seq_config.errors import Interrupted, RunError, describe, signal_of
 from seq2seq_config.files import atomic_write_text, remove_temporaries
 from seq2seq_config.run_dir import RunDirectory, open_run, write_overrides
@@ -82,6 +84,9 @@ def train_in(run_dir: RunDirectory, callbacks: Sequence = ()) -> Metrics:
     except KeyboardInterrupt as interrupt:
         raise _interrupted(path, signal_of(interrupt)) from None
     except Exception as error:  # noqa: BLE001 - recorded, then raised unchanged
+        received = interrupt_inside(error)  # Ctrl-C while a tf.data generator ran
+        if received is not None:
+            raise _interrupted(path, received) from None
         if not isinstance(error, RunError):  # a RunError records itself
             _record_failure(path, {"status": "failed", "error": describe(error) or repr(error)})
         raise
@@ -124,6 +129,11 @@ def _train(cfg, path: Path, resuming: bool, callbacks, strategy) -> Metrics:
     task_data.vocabs.save(path)
     held_out.save(path, task_data, data_path)
     log.info("Data: %s; run directory: %s", data_path, path)
+    # Fitted to the training pairs and saved before training, so that validation, the
+    # final metrics, the export and every later command decode to the same bound.
+    bound = length_bound.fit(task_data.train.source_lengths, task_data.train.target_lengths)
+    bound.save(path)
+    log.info("Length bound: %s", bound.describe())
 
     precision = precision_on_this_machine(cfg.trainer)
     log.info("Precision: %s (%s)", precision.name, precision.reason)

@@ -13,10 +13,11 @@ from conftest import write_pairs
 from seq2seq.data import generated, tsv
 from seq2seq.data.splits import Split
 from seq2seq.data.tokenizers import train_subword
-from seq2seq.data.vocabulary import Vocabulary
+from seq2seq.data.vocabulary import UNKNOWN, Vocabulary
 from seq2seq.evaluation.decoding import decode, decoding_options
 from seq2seq.evaluation.evaluator import Evaluator
 from seq2seq.model.families import OPTIONS
+from seq2seq.predict import parse_inputs
 from seq2seq.training import distribute
 from seq2seq.training.compile import dtype_policy, make_optimizer, precision_on_this_machine
 from seq2seq_config import ConfigError, UserError, compose_config, text_files, validate
@@ -183,6 +184,16 @@ def handle_split(cfg, key, value, tmp_path):
     assert data.split(value) is getattr(data, value)
 
 
+def handle_on_unknown(cfg, key, value, tmp_path):
+    vocab, found = Vocabulary([UNKNOWN, "a"], "space"), {}
+    if value == "error":
+        with pytest.raises(UserError, match="'z' is not a symbol of the vocabulary"):
+            parse_inputs(["a z"], vocab, 5, "input", value, found)
+    else:
+        assert parse_inputs(["a z"], vocab, 5, "input", value, found) == [[4, 3]]
+        assert found == {1: ["z"]}
+
+
 HANDLERS = {
     "task.name": handle_task_name,
     "task.tokenizer": handle_tokenizer,
@@ -202,6 +213,7 @@ HANDLERS = {
     "optimized_metric": handle_optimized_metric,
     "decoding.strategy": handle_decoding_strategy,
     "split": handle_split,
+    "on_unknown": handle_on_unknown,
 }
 PREFIXES = {
     TaskConfig: "task.", ModelConfig: "model.", TrainerConfig: "trainer.", LoggingConfig: "logging.",
@@ -233,6 +245,9 @@ def test_each_choice_is_accepted_and_handled(key, value, tmp_path):
     if key in ("decoding.strategy", "split"):  # the evaluate command's keys
         cfg = compose_config(["run_dir=x", f"{key}={value}"], config_name="evaluate")
         check_fields(cfg, EvaluateConfig, prefix="")
+    elif key == "on_unknown":  # the predict command's
+        cfg = compose_config(["run_dir=x", f"{key}={value}"], config_name="predict")
+        check_fields(cfg, PredictConfig, prefix="")
     else:
         cfg = train_config(key, value)
         validate(cfg)
@@ -245,6 +260,9 @@ def test_a_value_outside_the_choices_is_refused_listing_them(key):
     if key in ("decoding.strategy", "split"):
         cfg = compose_config(["run_dir=x", f"{key}=no-such-choice"], config_name="evaluate")
         check = lambda: check_fields(cfg, EvaluateConfig, prefix="")  # noqa: E731
+    elif key == "on_unknown":
+        cfg = compose_config(["run_dir=x", f"{key}=no-such-choice"], config_name="predict")
+        check = lambda: check_fields(cfg, PredictConfig, prefix="")  # noqa: E731
     else:
         cfg = compose_config([f"{key}=no-such-choice"])
         check = lambda: validate(cfg)  # noqa: E731

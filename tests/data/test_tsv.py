@@ -5,13 +5,11 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, error_lines, run_script
+from seq2seq import load_run, train
 from seq2seq.data import tsv
-from seq2seq_config import text_files
-from seq2seq.predict import parse_inputs
-from seq2seq import load_run
-from seq2seq import train
 from seq2seq.data.vocabulary import UNKNOWN, Vocabularies, Vocabulary
-from seq2seq_config import ConfigError, UserError, compose_config, validate
+from seq2seq.predict import parse_inputs
+from seq2seq_config import ConfigError, UserError, compose_config, text_files, validate
 
 SAMPLE = ROOT / "data" / "number_words.tsv"
 
@@ -28,7 +26,12 @@ def write(tmp_path, text, name="pairs.tsv"):
 
 @pytest.mark.parametrize(
     "line, problem",
-    [("abc", "has no tab"), ("a\tb\tc", "has 2 tabs"), ("\tb", "empty source"), ("a\t ", "empty target")],
+    [
+        ("abc", "has no tab"),
+        ("a\tb\tc", "has 2 tabs"),
+        ("\tb", "empty source"),
+        ("a\t ", "empty target"),
+    ],
 )
 def test_a_bad_line_is_named_with_file_and_line(tmp_path, line, problem):
     path = write(tmp_path, f"x y\tz\n{line}\nu\tv\n")
@@ -40,7 +43,9 @@ def test_a_bad_line_is_named_with_file_and_line(tmp_path, line, problem):
 
 
 def test_skip_leaves_bad_lines_out_and_says_how_many(tmp_path, caplog):
-    path = write(tmp_path, "a b\tc\nnothing here\nd\te\n\tf\n" + "".join(f"s{i}\tt\n" for i in range(8)))
+    path = write(
+        tmp_path, "a b\tc\nnothing here\nd\te\n\tf\n" + "".join(f"s{i}\tt\n" for i in range(8))
+    )
     report = text_files.PairsRead()
     pairs = list(text_files.read_pairs(path, ("space", "space"), "skip", report=report))
     assert pairs[:2] == [(1, "a b", "c"), (3, "d", "e")] and len(pairs) == 10
@@ -58,7 +63,9 @@ def test_char_and_space_tokenizers():
 def test_vocabulary_comes_from_training_only_with_min_freq_and_unknown(tmp_path):
     lines = [f"w{i} common\tcommon" for i in range(40)]
     path = write(tmp_path, "\n".join(lines) + "\n")
-    data = tsv.load(tsv_cfg(path, "task.val_size=5", "task.test_size=5", "task.min_freq=2"), 0, tmp_path)
+    data = tsv.load(
+        tsv_cfg(path, "task.val_size=5", "task.test_size=5", "task.min_freq=2"), 0, tmp_path
+    )
     assert data.vocabs.source.symbols == [UNKNOWN, "common"]  # each w{i} is seen once
     unknown = data.vocabs.source.unknown_id
     assert (data.val.source_ids[:, 0] == unknown).all()
@@ -88,7 +95,9 @@ def test_splits_are_disjoint_deterministic_and_keep_the_first_of_a_repeated_sour
 def test_a_file_is_read_with_a_finished_runs_vocabularies(tmp_path):
     """How evaluate reads another file: with the vocabularies saved with the run."""
     path = write(tmp_path, "w1 w9\tw2\n")
-    saved = Vocabularies(Vocabulary([UNKNOWN, "w1", "w2"], "space"), Vocabulary([UNKNOWN, "w2"], "char"))
+    saved = Vocabularies(
+        Vocabulary([UNKNOWN, "w1", "w2"], "space"), Vocabulary([UNKNOWN, "w2"], "char")
+    )
     split = tsv.load_pairs_file(path, saved, "error", key="eval.file")
     assert split.source_ids.tolist() == [[4, 3]] and split.target_ids.tolist() == [[3, 3]]
     assert split.target_texts == ("w2",)
@@ -145,3 +154,40 @@ def test_the_sample_file_trains_to_high_exact_match_and_decodes_with_its_vocabul
     result = run_script("seq2seq/predict.py", f"run_dir={run_dir}", "input='four hundred and two'")
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "4 0 2"
+
+
+def test_every_reader_of_a_file_of_pairs_treats_its_header_alike(tmp_path):
+    """task.header: the training file, its own validation file and evaluate's eval.file."""
+    headed = "source\ttarget\n" + "".join(f"s{i}\tt{i}\n" for i in range(30))
+    train = write(tmp_path, headed)
+    val = write(
+        tmp_path, "source\ttarget\n" + "".join(f"v{i}\tt{i}\n" for i in range(10)), "val.tsv"
+    )
+    sizes = ("task.val_size=5", "task.test_size=5")
+    with pytest.raises(UserError, match=r"pairs.tsv:1: the first line .* set task.header=true"):
+        tsv.load(tsv_cfg(train, *sizes), 0, tmp_path / "a")
+    data = tsv.load(
+        tsv_cfg(train, *sizes, "task.header=true", f"task.val_path={val}"), 0, tmp_path / "b"
+    )
+    held_out = [pair for pairs in data.held_out_text.values() for pair in pairs]
+    assert "source" not in data.vocabs.source.symbols and ("source", "target") not in held_out
+    assert len(data.train) + len(data.test) == 30 and len(data.val) == 10
+    data = tsv.load(tsv_cfg(train, *sizes, "task.header=false"), 0, tmp_path / "c")
+    assert len(data.train) + len(data.val) + len(data.test) == 31  # the header trains as a pair
+    with pytest.raises(UserError, match=r"val.tsv:1: .* set task.header=true"):  # before TF
+        plain = write(tmp_path, headed.split("\n", 1)[1], "plain.tsv")
+        validate(compose_config(["task=tsv", f"task.path={plain}", f"task.val_path={val}", *sizes]))
+    vocabs = data.vocabs
+    with pytest.raises(UserError, match=r"val.tsv:1: .* set eval.header=true to skip it"):
+        tsv.load_pairs_file(val, vocabs, "error", key="eval.file")
+    assert len(tsv.load_pairs_file(val, vocabs, "error", key="eval.file", header=True)) == 10
+
+
+def test_a_cached_store_still_says_which_sources_repeat(tmp_path, caplog):
+    """The second run on the same file reads the encoded store; the log says it again."""
+    path = write(tmp_path, "".join(f"s{i}\tt{i}\n" for i in range(30)) + "s1\tother\ns2\tother\n")
+    cfg = tsv_cfg(path, "task.val_size=5", "task.test_size=5")
+    for attempt in ("prepared", "cached"):
+        caplog.clear()
+        tsv.load(cfg, 0, tmp_path / "data")
+        assert "2 lines repeat a source seen on an earlier line" in caplog.text, attempt

@@ -14,6 +14,7 @@ from seq2seq.data.tokenizers import train_subword
 from seq2seq.data.vocabulary import EOS_ID, PAD_ID, Vocabulary
 from seq2seq.evaluation import text_metrics
 from seq2seq.evaluation.evaluator import Evaluator
+from seq2seq.evaluation.length_bound import LengthBound
 
 
 def levenshtein(a, b):
@@ -76,7 +77,8 @@ def test_the_evaluator_reports_what_sacrebleu_and_the_edit_distance_say():
         ids(vocab, ["a"] * 4, 2)[:, :1], ids(vocab, references, 6, eos=False), tuple(references)
     )
     model = Decodes(ids(vocab, hypotheses, 8), vocab.size)
-    metrics = Evaluator(model, batch_size=4, target_vocab=vocab)(split, by_length=True)
+    evaluator = Evaluator(model, batch_size=4, target_vocab=vocab, bound=LengthBound.fixed(8))
+    metrics = evaluator(split, by_length=True)
     assert metrics["bleu"] == pytest.approx(sacrebleu.corpus_bleu(hypotheses, [references]).score)
     assert metrics["chrf"] == pytest.approx(sacrebleu.corpus_chrf(hypotheses, [references]).score)
     words = [(h.split(), r.split()) for h, r in zip(hypotheses, references)]
@@ -98,9 +100,8 @@ def test_subwords_count_errors_in_characters_of_the_detokenized_text():
     split = Split(
         ids(vocab, ["a"] * 2, 2)[:, :1], ids(vocab, references, 11, eos=False), tuple(references)
     )
-    metrics = Evaluator(Decodes(ids(vocab, hypotheses, 12), vocab.size), 2, target_vocab=vocab)(
-        split
-    )
+    model = Decodes(ids(vocab, hypotheses, 12), vocab.size)
+    metrics = Evaluator(model, 2, target_vocab=vocab, bound=LengthBound.fixed(12))(split)
     assert metrics["token_error_rate"] == pytest.approx(1 / (len("the cat sat") + len("a dog ran")))
     assert metrics["bleu"] == pytest.approx(sacrebleu.corpus_bleu(hypotheses, [references]).score)
 

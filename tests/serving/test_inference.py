@@ -1,6 +1,7 @@
 """A trained run: it converged; evaluate, predict and export work on it."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -15,6 +16,7 @@ from seq2seq import decode, evaluate, greedy_decode, load_run, predict
 from seq2seq.data import generated
 from seq2seq.data.load import load_task_data
 from seq2seq.data.vocabulary import EOS_ID
+from seq2seq.evaluation import length_bound
 from seq2seq_config import compose_config
 
 pytestmark = pytest.mark.slow  # they share the `trained_run` fixture (~15 s of training)
@@ -56,10 +58,14 @@ def test_evaluate_command_prints_the_table_and_saves_json_and_tensorboard(traine
     assert set(split["by_length"]["4"]) == {
         "sequences",
         "exact_match",
+        "truncated",
         "token_error_rate",
         "bleu",
         "chrf",
     }
+    assert split["truncated"] == metrics["test"]["truncated"]
+    assert report["length_bound"]["origin"] == "training data"
+    assert "length bound: ceil(" in out and "truncated" in out
     assert np.isclose(split["bleu"], metrics["test"]["bleu"])
     assert "test by target length:" in out and "error rate" in out and "BLEU" in out
     longer = report["length_generalization"]
@@ -110,7 +116,6 @@ def test_evaluate_with_beam_search_writes_its_own_file(trained_run, capsys):
     [
         (["split=train"], "error: split='train': allowed: val, test"),
         (["eval.min_len=5"], "error: eval.min_len=5: must be > the run's task.max_len (6)"),
-        (["decoding.max_len=20"], "error: decoding.max_len=20: evaluate decodes up to"),
         (
             ["decoding=beam", "decoding.beam_size=0"],
             "error: decoding.beam_size=0: must be an integer >= 1",
@@ -124,6 +129,22 @@ def test_evaluate_with_beam_search_writes_its_own_file(trained_run, capsys):
 def test_evaluate_refuses_bad_arguments_in_one_line(trained_run, args, expected, capsys):
     run_dir, _ = trained_run
     assert_one_line_error(evaluate.main, [f"run_dir={run_dir}", *args], expected, capsys)
+
+
+def test_decoding_max_len_replaces_the_bound_and_counts_what_it_cuts(trained_run, capsys):
+    run_dir, _ = trained_run
+    assert evaluate.main([f"run_dir={run_dir}", "decoding.max_len=3", "eval.size=100"]) == 0
+    report = json.loads(
+        (run_dir / "evaluation" / "test-greedy-max3-longer7-11x100.json").read_text()
+    )
+    split = report["split"]
+    assert report["length_bound"]["origin"] == "decoding.max_len"
+    # Three tokens hold a target of 2 and its EOS, nothing longer: every longer one is cut.
+    by_length = split["by_length"]
+    assert by_length["2"]["truncated"] == 0 and by_length["2"]["exact_match"] > 0.9
+    assert all(by_length[n]["truncated"] == by_length[n]["sequences"] for n in ("4", "5", "6"))
+    assert split["truncated"] >= sum(by_length[n]["sequences"] for n in ("4", "5", "6"))
+    assert report["length_generalization"]["truncated"] == 100
 
 
 def assert_one_line_error(main, args, expected, capsys):
@@ -152,6 +173,22 @@ def test_predict_command_reverses_the_input(trained_run):
     result = run_module("seq2seq.predict", f"run_dir={run_dir}", "input=3 1 4 1 5")
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "5 1 4 1 3"
+
+
+def test_a_run_saved_before_length_bounds_decodes_to_the_old_default_and_says_so(
+    trained_run, tmp_path
+):
+    run_dir, _ = trained_run
+    old = tmp_path / "old_run"
+    shutil.copytree(run_dir, old, ignore=shutil.ignore_patterns("evaluation", "tensorboard"))
+    (old / "length_bound.json").unlink()
+    result = run_module("seq2seq.predict", f"run_dir={old}", "input=3 1 4 1 5")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "5 1 4 1 3"
+    assert error_lines(result.stderr) == [
+        f"warning: {old} has no length_bound.json (a run saved before length bounds were): "
+        "decoding up to twice the source plus two tokens; set decoding.max_len=N to choose"
+    ]
 
 
 def test_predict_reads_a_file_one_sequence_per_line(trained_run, tmp_path, capsys):
@@ -207,9 +244,14 @@ def test_max_input_len_lets_a_longer_sequence_through(trained_run, capsys):
     run_dir, _ = trained_run
     assert predict.main([f"run_dir={run_dir}", "input=1 2 3 4 5 0 1", "max_input_len=7"]) == 0
     printed = capsys.readouterr().out.strip()
-    # What the model decodes for the 7 symbols (ids 4 5 6 7 8 3 4), read back as symbols.
+    # What the model decodes for the 7 symbols (ids 4 5 6 7 8 3 4), up to the run's bound
+    # for 7 (fitted to training sources of 2 to 6: it extrapolates), read back as symbols.
     run = load_run(run_dir)
-    decoded = greedy_decode(run.model, tf.constant([[4, 5, 6, 7, 8, 3, 4]], tf.int32), 16)
+    decoded, _ = length_bound.bounded(
+        lambda ids, max_len: greedy_decode(run.model, ids, max_len),
+        tf.constant([[4, 5, 6, 7, 8, 3, 4]], tf.int32), run.bound,
+    )  # fmt: skip
+    assert decoded.shape[1] == run.bound.rows([7])[0] > 8
     assert printed == run.vocabs.target.decode_text(decoded.numpy()[0])
 
 
@@ -239,8 +281,8 @@ def test_saved_model_serves_greedy_decoding_without_the_package(trained_run, tmp
     assert result.returncode == 0, result.stderr[-2000:]
     served = json.loads(result.stdout)
     assert [row[: row.index(-1)] for row in served] == [[5, 1, 4, 1, 3], [0, 2], [1, 2, 3, 4, 5]]
-    # Padded with -1 after the end, as wide as the default bound (2 * 5 + 2).
-    assert all(len(row) == 12 for row in served)
+    # Padded with -1 after the end, as wide as the run's bound for 5 symbols.
+    assert all(len(row) == load_run(run_dir).bound.rows([5])[0] for row in served)
 
 
 def test_reloaded_model_decodes_as_before_saving(trained_run, tmp_path):

@@ -13,7 +13,10 @@ import tensorflow as tf
 import seq2seq
 from conftest import write_pairs
 from seq2seq import predict
+from seq2seq.evaluation import length_bound
 from seq2seq.evaluation.decoding import greedy_decode
+from seq2seq.evaluation.length_bound import LengthBound
+from seq2seq.serving.export import export_saved_model
 from seq2seq_config import compose_config
 
 SIDES = {
@@ -35,14 +38,19 @@ def text_run(request, tmp_path_factory):
     return root / "run", request.param
 
 
-def in_process(run_dir, texts):
-    """What the run's model decodes greedily for `texts`, read back as text."""
+def in_process(run_dir, texts, bound=None, truncated=False):
+    """What the run's model decodes greedily for `texts`, each to its length bound (the
+    run's by default), read back as text; with `truncated`, which outputs were cut short."""
     run = seq2seq.load_run(run_dir)
     rows = [run.vocabs.source.encode_text(t) for t in texts]
     width = max(len(r) for r in rows)
     ids = np.array([r + [0] * (width - len(r)) for r in rows], np.int32)
-    decoded = greedy_decode(run.model, tf.constant(ids), 2 * width + 2).numpy()
-    return [run.vocabs.target.decode_text(row) for row in decoded]
+    decoded, cut = length_bound.bounded(
+        lambda t, max_len: greedy_decode(run.model, t, max_len),
+        tf.constant(ids), bound or run.decoding_bound(),
+    )  # fmt: skip
+    texts = [run.vocabs.target.decode_text(row) for row in decoded.numpy()]
+    return (texts, cut.numpy().tolist()) if truncated else texts
 
 
 INPUTS = ["a b c d", "h g f e", "b a d c"]
@@ -82,23 +90,69 @@ if sys.argv[3] == "subword":
     import tensorflow_text  # registers the SentencePiece op (no seq2seq)
 served = tf.saved_model.load(sys.argv[1]).signatures["serve_text"]
 texts = json.loads(sys.argv[2])
-out = served(text=tf.constant(texts, tf.string))["text"].numpy().tolist()
-empty = served(text=tf.constant([], tf.string))["text"].numpy().tolist()
+out = served(text=tf.constant(texts, tf.string))
+empty = served(text=tf.constant([], tf.string))
 assert "seq2seq" not in sys.modules and "seq2seq_config" not in sys.modules
-print(json.dumps({"out": [o.decode() for o in out], "empty": empty}))
+print(json.dumps({"out": [o.decode() for o in out["text"].numpy().tolist()],
+                  "truncated": out["truncated"].numpy().tolist(),
+                  "empty": empty["text"].numpy().tolist(),
+                  "empty_truncated": empty["truncated"].numpy().tolist()}))
 """
+
+
+def serve_text(saved_model, texts, tokenizer, cwd):
+    """What `serve_text` returns for `texts`, from a process that never imports seq2seq."""
+    result = subprocess.run(
+        [sys.executable, "-c", SERVE_TEXT, str(saved_model), json.dumps(texts), tokenizer],
+        cwd=cwd, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout)
 
 
 def test_the_saved_model_serves_text_without_this_package(text_run, tmp_path):
     run_dir, tokenizer = text_run
+    served = serve_text(run_dir / "saved_model", [*INPUTS, ""], tokenizer, tmp_path)
+    texts, truncated = in_process(run_dir, INPUTS, truncated=True)
+    assert served["out"] == [*texts, ""]
+    assert served["truncated"] == [*truncated, False]
+    assert served["empty"] == [] and served["empty_truncated"] == []
+
+
+def test_serve_text_says_which_outputs_its_bound_cut_short(text_run, tmp_path):
+    run_dir, tokenizer = text_run
+    run = seq2seq.load_run(run_dir)
+    short = LengthBound.fixed(2)  # too short for any reversed four-letter word
+    export_saved_model(run.model, tmp_path / "short", run.vocabs, short)
+    served = serve_text(tmp_path / "short", INPUTS, tokenizer, tmp_path)
+    texts, truncated = in_process(run_dir, INPUTS, short, truncated=True)
+    assert served["out"] == texts and served["truncated"] == truncated
+    assert any(truncated)
+
+
+SERVE_BYTES = """
+import sys
+import tensorflow as tf
+if sys.argv[3] == "subword":
+    import tensorflow_text
+served = tf.saved_model.load(sys.argv[1]).signatures["serve_text"]
+try:
+    served(text=tf.constant([b"a b", bytes.fromhex(sys.argv[2])]))
+except tf.errors.InvalidArgumentError as error:
+    print("refused:", " ".join(error.message.split()))
+"""
+
+
+@pytest.mark.parametrize("raw", ["ff", "61c3", "c328"])  # a byte no UTF-8 has; cut; bad
+def test_serve_text_refuses_bytes_that_are_not_utf8(text_run, tmp_path, raw):
+    run_dir, tokenizer = text_run
     result = subprocess.run(
-        [sys.executable, "-c", SERVE_TEXT, str(run_dir / "saved_model"), json.dumps([*INPUTS, ""]), tokenizer],
+        [sys.executable, "-c", SERVE_BYTES, str(run_dir / "saved_model"), raw, tokenizer],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
-    served = json.loads(result.stdout)
-    assert served["out"] == [*in_process(run_dir, INPUTS), ""]
-    assert served["empty"] == []
+    assert result.stdout.startswith("refused:"), result.stdout
+    assert "text: a string that is not UTF-8; allowed: UTF-8 text" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -117,3 +171,25 @@ def test_bad_predict_arguments_are_refused_in_one_line(text_run, args, message, 
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(message) and "\n" not in err
+
+
+def test_predict_counts_symbols_the_vocabulary_lacks_or_refuses_them(text_run, capsys):
+    """An input symbol unseen in training reads as <unk>: a warning naming the line and
+    the symbols, a count in the summary; on_unknown=error refuses the input."""
+    run_dir, _ = text_run
+    # The words use letters a..h; subword pieces of unseen letters are longer than the words.
+    args = [f"run_dir={run_dir}", "input='a b c d\nz b q d'", "max_input_len=20"]
+    assert predict.main(args) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 2
+    warnings = [line for line in captured.err.splitlines() if "<unk>" in line]
+    assert warnings[0].startswith("warning: input line 2: 'z', 'q' not in the vocabulary")
+    assert warnings[1].startswith(
+        "warning: 1 of 2 inputs hold symbols the vocabulary lacks (2 in all), read as <unk>"
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        predict.main([*args, "on_unknown=error"])
+    err = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2 and "\n" not in err
+    assert err.startswith("error: input line 2, position ")  # subword: after the piece '▁'
+    assert ": 'z' is not a symbol of the vocabulary (it would read as <unk>)" in err

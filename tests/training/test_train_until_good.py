@@ -123,7 +123,8 @@ def test_training_stops_at_the_goal_and_a_resumed_run_trains_no_more(tiny_cfg, t
     assert stopped["epoch"] == 1 and stopped["early_stopping"]["goal_reached"]
     seq2seq.train(tiny_cfg(*GOAL, "trainer.resume=true"), run_dir=str(tmp_path))
     resumed = record(tmp_path)
-    assert resumed["epochs_trained"] == 1 and resumed["train_steps"] == 0
+    assert resumed["epochs_trained"] == 1 and resumed["train_steps_this_process"] == 0
+    assert resumed["train_steps"] == 256 // 64  # the optimizer's count: the one epoch trained
     assert resumed["stopped"] == "early stopping: val/loss reached the goal 100.0"
 
 

@@ -14,7 +14,9 @@ from seq2seq.data.load import load_task_data
 from seq2seq.data.vocabulary import EOS_ID, PAD_ID
 from seq2seq.evaluation.evaluator import Evaluator
 
-METRIC_KEYS = {"loss", "token_accuracy", "exact_match", "token_error_rate", "bleu", "chrf"}
+METRIC_KEYS = {
+    "loss", "token_accuracy", "exact_match", "truncated", "token_error_rate", "bleu", "chrf",
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +38,7 @@ def test_run_directory_holds_everything(tiny_run):
         "model.keras",
         "metrics.json",
         "vocab.json",
+        "length_bound.json",
         "run.json",
     ):
         assert (run_dir / name).exists(), name

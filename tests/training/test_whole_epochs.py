@@ -1,5 +1,5 @@
 """Every epoch trains exactly its steps, whatever `trainer.steps_per_execution`, with or
-without a resume; run.json counts the steps the optimizer took."""
+without a resume; run.json counts the steps the optimizer took, over the whole run."""
 
 import json
 
@@ -41,4 +41,6 @@ def test_each_epoch_trains_exactly_its_steps_before_and_after_a_resume(
                   run_dir=str(tmp_path), callbacks=[resumed])  # fmt: skip
     assert resumed.seen == [12]
     record = json.loads((tmp_path / "run.json").read_text())
-    assert record["train_steps"] == 4 and record["resumed_from_epoch"] == 3
+    # The optimizer's own count, as an uninterrupted run's: 3 epochs of 4 steps.
+    assert record["train_steps"] == 12 and record["resumed_from_epoch"] == 3
+    assert record["train_steps_this_process"] == 4
