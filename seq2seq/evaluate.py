@@ -31,6 +31,7 @@ from seq2seq.serving.finished_run import load_run
 from seq2seq_config import UserError, compose_config, exit_on_user_error
 from seq2seq_config.command_validation import generalization_lengths, validate_evaluate
 from seq2seq_config.errors import stop_on_sigterm
+from seq2seq_config.version import exit_if_version
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +97,11 @@ def evaluate_run(cfg: DictConfig) -> dict[str, object]:
 
 def main(argv: list[str] | None = None) -> int:
     """The command line: evaluates, prints the table, saves JSON and TensorBoard figures."""
+    argv = sys.argv[1:] if argv is None else argv
+    exit_if_version(argv)
     stop_on_sigterm()
     with exit_on_user_error():
-        cfg = compose_config(sys.argv[1:] if argv is None else argv, config_name="evaluate")
+        cfg = compose_config(argv, config_name="evaluate")
         run_cfg = validate_evaluate(cfg)
         report = evaluate_run(cfg)
         print(format_report(report))

@@ -13,6 +13,7 @@ import keras
 import numpy as np
 
 from seq2seq_config.errors import OneLineArgumentParser
+from seq2seq_config.version import version_line
 
 EXAMPLE = np.array([0.1, 0.2, 0.3], dtype="float32").reshape(1, 3, 1)
 MODES = [(False, False), (True, False), (False, True), (True, True)]
@@ -109,6 +110,7 @@ def main(argv=None) -> int:
     """Prints the four modes and the identities; returns 0 if every identity holds."""
     parser = OneLineArgumentParser(prog="python -m seq2seq.modes", description=__doc__)
     parser.add_argument("--seed", type=int, default=0, help="seeds the random weights")
+    parser.add_argument("--version", action="version", version=version_line())
     args = parser.parse_args(argv)
     keras.utils.set_random_seed(args.seed)
     results = run_modes()

@@ -33,6 +33,7 @@ from seq2seq_config.command_validation import validate_predict
 from seq2seq_config.errors import stop_on_sigterm
 from seq2seq_config.files import atomic_write_text
 from seq2seq_config.text_files import read_lines
+from seq2seq_config.version import exit_if_version
 
 
 def parse_inputs(
@@ -155,6 +156,10 @@ def predict(
     return outputs
 
 
+#: How many truncated input lines the summary names.
+SHOWN = 5
+
+
 def truncation_summary(outputs: list, sequences: list, bound, source: str) -> list[str]:
     """What predict's summary says of outputs cut short by the length bound: nothing when
     none was, else one line with their count and the first few input lines.
@@ -186,10 +191,6 @@ def truncation_summary(outputs: list, sequences: list, bound, source: str) -> li
         f"warning: {len(cut)} of {total} {kind} reached the length bound without ending and "
         f"are cut short: {source} {shown}{more}; decoding.max_len=N decodes up to N tokens"
     ]
-
-
-#: How many truncated input lines the summary names.
-SHOWN = 5
 
 
 def print_summary(lines: list[str]) -> None:
@@ -226,9 +227,11 @@ def _input_lines(cfg) -> tuple:
 
 def main(argv: list[str] | None = None) -> int:
     """The command line: writes one decoded output (or n-best lines) per input line."""
+    argv = sys.argv[1:] if argv is None else argv
+    exit_if_version(argv)
     stop_on_sigterm()
     with exit_on_user_error():
-        cfg = compose_config(sys.argv[1:] if argv is None else argv, config_name="predict")
+        cfg = compose_config(argv, config_name="predict")
         run_cfg = validate_predict(cfg)
         lines, source = _input_lines(cfg)
         run = load_run(cfg.run_dir)

@@ -12,21 +12,7 @@ import sys
 
 from seq2seq_config.errors import run_cli
 from seq2seq_config.train import main as train_main
-from seq2seq_config.version import __version__
-
-
-def exit_if_version(argv: list[str]) -> None:
-    """Prints `seq2seq VERSION` and exits if the arguments ask for the version.
-
-    Args:
-        argv: the command line's arguments, without the program.
-
-    Raises:
-        SystemExit: with status 0, after printing the version.
-    """
-    if "--version" in argv:
-        print(f"seq2seq {__version__}")
-        raise SystemExit(0)
+from seq2seq_config.version import exit_if_version
 
 
 def train() -> None:

@@ -62,3 +62,14 @@ def test_a_missing_config_dir_is_refused_in_one_line(tmp_path):
     assert error_lines(result.stderr) == [
         f"error: Additional config directory '{tmp_path / 'none'}' not found"
     ]
+
+
+@pytest.mark.parametrize("command", ["evaluate", "predict", "modes"])
+def test_the_module_commands_print_the_version_too(command, capsys):
+    import importlib
+
+    module = importlib.import_module(f"seq2seq.{command}")
+    with pytest.raises(SystemExit) as stopped:
+        module.main(["--version"])
+    assert stopped.value.code == 0
+    assert capsys.readouterr().out == f"seq2seq {__version__}\n"
