@@ -63,8 +63,10 @@ def evaluate_run(cfg: DictConfig) -> dict[str, object]:
 
     Returns:
         The report: decoding settings, the length bound, the split's metrics and the
-        length generalization split's metrics, each with exact-match by target length
-        and the count of outputs the bound cut short (`truncated`).
+        length generalization split's metrics (None for a file of pairs), each as the
+        evaluator returns them with `by_length=True` (`Evaluator.__call__`): loss,
+        token_accuracy, exact_match, truncated, token_error_rate, bleu and chrf, and the
+        decoded ones for each target length.
     """
     run = load_run(cfg.run_dir)
     task_cfg, seed = run.config.task, run.config.seed

@@ -16,7 +16,7 @@ class DecodingConfig:
     """How `evaluate` and `predict` decode: greedy, beam search or sampling.
 
     Each strategy reads the keys it names in its entry of
-    `seq2seq.evaluation.decoding.STRATEGIES`.
+    `seq2seq.evaluation.decoding.DECODING_STRATEGIES`.
     """
 
     strategy: str = one_of("greedy", ("greedy", "beam", "sample"))

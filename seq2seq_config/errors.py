@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import errno
 import os
+import re
 import signal
 import sys
 import types
@@ -149,7 +150,10 @@ def _from_omegaconf(error: OmegaConfBaseException) -> str:
     if isinstance(error, ValidationError) and error.key in fields:
         expected = _type_name(fields[error.key].type)
         return f"{key}={format_value(error.value)}: expected {expected}"
-    return f"{key}: {_first_line(error.msg)}" if key else _first_line(error.msg)
+    # A resolver's own error (an unknown `${sample:NAME}`) comes wrapped in OmegaConf's
+    # "UserError raised while resolving interpolation: ": the resolver's line says it all.
+    message = re.sub(r"^\w+ raised while resolving interpolation: ", "", _first_line(error.msg))
+    return f"{key}: {message}" if key else message
 
 
 def _no_space(error: BaseException) -> str | None:

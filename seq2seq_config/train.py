@@ -37,11 +37,11 @@ def run(cfg: DictConfig) -> float:
     Raises:
         seq2seq_config.UserError: for a config or run directory that cannot be used.
     """
-    with open_run(cfg, Path(HydraConfig.get().runtime.output_dir)) as run_dir:
+    with open_run(cfg, Path(HydraConfig.get().runtime.output_dir)) as opened:
         # Deferred until the config is known to be good: TensorFlow takes seconds to load.
         from seq2seq.training.trainer import train_in  # noqa: PLC0415
 
-        metrics = train_in(run_dir)
+        metrics = train_in(opened)
     split, name = cfg.optimized_metric.split("/")
     return metrics[split][name]
 

@@ -18,8 +18,6 @@ from seq2seq_config.schema import TOKENIZERS
 
 #: SentencePiece's special pieces, in the framework's id order: PAD, BOS, EOS, <unk>.
 SUBWORD_SPECIALS = {"pad_id": 0, "bos_id": 1, "eos_id": 2, "unk_id": 3}
-#: Pieces that SentencePiece adds to those the characters need.
-SUBWORD_META_PIECES = len(SUBWORD_SPECIALS)
 #: Sentences sampled from the training text to train a subword model (SentencePiece
 #: keeps them in memory): enough for a vocabulary, bounded for files of any size.
 SUBWORD_SAMPLE = 1_000_000
@@ -112,13 +110,7 @@ def train_subword(texts: Iterator[str], vocab_size: int, model_type: str) -> Sub
     return SubwordTokenizer(model.getvalue())
 
 
-def subword_minimum(distinct_characters: int) -> int:
-    """The smallest subword vocabulary for text of that many distinct characters
-    (the space counts, as SentencePiece's `▁`)."""
-    return distinct_characters + SUBWORD_META_PIECES
-
-
-#: The tokenizer of each name, made from its arguments (a subword one needs its model).
+#: The tokenizer class of each name (`make_tokenizer` gives a subword one its model).
 TOKENIZER_CLASSES = dispatch_table(
     "task.tokenizer",
     TOKENIZERS,
@@ -128,8 +120,9 @@ TOKENIZER_CLASSES = dispatch_table(
 
 def make_tokenizer(name: str, model_proto: bytes | None = None):
     """The tokenizer called `name`; `subword` needs its trained model."""
-    if name == "subword":
-        if model_proto is None:
-            raise ValueError("a subword tokenizer needs its SentencePiece model")
-        return SubwordTokenizer(model_proto)
-    return TOKENIZER_CLASSES[name]()
+    tokenizer_class = TOKENIZER_CLASSES[name]
+    if tokenizer_class is not SubwordTokenizer:
+        return tokenizer_class()
+    if model_proto is None:
+        raise ValueError("a subword tokenizer needs its SentencePiece model")
+    return tokenizer_class(model_proto)

@@ -31,7 +31,7 @@ from omegaconf import OmegaConf
 from seq2seq.data.pair_split import Scan, SplitPlan, read_held_out_file, texts_of_lines
 from seq2seq.data.ragged_store import read_store, write_store
 from seq2seq.data.splits import Split, TaskData
-from seq2seq.data.tokenizers import make_tokenizer, subword_minimum, train_subword
+from seq2seq.data.tokenizers import make_tokenizer, train_subword
 from seq2seq.data.vocabulary import Vocabularies, Vocabulary
 from seq2seq_config.errors import ConfigError
 from seq2seq_config.files import atomic_write, atomic_write_text, file_sha256
@@ -279,8 +279,3 @@ def load_pairs_file(
     return to_split(
         read_held_out_file(path, tokenizers, on_bad_line, key, header, header_key), vocabs
     )
-
-
-def subword_minimum_size(characters: set) -> int:
-    """The smallest subword vocabulary for a side with these distinct characters."""
-    return subword_minimum(len(characters))

@@ -27,11 +27,6 @@ UNKNOWN = "<unk>"
 VOCAB_FILE = "vocab.json"
 
 
-def split_text(text: str, tokenizer: str) -> list[str]:
-    """Text to symbols with a `char` or `space` tokenizer (a subword one needs its model)."""
-    return make_tokenizer(tokenizer).split(text)
-
-
 class Vocabulary:
     """Maps symbols (strings) to token ids and back, for one side.
 
@@ -67,22 +62,14 @@ class Vocabulary:
             )
 
     @classmethod
-    def from_data(
-        cls, sequences: Iterable[Sequence[str]], min_freq: int, tokenizer: str, max_source_len=None
-    ) -> "Vocabulary":
-        """A vocabulary of the symbols seen at least `min_freq` times, and `<unk>`.
-
-        Symbols are ordered by falling frequency, ties alphabetically, so that the same
-        data always gives the same ids.
-        """
-        counts = Counter(symbol for sequence in sequences for symbol in sequence)
-        return cls.from_counts(counts, min_freq, tokenizer, max_source_len)
-
-    @classmethod
     def from_counts(
         cls, counts: Counter, min_freq: int, tokenizer: str, max_source_len=None
     ) -> "Vocabulary":
-        """As `from_data`, from counts of each symbol."""
+        """A vocabulary of the symbols counted at least `min_freq` times, and `<unk>`.
+
+        Symbols are ordered by falling count, ties alphabetically, so that the same data
+        always gives the same ids.
+        """
         kept = sorted(
             (s for s, n in counts.items() if n >= min_freq), key=lambda s: (-counts[s], s)
         )
@@ -110,9 +97,6 @@ class Vocabulary:
     def size(self) -> int:
         """Number of token ids, special tokens included: an embedding's or the logits' width."""
         return len(self.tokens)
-
-    def __len__(self) -> int:
-        return self.size
 
     def __eq__(self, other: object) -> bool:
         return (

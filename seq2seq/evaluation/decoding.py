@@ -119,7 +119,7 @@ class Strategy:
 
 
 #: Every `decoding.strategy`, by name.
-STRATEGIES: dict[str, Strategy] = dispatch_table(
+DECODING_STRATEGIES: dict[str, Strategy] = dispatch_table(
     "decoding.strategy",
     choices(DecodingConfig, "strategy"),
     {
@@ -148,14 +148,14 @@ def default_max_len(source_len):
 
 def decoding_options(decoding_cfg) -> dict[str, object]:
     """The `decode` options a `decoding` config group sets for its strategy."""
-    strategy = STRATEGIES[decoding_cfg.strategy]
+    strategy = DECODING_STRATEGIES[decoding_cfg.strategy]
     return {keyword: decoding_cfg[key] for keyword, key in strategy.options.items()}
 
 
 def decoding_tag(decoding_cfg) -> str:
     """A short name of the decoding settings, for file names and TensorBoard tags:
     `greedy`, `beam5-lp0`, `sample-t1-k0-s0`."""
-    strategy = STRATEGIES[decoding_cfg.strategy]
+    strategy = DECODING_STRATEGIES[decoding_cfg.strategy]
     return decoding_cfg.strategy + strategy.tag(decoding_options(decoding_cfg))
 
 
@@ -166,7 +166,7 @@ def decode(model, encoder_token_ids, max_len, strategy="greedy", **options) -> t
         model: a model with `encode`, `initial_decoder_state` and `decode_step`.
         encoder_token_ids: int32 (batch, source_len), padded with PAD.
         max_len: the most tokens to emit per sequence, EOS included.
-        strategy: a name in `STRATEGIES`: `greedy`, `beam` or `sample`.
+        strategy: a name in `DECODING_STRATEGIES`: `greedy`, `beam` or `sample`.
         **options: the strategy's options: `beam_size` and `alpha` for beam;
             `temperature`, `top_k` and `seed` for sample.
 
@@ -176,11 +176,11 @@ def decode(model, encoder_token_ids, max_len, strategy="greedy", **options) -> t
     Raises:
         ValueError: for a strategy that does not exist.
     """
-    if strategy not in STRATEGIES:
+    if strategy not in DECODING_STRATEGIES:
         raise ValueError(
-            f"`strategy` must be one of {list(STRATEGIES)}. Received: strategy={strategy!r}"
+            f"`strategy` must be one of {list(DECODING_STRATEGIES)}. Received: strategy={strategy!r}"
         )
-    chosen = STRATEGIES[strategy]
+    chosen = DECODING_STRATEGIES[strategy]
     encoded = model.encode(encoder_token_ids, training=False)
     state = model.initial_decoder_state(encoded)
     batch_size = tf.shape(encoder_token_ids)[0]

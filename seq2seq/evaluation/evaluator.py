@@ -29,7 +29,7 @@ class Evaluator:
     Args:
         model: a Seq2Seq model.
         batch_size: sequences per batch.
-        strategy: a decoding strategy's name (see `decoding.STRATEGIES`).
+        strategy: a decoding strategy's name (see `decoding.DECODING_STRATEGIES`).
         target_vocab: the target's vocabulary; with it, the text metrics are measured too.
         bound: how many tokens to decode for each source (`length_bound.LengthBound`);
             None: `length_bound.DEFAULT`, twice the source plus two.
@@ -91,11 +91,6 @@ class Evaluator:
         if key not in self._steps:
             self._steps[key] = tf.function(self._update, input_signature=list(element_spec))
         return self._steps[key]
-
-    def sequence_results(self, split: Split) -> np.ndarray:
-        """Whether each sequence of the split decodes exactly right, in split order."""
-        decoded, _ = self.decode_split(split)
-        return self._right(split, decoded, self._hypotheses(decoded))
 
     def _hypotheses(self, decoded: list) -> list | None:
         """The strings `predict` would print for the decoded ids (None without a vocabulary)."""

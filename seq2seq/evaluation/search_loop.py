@@ -1,4 +1,11 @@
-"""What every decoding strategy shares: the step callback's type and the output's padding."""
+"""What the decoding strategies share: the step callback's type, and PAD to `max_len`.
+
+Every strategy takes a `StepFn`. Only beam search pads with `pad_to`: its sequences grow
+by one step per loop iteration (they are reordered along the beams each step), so it
+pads them to `max_len` once the loop ends. Greedy search and sampling need no padding
+afterwards: their loop writes into an output of full size from the start, PAD where no
+step writes (`decoding._token_by_token`).
+"""
 
 from collections.abc import Callable
 

@@ -16,9 +16,6 @@ import numpy as np
 import sacrebleu
 import tensorflow as tf
 
-#: The text metrics (`seq2seq_config.schema.METRICS` says which way each is better).
-TEXT_METRICS = ("token_error_rate", "bleu", "chrf")
-
 
 def _sparse(sequences: Sequence[Sequence[int]]) -> tf.SparseTensor:
     ragged = tf.ragged.constant([list(s) for s in sequences], dtype=tf.int64, ragged_rank=1)

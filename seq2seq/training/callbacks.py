@@ -16,8 +16,9 @@ from seq2seq_config.schema import METRICS
 
 class GreedyValidation(keras.callbacks.Callback):
     """Adds the evaluator's figures to each epoch's logs as `val_<name>`: `val_loss`,
-    `val_token_accuracy`, `val_exact_match`, the text metrics and `val_truncated` (how
-    many outputs reached the length bound without ending).
+    `val_token_accuracy`, `val_exact_match`, `val_truncated` (how many outputs reached
+    the length bound without ending) and, with the target vocabulary, the text metrics
+    `val_token_error_rate`, `val_bleu` and `val_chrf` (see `Evaluator.__call__`).
 
     Keras' own validation would measure exact-match under teacher forcing; this one
     decodes greedily, as at inference, up to the run's length bound. Place it before the

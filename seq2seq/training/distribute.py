@@ -52,7 +52,7 @@ def _multi_worker() -> tf.distribute.Strategy:
 
 
 #: How each `trainer.strategy` is made.
-STRATEGIES = dispatch_table(
+DISTRIBUTION_STRATEGIES = dispatch_table(
     "trainer.strategy",
     choices(TrainerConfig, "strategy"),
     {
@@ -69,7 +69,7 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     Raises:
         UserError: for `multi_worker` without a TF_CONFIG that lists a cluster.
     """
-    return STRATEGIES[name]()
+    return DISTRIBUTION_STRATEGIES[name]()
 
 
 def scope(strategy: tf.distribute.Strategy):

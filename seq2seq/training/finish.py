@@ -54,8 +54,9 @@ def save_and_measure(
             `train_steps_this_process`) among them.
 
     Returns:
-        `{"val": {...}, "test": {...}}`, each with loss, token_accuracy, exact_match,
-        truncated and, with the target vocabulary, the text metrics.
+        `{"val": {...}, "test": {...}}`, each split's metrics as the evaluator returns
+        them (`Evaluator.__call__`): loss, token_accuracy, exact_match, truncated and,
+        with the target vocabulary, token_error_rate, bleu and chrf.
     """
     trainer = cfg.trainer
     save_model(model, run_dir / "model.keras")

@@ -38,7 +38,10 @@ def train(cfg: DictConfig, run_dir: str | None = None, callbacks: Sequence = ())
         callbacks: more Keras callbacks for `fit`.
 
     Returns:
-        `{"val": {...}, "test": {...}}`, each with loss, token_accuracy and exact_match.
+        `{"val": {...}, "test": {...}}`, each split's metrics as the evaluator returns
+        them (`seq2seq.evaluation.evaluator.Evaluator.__call__`): loss, token_accuracy,
+        exact_match, truncated and, with the target vocabulary, token_error_rate, bleu
+        and chrf.
 
     Raises:
         seq2seq_config.ConfigError: if a config value is not allowed.
@@ -46,11 +49,11 @@ def train(cfg: DictConfig, run_dir: str | None = None, callbacks: Sequence = ())
         seq2seq_config.RunError: if the loss stops being finite.
     """
     path = Path(run_dir) if run_dir is not None else Path(HydraConfig.get().runtime.output_dir)
-    with open_run(cfg, path) as directory:
-        return train_in(directory, callbacks)
+    with open_run(cfg, path) as opened:
+        return train_in(opened, callbacks)
 
 
-def train_in(run_dir: RunDirectory, callbacks: Sequence = ()) -> Metrics:
+def train_in(opened: RunDirectory, callbacks: Sequence = ()) -> Metrics:
     """Trains in a run directory that `seq2seq_config.run_dir.open_run` checked.
 
     Whatever stops the run after this point is recorded in `run.json`: a failure with
@@ -58,7 +61,7 @@ def train_in(run_dir: RunDirectory, callbacks: Sequence = ()) -> Metrics:
     resume.
 
     Args:
-        run_dir: the checked run directory, with its validated config.
+        opened: the checked run directory, with its validated config (`open_run`'s).
         callbacks: more Keras callbacks for `fit`.
 
     Returns:
@@ -68,7 +71,7 @@ def train_in(run_dir: RunDirectory, callbacks: Sequence = ()) -> Metrics:
         seq2seq_config.errors.Interrupted: after SIGINT or SIGTERM.
         seq2seq_config.RunError: if the loss stops being finite.
     """
-    cfg, path, resuming = run_dir.cfg, run_dir.path, run_dir.resuming
+    cfg, path, resuming = opened.cfg, opened.path, opened.resuming
     # Before any other TensorFlow op, as MultiWorkerMirroredStrategy requires.
     strategy = distribute.make_strategy(cfg.trainer.strategy)
     if resuming and (path / "metrics.json").exists():

@@ -37,6 +37,15 @@ def test_an_unknown_sample_is_refused_with_the_shipped_ones():
         sample_path("nope.tsv")
 
 
+def test_an_unknown_sample_on_the_command_line_is_one_line_naming_it():
+    result = run_script("train.py", "task=tsv", "task.path=${sample:nope.tsv}", timeout=60)
+    assert result.returncode == 2
+    assert error_lines(result.stderr) == [
+        "error: task.path: ${sample:nope.tsv}: no such sample; allowed: dates.tsv, "
+        "number_words.tsv, tense_pairs.tsv"
+    ]
+
+
 def test_train_py_prints_the_version_without_loading_tensorflow():
     result = run_script("train.py", "--version", timeout=60, import_times=True)
     assert result.returncode == 0 and result.stdout == f"seq2seq {__version__}\n"

@@ -96,7 +96,14 @@ def interrupting_generator(interrupt, at_epoch):
     return _planned
 
 
-@pytest.mark.parametrize("interrupt,name", [(KeyboardInterrupt, "SIGINT"), (Terminated, "SIGTERM")])
+@pytest.mark.parametrize(
+    "interrupt,name",
+    [
+        (KeyboardInterrupt, "SIGINT"),
+        # The same path with the other signal's name: a second tiny run, for make test.
+        pytest.param(Terminated, "SIGTERM", marks=pytest.mark.slow),
+    ],
+)
 def test_an_interrupt_inside_a_tf_data_generator_ends_in_one_line(
     interrupt, name, tiny_cfg, tmp_path, monkeypatch, capsys
 ):
