@@ -4,7 +4,7 @@ The packages are found, not listed: every package under `seq2seq/` and `seq2seq_
 Two folders of the checkout ship inside `seq2seq_config` as package data, mapped rather
 than copied so that the repository holds one copy of each: the top-level `configs/`
 (where users read and edit them) as `seq2seq_config/configs/`, and the sample files of
-pairs in `data/` as `seq2seq_config/samples/` (`seq2seq_config.shipped` finds either
+pairs in `data/` as `seq2seq_config/samples/` (`seq2seq_config.config.shipped` finds either
 place). pyproject.toml alone cannot say this: its package discovery and a list of
 packages exclude each other, and discovery does not find mapped folders.
 """

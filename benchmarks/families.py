@@ -1,6 +1,6 @@
 """Trains each model family on the default task and on reversal of length up to 20.
 
-Prints the README's family table (Markdown) and writes it, with the raw figures, to
+Prints docs/models.md's family table (Markdown) and writes it, with the raw figures, to
 `benchmarks/results/families.{md,json}`. Each run is a fresh `python train.py` process
 with the defaults plus the family (and `task.max_len=20` for the longer setting).
 
@@ -23,7 +23,7 @@ FAMILIES = {
     "attention (luong)": ["model=attention"],
     "attention (bahdanau)": ["model=attention", "model.attention=bahdanau"],
 }
-# Five whole epochs, with no stop at the goal: the setting the README's table was measured with.
+# Five whole epochs, with no stop at the goal: the setting docs/models.md's table was measured with.
 FIVE_EPOCHS = ["trainer.epochs=5", "trainer.early_stopping.monitor=off"]
 SETTINGS = {"default": FIVE_EPOCHS, "len20": [*FIVE_EPOCHS, "task.max_len=20"]}
 MODES = {

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import training
 
-from seq2seq_config.hardware import cpu_flags
+from seq2seq.training.hardware import cpu_flags
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"

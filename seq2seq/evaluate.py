@@ -29,8 +29,8 @@ from seq2seq.evaluation.evaluator import make_evaluator
 from seq2seq.evaluation.report import format_report, save_report
 from seq2seq.serving.finished_run import load_run
 from seq2seq_config import UserError, compose_config, exit_on_user_error
-from seq2seq_config.command_validation import generalization_lengths, validate_evaluate
-from seq2seq_config.errors import stop_on_sigterm
+from seq2seq_config.cli.runner import stop_on_sigterm
+from seq2seq_config.config.command_validation import generalization_lengths, validate_evaluate
 from seq2seq_config.version import exit_if_version
 
 log = logging.getLogger(__name__)

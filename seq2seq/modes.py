@@ -12,7 +12,7 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
-from seq2seq_config.errors import OneLineArgumentParser
+from seq2seq_config.cli.runner import OneLineArgumentParser
 from seq2seq_config.version import version_line
 
 EXAMPLE = np.array([0.1, 0.2, 0.3], dtype="float32").reshape(1, 3, 1)

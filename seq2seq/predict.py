@@ -29,10 +29,10 @@ from seq2seq.evaluation.decoding import decode, decode_n_best, decoding_options
 from seq2seq.serving.finished_run import load_run
 from seq2seq.serving.unknown_symbols import unknown_summary, unknown_warnings
 from seq2seq_config import UserError, compose_config, exit_on_user_error
-from seq2seq_config.command_validation import validate_predict
-from seq2seq_config.errors import stop_on_sigterm
-from seq2seq_config.files import atomic_write_text
-from seq2seq_config.text_files import read_lines
+from seq2seq_config.cli.runner import stop_on_sigterm
+from seq2seq_config.config.command_validation import validate_predict
+from seq2seq_config.run.files import atomic_write_text
+from seq2seq_config.task.text_files import read_lines
 from seq2seq_config.version import exit_if_version
 
 
@@ -218,7 +218,7 @@ def _cut_at_eos(row: np.ndarray) -> np.ndarray:
 
 def _input_lines(cfg) -> tuple:
     """The input's lines and where they come from; a file is read as people have them
-    (byte order mark, CRLF, only LF ends a line: see `seq2seq_config.text_files`)."""
+    (byte order mark, CRLF, only LF ends a line: see `seq2seq_config.task.text_files`)."""
     if cfg.input is not None:
         return cfg.input.split("\n") or [""], "input"
     lines = [text for _, text in read_lines(cfg.input_file, key="input_file")]

@@ -1,4 +1,4 @@
-"""Screenshots of TensorBoard's Scalars and HParams pages over a small sweep, for the README.
+"""Screenshots of TensorBoard's Scalars and HParams pages over a small sweep, for docs/monitoring.md.
 
 Runs a four-job sweep (unless --logdir names existing runs), starts the real `tensorboard`
 server on a loopback port, and has headless Chromium (Debian's `chromium` package:

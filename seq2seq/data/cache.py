@@ -13,7 +13,7 @@ import numpy as np
 from seq2seq.data.generated import GENERATOR_VERSION
 from seq2seq.data.splits import SPLITS, Split, TaskData
 from seq2seq.data.vocabulary import Vocabularies, Vocabulary
-from seq2seq_config.files import atomic_write
+from seq2seq_config.run.files import atomic_write
 
 _ARRAYS = ("source_ids", "target_ids")
 

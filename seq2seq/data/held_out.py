@@ -3,7 +3,7 @@ counts) and, for data read from files, its held-out pairs as text (`held_out/val
 `held_out/test.tsv`).
 
 Evaluation reads the held-out pairs back from the run, not from the file, which may
-have changed since; resuming checks the file's checksum (`seq2seq_config.run_dir`).
+have changed since; resuming checks the file's checksum (`seq2seq_config.run.run_dir`).
 """
 
 import json
@@ -12,10 +12,8 @@ from pathlib import Path
 from seq2seq.data import tsv
 from seq2seq.data.splits import Split, TaskData
 from seq2seq.data.vocabulary import Vocabularies
-from seq2seq_config.files import atomic_write_text
-
-DATA_RECORD = "data.json"
-HELD_OUT = "held_out"
+from seq2seq_config.run.files import atomic_write_text
+from seq2seq_config.run.names import DATA_RECORD, HELD_OUT_DIR
 
 
 def save(run_dir: Path, task_data: TaskData, source: Path) -> None:
@@ -30,15 +28,15 @@ def save(run_dir: Path, task_data: TaskData, source: Path) -> None:
     atomic_write_text(run_dir / DATA_RECORD, json.dumps(record, indent=2) + "\n")
     if task_data.held_out_text is None:
         return
-    (run_dir / HELD_OUT).mkdir(exist_ok=True)
+    (run_dir / HELD_OUT_DIR).mkdir(exist_ok=True)
     for split, pairs in task_data.held_out_text.items():
         lines = "".join(f"{source}\t{target}\n" for source, target in pairs)
-        atomic_write_text(run_dir / HELD_OUT / f"{split}.tsv", lines)
+        atomic_write_text(run_dir / HELD_OUT_DIR / f"{split}.tsv", lines)
 
 
 def has_held_out(run_dir: Path) -> bool:
     """Whether the run saved its held-out pairs (runs of files of pairs do)."""
-    return (run_dir / HELD_OUT).is_dir()
+    return (run_dir / HELD_OUT_DIR).is_dir()
 
 
 def load_split(run_dir: Path, split: str, vocabs: Vocabularies) -> Split:
@@ -48,5 +46,5 @@ def load_split(run_dir: Path, split: str, vocabs: Vocabularies) -> Split:
         UserError: if the saved file cannot be read.
     """
     # The run wrote it: every line is a pair, even one that reads like column names.
-    path = run_dir / HELD_OUT / f"{split}.tsv"
+    path = run_dir / HELD_OUT_DIR / f"{split}.tsv"
     return tsv.load_pairs_file(path, vocabs, "error", key="run_dir", header=False)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from seq2seq.data import cache, generated, tsv
 from seq2seq.data.splits import TaskData
-from seq2seq_config.pair_files import training_file
+from seq2seq_config.task.pair_files import training_file
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from array import array
 
 import numpy as np
 
-from seq2seq_config.errors import ConfigError
-from seq2seq_config.pair_files import held_out_files, training_file
-from seq2seq_config.text_files import (
+from seq2seq_config.cli.errors import ConfigError
+from seq2seq_config.task.pair_files import check_split_sizes, cut_sizes, held_out_files
+from seq2seq_config.task.text_files import (
     PairsRead,
     describe_bad_lines,
     read_pairs,
@@ -101,15 +101,9 @@ class SplitPlan:
                 held_hashes += [key_hash(source, tokenizers[0]) for source, _ in pairs]
         unique, first = np.unique(scan.hashes, return_index=True)
         first = np.sort(first)  # each distinct source's first line, in the order they appear
-        cut = [split for split in ("val", "test") if files[split] is None]
-        sizes = {"val": task.val_size, "test": task.test_size}
-        wanted = sum(sizes[split] for split in cut)
-        if wanted >= len(first):
-            raise ConfigError(
-                f"task.{cut[0]}_size", sizes[cut[0]],
-                f"validation and test would take {wanted} of the {len(first)} distinct sources "
-                f"of {training_file(task)}, leaving none to train on; use smaller splits",
-            )  # fmt: skip
+        sizes = cut_sizes(task)
+        cut = list(sizes)
+        check_split_sizes(task, len(first))
         order = np.random.default_rng(seed).permutation(len(first))
         start, self.held_out_lines = 0, {}
         for split in cut:

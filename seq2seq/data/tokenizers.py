@@ -13,11 +13,17 @@ from collections.abc import Iterable, Iterator
 
 import sentencepiece as spm
 
-from seq2seq_config.constraints import dispatch_table
-from seq2seq_config.schema import TOKENIZERS
+from seq2seq_config.config.constraints import dispatch_table
+from seq2seq_config.config.schema import TOKENIZERS
+from seq2seq_config.tokens import BOS_ID, EOS_ID, PAD_ID, SUBWORD_UNKNOWN_ID
 
 #: SentencePiece's special pieces, in the framework's id order: PAD, BOS, EOS, <unk>.
-SUBWORD_SPECIALS = {"pad_id": 0, "bos_id": 1, "eos_id": 2, "unk_id": 3}
+SUBWORD_SPECIALS = {
+    "pad_id": PAD_ID,
+    "bos_id": BOS_ID,
+    "eos_id": EOS_ID,
+    "unk_id": SUBWORD_UNKNOWN_ID,
+}
 #: Sentences sampled from the training text to train a subword model (SentencePiece
 #: keeps them in memory): enough for a vocabulary, bounded for files of any size.
 SUBWORD_SAMPLE = 1_000_000

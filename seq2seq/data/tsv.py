@@ -2,7 +2,7 @@
 
 The training file is streamed, never held in memory whole (files of any size):
 
-1. one pass reads every line (`seq2seq_config.text_files`: BOM, CRLF, bad lines) and
+1. one pass reads every line (`seq2seq_config.task.text_files`: BOM, CRLF, bad lines) and
    keeps, per good line, its number, a 64-bit hash of its source and its lengths;
 2. validation and test come from their own files (`task.val_path`, `task.test_path`),
    or are cut from the training file: its distinct sources, in the order they first
@@ -32,10 +32,16 @@ from seq2seq.data.pair_split import Scan, SplitPlan, read_held_out_file, texts_o
 from seq2seq.data.ragged_store import read_store, write_store
 from seq2seq.data.splits import Split, TaskData
 from seq2seq.data.tokenizers import make_tokenizer, train_subword
-from seq2seq.data.vocabulary import Vocabularies, Vocabulary
-from seq2seq_config.errors import ConfigError
-from seq2seq_config.files import atomic_write, atomic_write_text, file_sha256
-from seq2seq_config.pair_files import held_out_files, side_tokenizers, subword_sizes, training_file
+from seq2seq.data.vocabulary import FIRST_SYMBOL_ID, Vocabularies, Vocabulary
+from seq2seq_config.cli.errors import ConfigError
+from seq2seq_config.run.files import atomic_write, atomic_write_text, file_sha256
+from seq2seq_config.run.names import VOCAB_FILE
+from seq2seq_config.task.pair_files import (
+    held_out_files,
+    side_tokenizers,
+    subword_sizes,
+    training_file,
+)
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +144,7 @@ def load(task, seed: int, data_dir: str = "data") -> TaskData:
     log.info(
         "%s: %d training pairs, %d val, %d test; %d source and %d target symbols%s",
         path, len(train), len(held_out_text["val"]), len(held_out_text["test"]),
-        vocabs.source.size - 3, vocabs.target.size - 3, " (shared)" if vocabs.is_shared else "",
+        vocabs.source.size - FIRST_SYMBOL_ID, vocabs.target.size - FIRST_SYMBOL_ID, " (shared)" if vocabs.is_shared else "",
     )  # fmt: skip
     return TaskData(
         vocabs=vocabs,
@@ -233,7 +239,7 @@ def _read_cached(store: Path):
     if not store.is_dir():
         return None
     try:
-        vocabs = Vocabularies.load(store / "vocab.json")
+        vocabs = Vocabularies.load(store / VOCAB_FILE)
         train = read_store(store / "train")
         held_out_text = {
             k: [tuple(p) for p in v]

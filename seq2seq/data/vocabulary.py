@@ -14,17 +14,24 @@ from pathlib import Path
 import numpy as np
 
 from seq2seq.data.tokenizers import SubwordTokenizer, make_tokenizer
-from seq2seq_config.files import atomic_write, atomic_write_text
+from seq2seq_config.run.files import atomic_write, atomic_write_text
+from seq2seq_config.run.names import (
+    SHARED_SUBWORD_MODEL,
+    SOURCE_SUBWORD_MODEL,
+    TARGET_SUBWORD_MODEL,
+    VOCAB_FILE,
+)
 
-PAD_ID = 0
-BOS_ID = 1
-EOS_ID = 2
-SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>")
-FIRST_SYMBOL_ID = len(SPECIAL_TOKENS)
-#: The symbol standing for every symbol a vocabulary built from data did not keep.
-UNKNOWN = "<unk>"
-#: The file of a run's vocabularies.
-VOCAB_FILE = "vocab.json"
+# The special ids are seq2seq_config.tokens' (the checks before TensorFlow read them too);
+# they are importable from here and from `seq2seq` as well.
+from seq2seq_config.tokens import (  # noqa: F401 - re-exported
+    BOS_ID,
+    EOS_ID,
+    FIRST_SYMBOL_ID,
+    PAD_ID,
+    SPECIAL_TOKENS,
+    UNKNOWN,
+)
 
 
 class Vocabulary:
@@ -209,11 +216,11 @@ class Vocabularies:
             return name
 
         if self.is_shared:
-            saved = self.source.to_json(model_file(self.source, "vocab.spm.model"))
+            saved = self.source.to_json(model_file(self.source, SHARED_SUBWORD_MODEL))
         else:
             saved = {
-                "source": self.source.to_json(model_file(self.source, "source.spm.model")),
-                "target": self.target.to_json(model_file(self.target, "target.spm.model")),
+                "source": self.source.to_json(model_file(self.source, SOURCE_SUBWORD_MODEL)),
+                "target": self.target.to_json(model_file(self.target, TARGET_SUBWORD_MODEL)),
             }
         atomic_write_text(directory / VOCAB_FILE, json.dumps(saved, indent=1))
 

@@ -24,8 +24,8 @@ import tensorflow as tf
 from seq2seq.data.vocabulary import BOS_ID, EOS_ID, PAD_ID
 from seq2seq.evaluation.beam_search import beam_search, beam_search_n_best, repeat_beams
 from seq2seq.evaluation.search_loop import StepFn
-from seq2seq_config.command_schema import DecodingConfig
-from seq2seq_config.constraints import choices, dispatch_table
+from seq2seq_config.config.command_schema import DecodingConfig
+from seq2seq_config.config.constraints import choices, dispatch_table
 
 
 def _token_by_token(choose, step_fn, state, batch_size, max_len) -> tf.Tensor:

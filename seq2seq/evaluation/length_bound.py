@@ -38,12 +38,11 @@ import numpy as np
 import tensorflow as tf
 
 from seq2seq.data.vocabulary import EOS_ID, PAD_ID
-from seq2seq_config.files import atomic_write_text
+from seq2seq_config.run.files import atomic_write_text
+from seq2seq_config.run.names import LENGTH_BOUND_FILE
 
 log = logging.getLogger(__name__)
 
-#: The file of a run's length bound.
-BOUND_FILE = "length_bound.json"
 #: The margin over the fitted line: a share of the slope and a number of tokens.
 MARGIN_SHARE = 0.1
 MARGIN_TOKENS = 2
@@ -110,7 +109,7 @@ class LengthBound:
     def save(self, run_dir) -> None:
         """Writes `length_bound.json` into the run directory."""
         text = json.dumps(self.to_json(), indent=2) + "\n"
-        atomic_write_text(Path(run_dir) / BOUND_FILE, text)
+        atomic_write_text(Path(run_dir) / LENGTH_BOUND_FILE, text)
 
     @classmethod
     def from_json(cls, saved: dict) -> "LengthBound":
@@ -161,7 +160,7 @@ def load(run_dir) -> LengthBound | None:
     Raises:
         ValueError, KeyError, OSError: for a damaged file.
     """
-    path = Path(run_dir) / BOUND_FILE
+    path = Path(run_dir) / LENGTH_BOUND_FILE
     if not path.is_file():
         return None
     return LengthBound.from_json(json.loads(path.read_text()))
@@ -179,7 +178,7 @@ def chosen(saved: LengthBound | None, max_len: int | None, run_dir="") -> Length
     log.warning(
         "warning: %s has no %s (a run saved before length bounds were): decoding up to "
         "twice the source plus two tokens; set decoding.max_len=N to choose",
-        run_dir or "the run", BOUND_FILE,
+        run_dir or "the run", LENGTH_BOUND_FILE,
     )  # fmt: skip
     return DEFAULT
 

@@ -12,7 +12,8 @@ import tensorflow as tf
 from omegaconf import DictConfig, OmegaConf
 
 from seq2seq.evaluation.decoding import decoding_tag
-from seq2seq_config.files import atomic_write_text
+from seq2seq_config.run.files import atomic_write_text
+from seq2seq_config.run.names import EVALUATION_DIR, TENSORBOARD_DIR
 
 #: The figures of each part of a report, as TensorBoard scalars.
 FIGURES = ("loss", "token_accuracy", "exact_match", "token_error_rate", "bleu", "chrf", "truncated")
@@ -103,10 +104,10 @@ def save_report(report: dict[str, object], cfg: DictConfig, epochs: int) -> Path
     """
     run_dir = Path(cfg.run_dir)
     tag = decoding_tag(cfg.decoding)
-    path = run_dir / "evaluation" / f"{report_name(report)}.json"
+    path = run_dir / EVALUATION_DIR / f"{report_name(report)}.json"
     path.parent.mkdir(exist_ok=True)
     atomic_write_text(path, json.dumps(_json_ready(report), indent=2) + "\n")
-    writer = tf.summary.create_file_writer(str(run_dir / "tensorboard" / "evaluation"))
+    writer = tf.summary.create_file_writer(str(run_dir / TENSORBOARD_DIR / EVALUATION_DIR))
     with writer.as_default(step=epochs):
         parts = (("split", report["split"]), ("longer", report["length_generalization"]))
         for name, part in (p for p in parts if p[1] is not None):

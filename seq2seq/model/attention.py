@@ -4,8 +4,8 @@ import keras
 from keras import ops
 
 from seq2seq.model.recurrent import check_choice, check_positive
-from seq2seq_config.constraints import choices
-from seq2seq_config.schema import ModelConfig
+from seq2seq_config.config.constraints import choices
+from seq2seq_config.config.schema import ModelConfig
 
 #: The attention scores, as `model.attention` names them.
 ATTENTIONS = choices(ModelConfig, "attention")

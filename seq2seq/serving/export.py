@@ -31,7 +31,7 @@ from seq2seq.data.vocabulary import FIRST_SYMBOL_ID, PAD_ID, Vocabularies
 from seq2seq.evaluation import length_bound
 from seq2seq.evaluation.decoding import greedy_decode
 from seq2seq.serving.text_signature import TextServer
-from seq2seq_config.files import atomic_write
+from seq2seq_config.run.files import atomic_write
 
 #: Padding in the exported signature's inputs and outputs.
 SERVE_PAD = -1

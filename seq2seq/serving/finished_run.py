@@ -6,9 +6,10 @@ from pathlib import Path
 import keras
 from omegaconf import DictConfig, OmegaConf
 
-from seq2seq.data.vocabulary import VOCAB_FILE, Vocabularies
+from seq2seq.data.vocabulary import Vocabularies
 from seq2seq.evaluation import length_bound
-from seq2seq_config.errors import UserError
+from seq2seq_config.cli.errors import UserError
+from seq2seq_config.run.names import CONFIG_FILE, LENGTH_BOUND_FILE, MODEL_FILE, VOCAB_FILE
 
 
 @dataclass
@@ -56,8 +57,8 @@ def load_run(run_dir) -> Run:
     path = Path(run_dir)
     return Run(
         path=path,
-        model=_read(path / "model.keras", keras.saving.load_model),
-        config=_read(path / "config.yaml", OmegaConf.load),
+        model=_read(path / MODEL_FILE, keras.saving.load_model),
+        config=_read(path / CONFIG_FILE, OmegaConf.load),
         vocabs=_read(path / VOCAB_FILE, Vocabularies.load),
-        bound=_read(path / length_bound.BOUND_FILE, lambda p: length_bound.load(p.parent)),
+        bound=_read(path / LENGTH_BOUND_FILE, lambda p: length_bound.load(p.parent)),
     )

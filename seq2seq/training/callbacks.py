@@ -10,8 +10,8 @@ from seq2seq.evaluation import length_bound
 from seq2seq.evaluation.decoding import greedy_decode
 from seq2seq.evaluation.evaluator import Evaluator
 from seq2seq.training import checkpoints, tensorboard_summaries
-from seq2seq_config.errors import RunError
-from seq2seq_config.schema import METRICS
+from seq2seq_config.cli.errors import RunError
+from seq2seq_config.config.schema import METRICS
 
 
 class GreedyValidation(keras.callbacks.Callback):
@@ -185,7 +185,7 @@ class BestEpoch(keras.callbacks.EarlyStopping):
     Lightning's `stopping_threshold` does; Keras' EarlyStopping has no such option.
 
     Args:
-        monitor: `val/<metric>`, one of `seq2seq_config.schema.VALIDATION_METRICS`.
+        monitor: `val/<metric>`, one of `seq2seq_config.config.schema.VALIDATION_METRICS`.
         patience: epochs without improvement before training stops.
         min_delta: the least change that counts as an improvement.
         goal: the value at which the task counts as solved; None: no goal.

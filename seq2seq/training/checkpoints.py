@@ -4,7 +4,7 @@
 (Keras' `save_weights` saves both); `checkpoints/latest.json` names the newest complete
 checkpoint and holds what `save_weights` leaves out: the dropout layers' random
 generator states and the epoch count. Each file is written atomically
-(`seq2seq_config.files`); latest.json is written last, so it only ever names a whole
+(`seq2seq_config.run.files`); latest.json is written last, so it only ever names a whole
 checkpoint.
 
 Why not the libraries' own: `keras.callbacks.BackupAndRestore` keeps one backup that it
@@ -22,11 +22,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from seq2seq_config.files import atomic_write, atomic_write_text
+from seq2seq_config.run.files import atomic_write, atomic_write_text
+from seq2seq_config.run.names import CHECKPOINT_GLOB, LATEST_CHECKPOINT
 
 log = logging.getLogger(__name__)
-
-LATEST = "latest.json"
 
 
 def _unsaved_variables(model: keras.Model) -> list:
@@ -58,7 +57,7 @@ def save(model: keras.Model, directory: Path, epoch: int, extra: dict | None = N
         "random_states": [np.asarray(v).tolist() for v in _unsaved_variables(model)],
         **(extra or {}),
     }
-    atomic_write_text(directory / LATEST, json.dumps(state, indent=1) + "\n")
+    atomic_write_text(directory / LATEST_CHECKPOINT, json.dumps(state, indent=1) + "\n")
     return weights
 
 
@@ -91,7 +90,7 @@ def latest(directory: Path, epochs: int | None = None) -> dict | None:
         directory: the run's checkpoints/ directory.
         epochs: the run's number of epochs, if known: no later epoch is believed.
     """
-    path = directory / LATEST
+    path = directory / LATEST_CHECKPOINT
     try:
         record = json.loads(path.read_text())
     except FileNotFoundError:
@@ -100,7 +99,7 @@ def latest(directory: Path, epochs: int | None = None) -> dict | None:
         record = "damaged"
     if record is not None and _valid_record(record, directory, epochs):
         return record
-    for candidate in sorted(directory.glob("epoch-*.weights.h5"), reverse=True):
+    for candidate in sorted(directory.glob(CHECKPOINT_GLOB), reverse=True):
         digits = candidate.name[len("epoch-") : -len(".weights.h5")]
         if digits.isdigit() and 1 <= int(digits) <= (epochs or int(digits)):
             if record is not None:
@@ -155,7 +154,7 @@ def restore(model: keras.Model, directory: Path, state: dict) -> dict:
             )
         return state
     if len(variables) != len(random_states):
-        raise ValueError(f"{directory / LATEST} does not fit this model")
+        raise ValueError(f"{directory / LATEST_CHECKPOINT} does not fit this model")
     for variable, value in zip(variables, random_states):
         variable.assign(np.asarray(value, dtype=variable.dtype))
     return state
@@ -168,7 +167,7 @@ def prune(directory: Path, keep: int, protected: set) -> list:
         The epochs deleted.
     """
     epochs = sorted(
-        int(p.name[6:9]) for p in directory.glob("epoch-*.weights.h5") if p.name[6:9].isdigit()
+        int(p.name[6:9]) for p in directory.glob(CHECKPOINT_GLOB) if p.name[6:9].isdigit()
     )
     doomed = [e for e in epochs[:-keep] if e not in protected] if keep else []
     for epoch in doomed:

@@ -9,7 +9,7 @@ import tensorflow as tf
 from keras import ops
 
 from seq2seq.evaluation.metrics import ExactMatch, token_accuracy
-from seq2seq_config.hardware import Precision, choose_precision, cpu_flags
+from seq2seq.training.hardware import Precision, choose_precision, cpu_flags
 
 
 def learning_rate(trainer_cfg, total_steps: int):
@@ -104,7 +104,7 @@ def precision_on_this_machine(trainer_cfg) -> Precision:
         trainer_cfg: the `trainer` config group.
 
     Returns:
-        The Keras dtype policy name to train under, and why (seq2seq_config/hardware.py).
+        The Keras dtype policy name to train under, and why (seq2seq/training/hardware.py).
     """
     return choose_precision(
         trainer_cfg.precision,

@@ -8,9 +8,12 @@
 - `multi_worker`: `MultiWorkerMirroredStrategy` over the machines that `TF_CONFIG`
   lists. Keras 3's `model.fit` cannot run it here (it fails converting a `PerReplica`
   value while building the model symbolically: keras-team/keras issue 20585), so this
-  module runs the training steps itself, `strategy.run` on the same Keras model,
-  optimizer and loss; the chief alone writes checkpoints, TensorBoard logs and the
-  final model.
+  module runs the training steps itself, `strategy.run` on the same compiled Keras
+  model, optimizer and loss, over the same `TrainingRun` (`run.py`) as `fit`. The chief
+  drives the run's callbacks as `fit` would (validation, early stopping, TensorBoard,
+  checkpoints kept or pruned) and alone writes files; early stopping's decision and its
+  best epoch reach the other workers by an all-reduce (`broadcast_from_chief`), so that
+  every worker stops at the same epoch and keeps the same weights.
 """
 
 import contextlib
@@ -18,22 +21,17 @@ import json
 import logging
 import os
 import time
-from pathlib import Path
 
 import keras
 import tensorflow as tf
 
 from seq2seq.data import pipeline
-from seq2seq.evaluation import length_bound
-from seq2seq.evaluation.evaluator import Evaluator
-from seq2seq.model.families import build_model
-from seq2seq.training import checkpoints
-from seq2seq.training.compile import make_loss, make_optimizer
-from seq2seq.training.finish import Metrics, save_and_measure
-from seq2seq_config.constraints import choices, dispatch_table
-from seq2seq_config.errors import UserError
-from seq2seq_config.run_dir import is_chief_process
-from seq2seq_config.schema import TrainerConfig
+from seq2seq.training.callbacks import StopOnNonFiniteLoss
+from seq2seq.training.finish import Metrics, write_run_record
+from seq2seq_config.cli.errors import RunError, UserError
+from seq2seq_config.config.constraints import choices, dispatch_table
+from seq2seq_config.config.schema import TrainerConfig
+from seq2seq_config.run.names import CHECKPOINTS_DIR
 
 log = logging.getLogger(__name__)
 
@@ -120,93 +118,112 @@ def make_train_step(model, optimizer, strategy, loss):
     return train_step
 
 
-def fit_custom(
-    model, optimizer, strategy, dataset, epochs, steps_per_epoch, on_epoch_end, loss=None
-):
-    """Trains `epochs` epochs of `steps_per_epoch` global batches from `dataset`.
+def make_all_reduce(strategy):
+    """A function that sums a float32 vector over every replica of every worker."""
 
-    Args:
-        model: a built Keras model, created under `strategy.scope()`.
-        optimizer: a Keras optimizer, created under the same scope.
-        strategy: the distribution strategy.
-        dataset: global batches `(inputs, targets, weights)`; each worker builds the
-            same one and `strategy` shards it by data.
-        on_epoch_end: called as `on_epoch_end(epoch, mean_loss)` after each epoch.
-        loss: the Keras loss (`compile.make_loss`); plain cross-entropy by default.
+    @tf.function
+    def all_reduce(value):
+        # As the training step reduces its loss: each replica's copy, summed across workers.
+        return strategy.reduce("sum", strategy.run(tf.identity, args=(value,)), axis=None)
+
+    return all_reduce
+
+
+def broadcast_from_chief(all_reduce, chief: bool, values: list) -> list:
+    """The chief's `values` (small integers) on every worker, through `all_reduce`: the
+    chief's replicas give the values and a 1, the others zeros, and the sum's values over
+    its count are the chief's, however many replicas each worker runs."""
+    share = [*values, 1.0] if chief else [0.0] * (len(values) + 1)
+    summed = all_reduce(tf.constant(share, tf.float32)).numpy()
+    return [round(float(v) / float(summed[-1])) for v in summed[:-1]]
+
+
+def _train_epochs(run, callbacks, dataset, steps_per_epoch: int) -> tuple:
+    """Trains epoch by epoch until `trainer.epochs` or early stopping on the chief.
+
+    Returns:
+        Epochs trained, and the best epoch (counted from 1) with its weights as this
+        worker holds them in memory (None, None without early stopping).
     """
+    model, strategy, trainer = run.model, run.strategy, run.cfg.trainer
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     iterator = iter(strategy.experimental_distribute_dataset(dataset.with_options(options)))
-    loss = loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    train_step = make_train_step(model, optimizer, strategy, loss)
-    for epoch in range(epochs):
+    train_step = make_train_step(model, model.optimizer, strategy, model.loss)
+    all_reduce = make_all_reduce(strategy)
+    watching = trainer.early_stopping.monitor != "off"
+    best_epoch = best_weights = None
+    model.stop_training = False
+    callbacks.on_train_begin()
+    for epoch in range(trainer.epochs):
+        callbacks.on_epoch_begin(epoch)
         total = 0.0
-        for _ in range(steps_per_epoch):
-            total += float(train_step(iterator))
-        on_epoch_end(epoch, total / steps_per_epoch)
+        for step in range(steps_per_epoch):
+            callbacks.on_train_batch_begin(step)
+            loss = float(train_step(iterator))
+            total += loss
+            callbacks.on_train_batch_end(step, {"loss": loss})
+        logs = {"loss": total / steps_per_epoch}
+        callbacks.on_epoch_end(epoch, logs)  # the chief's: validation, ..., checkpoint
+        log.info(
+            "Epoch %d/%d - %s", epoch + 1, trainer.epochs,
+            " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()),
+        )  # fmt: skip
+        chief_best = run.best.best_epoch if run.chief and run.best is not None else -1
+        stop, chief_best = broadcast_from_chief(
+            all_reduce, run.chief, [float(model.stop_training), float(chief_best)]
+        )
+        if watching and chief_best == epoch:
+            best_epoch, best_weights = epoch + 1, model.get_weights()
+        if stop:
+            break
+    callbacks.on_train_end()
+    return epoch + 1, best_epoch, best_weights
 
 
-def fit_multi_worker(cfg, run_dir: Path, task_data, strategy, facts: dict) -> Metrics:
-    """Trains under MultiWorkerMirroredStrategy with the steps of `fit_custom`.
+def fit_multi_worker(run) -> Metrics:
+    """Trains a `TrainingRun` under MultiWorkerMirroredStrategy with `make_train_step`.
 
-    Every worker trains; the chief alone writes each epoch's loss to TensorBoard, a
-    checkpoint each epoch, and at the end the model, its export and the metrics, with
-    `facts` in run.json.
+    Every worker trains; the chief runs the run's callbacks (other workers only stop on
+    a non-finite loss) and alone writes checkpoints, TensorBoard logs and, at the end,
+    the model, its export and the metrics. Every worker keeps the best epoch's weights
+    in memory, so no worker reads another's files: the workers need no shared disk.
 
     Returns:
         The final metrics (measured by every worker, written by the chief).
     """
-    trainer = cfg.trainer
-    chief = is_chief_process(cfg)
-    steps_per_epoch = pipeline.steps_per_epoch(task_data.train, trainer.batch_size)
-    with strategy.scope():
-        model = build_model(cfg.model, *task_data.vocabs.model_sizes())
-        optimizer = make_optimizer(trainer, steps_per_epoch * trainer.epochs)
-    writer = None
-    if chief:
-        writer = tf.summary.create_file_writer(str(run_dir / "tensorboard" / "train"))
-
-    def on_epoch_end(epoch, loss):
-        log.info("Epoch %d/%d - loss: %.4f", epoch + 1, trainer.epochs, loss)
-        if chief:
-            with writer.as_default(step=epoch):
-                tf.summary.scalar("epoch_loss", loss)
-            writer.flush()
-            checkpoints.save(model, run_dir / "checkpoints", epoch + 1)
-
-    steps_before = int(optimizer.iterations.numpy())
-    start = time.perf_counter()
-    fit_custom(
-        model,
-        optimizer,
-        strategy,
-        pipeline.training_dataset(
-            task_data.train,
-            trainer.batch_size,
-            cfg.seed,
-            0,
-            trainer.epochs,
-            trainer.group_by_length,
-        ),  # fmt: skip
-        trainer.epochs,
-        steps_per_epoch,
-        on_epoch_end,
-        make_loss(trainer),
-    )
-    train_seconds = time.perf_counter() - start
-    evaluator = Evaluator(
-        model, trainer.batch_size, target_vocab=task_data.vocabs.target,
-        bound=length_bound.load(run_dir),
+    cfg, trainer = run.cfg, run.cfg.trainer
+    steps_per_epoch = pipeline.steps_per_epoch(run.task_data.train, trainer.batch_size)
+    run.build(total_steps=steps_per_epoch * trainer.epochs)
+    if run.chief:
+        run.start_early_stopping()
+        callbacks = run.callbacks()
+    else:
+        callbacks = [StopOnNonFiniteLoss(run.path / CHECKPOINTS_DIR)]
+    callbacks = keras.callbacks.CallbackList(callbacks, model=run.model)
+    dataset = pipeline.training_dataset(
+        run.task_data.train, trainer.batch_size, cfg.seed, 0, trainer.epochs,
+        trainer.group_by_length,
     )  # fmt: skip
-    if not chief:
-        return {split: evaluator(task_data.split(split)) for split in ("val", "test")}
-    record = {
-        **facts,
-        "strategy": trainer.strategy,
-        "replicas": strategy.num_replicas_in_sync,
-        "train_steps": int(optimizer.iterations.numpy()),
-        "train_steps_this_process": int(optimizer.iterations.numpy()) - steps_before,
-    }
-    return save_and_measure(
-        cfg, model, run_dir, task_data, evaluator, trainer.epochs, train_seconds, record
+    steps_before = int(run.model.optimizer.iterations.numpy())
+    start = time.perf_counter()
+    try:
+        epochs_done, best_epoch, best_weights = _train_epochs(
+            run, callbacks, dataset, steps_per_epoch
+        )
+    except RunError as error:
+        write_run_record(run.path, {"status": "failed", "error": str(error)})
+        raise
+    train_seconds = time.perf_counter() - start
+    train_steps = int(run.model.optimizer.iterations.numpy())
+    if not run.chief:
+        if best_epoch is not None and best_epoch != epochs_done:
+            run.model.set_weights(best_weights)
+        return run.measure()
+    record = run.record(
+        epochs_done,
+        best_weights,
+        train_steps=train_steps,
+        train_steps_this_process=train_steps - steps_before,
     )
+    return run.finish(epochs_done, train_seconds, record)

@@ -9,7 +9,14 @@ import keras
 
 from seq2seq.serving.export import export_saved_model
 from seq2seq.training import tensorboard_summaries
-from seq2seq_config.files import atomic_write, atomic_write_text
+from seq2seq_config.run.files import atomic_write, atomic_write_text
+from seq2seq_config.run.names import (
+    METRICS_FILE,
+    MODEL_FILE,
+    RUN_RECORD,
+    SAVED_MODEL_DIR,
+    TENSORBOARD_DIR,
+)
 from seq2seq_config.version import __version__
 
 log = logging.getLogger(__name__)
@@ -20,7 +27,7 @@ Metrics = dict[str, dict[str, float]]
 def write_run_record(run_dir: Path, record: dict) -> None:
     """Writes `run.json`: the package's version, the run's status and how it went."""
     record = {"version": __version__, **record}
-    atomic_write_text(run_dir / "run.json", json.dumps(record, indent=2) + "\n")
+    atomic_write_text(run_dir / RUN_RECORD, json.dumps(record, indent=2) + "\n")
 
 
 def save_model(model: keras.Model, path: Path) -> None:
@@ -59,8 +66,8 @@ def save_and_measure(
         with the target vocabulary, token_error_rate, bleu and chrf.
     """
     trainer = cfg.trainer
-    save_model(model, run_dir / "model.keras")
-    export_saved_model(model, run_dir / "saved_model", task_data.vocabs, evaluator.bound)
+    save_model(model, run_dir / MODEL_FILE)
+    export_saved_model(model, run_dir / SAVED_MODEL_DIR, task_data.vocabs, evaluator.bound)
 
     metrics = {split: evaluator(task_data.split(split)) for split in ("val", "test")}
     for split, figures in metrics.items():
@@ -70,7 +77,7 @@ def save_and_measure(
                 figures["truncated"], len(task_data.split(split)), split, evaluator.bound.describe(),
             )  # fmt: skip
     epochs = record.get("epochs_trained", trainer.epochs)
-    tensorboard_summaries.write_final_metrics(run_dir / "tensorboard", metrics, step=epochs)
+    tensorboard_summaries.write_final_metrics(run_dir / TENSORBOARD_DIR, metrics, step=epochs)
     write_run_record(
         run_dir,
         {
@@ -83,6 +90,6 @@ def save_and_measure(
         },
     )
     # Written last: its presence marks the run as finished.
-    atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    atomic_write_text(run_dir / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
     log.info("Trained in %.1f s; final metrics: %s", train_seconds, json.dumps(metrics))
     return metrics

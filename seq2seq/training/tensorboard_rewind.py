@@ -16,7 +16,7 @@ import tensorflow as tf
 from tensorboard.backend.event_processing.event_file_loader import RawEventFileLoader
 from tensorboard.compat.proto import event_pb2
 
-from seq2seq_config.files import atomic_write
+from seq2seq_config.run.files import atomic_write
 
 
 def truncate_events(log_dir: Path, first_step: int) -> int:

@@ -17,11 +17,19 @@ from seq2seq.training import checkpoints, distribute
 from seq2seq.training.compile import dtype_policy, precision_on_this_machine
 from seq2seq.training.finish import Metrics, write_run_record
 from seq2seq.training.keras_fit import fit_and_save
+from seq2seq.training.run import TrainingRun
 from seq2seq.training.tensorboard_rewind import truncate_events
-from seq2seq_config.error_hints import interrupt_inside
-from seq2seq_config.errors import Interrupted, RunError, describe, signal_of
-from seq2seq_config.files import atomic_write_text, remove_temporaries
-from seq2seq_config.run_dir import RunDirectory, open_run, write_overrides
+from seq2seq_config.cli.error_hints import interrupt_inside
+from seq2seq_config.cli.errors import Interrupted, RunError, UserError, describe, signal_of
+from seq2seq_config.run.files import atomic_write_text, remove_temporaries
+from seq2seq_config.run.names import (
+    CHECKPOINTS_DIR,
+    CONFIG_FILE,
+    METRICS_FILE,
+    RUN_RECORD,
+    TENSORBOARD_DIR,
+)
+from seq2seq_config.run.run_dir import RunDirectory, open_run, write_overrides
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +43,7 @@ def train(cfg: DictConfig, run_dir: str | None = None, callbacks: Sequence = ())
     Args:
         cfg: the composed `train` config.
         run_dir: where to write; by default Hydra's output directory of this run.
-        callbacks: more Keras callbacks for `fit`.
+        callbacks: more Keras callbacks for `fit` (not under `trainer.strategy=multi_worker`).
 
     Returns:
         `{"val": {...}, "test": {...}}`, each split's metrics as the evaluator returns
@@ -45,16 +53,22 @@ def train(cfg: DictConfig, run_dir: str | None = None, callbacks: Sequence = ())
 
     Raises:
         seq2seq_config.ConfigError: if a config value is not allowed.
-        seq2seq_config.UserError: if the run directory holds another run.
+        seq2seq_config.UserError: if the run directory holds another run, or for
+            `callbacks` under `trainer.strategy=multi_worker`.
         seq2seq_config.RunError: if the loss stops being finite.
     """
+    if callbacks and cfg.trainer.strategy == "multi_worker":
+        raise UserError(
+            "callbacks= is not supported with trainer.strategy=multi_worker: its own loop "
+            "runs only the framework's callbacks; pass none, or use trainer.strategy=mirrored"
+        )
     path = Path(run_dir) if run_dir is not None else Path(HydraConfig.get().runtime.output_dir)
     with open_run(cfg, path) as opened:
         return train_in(opened, callbacks)
 
 
 def train_in(opened: RunDirectory, callbacks: Sequence = ()) -> Metrics:
-    """Trains in a run directory that `seq2seq_config.run_dir.open_run` checked.
+    """Trains in a run directory that `seq2seq_config.run.run_dir.open_run` checked.
 
     Whatever stops the run after this point is recorded in `run.json`: a failure with
     its message, an interrupt (Ctrl-C, SIGTERM) with the last checkpoint and how to
@@ -68,19 +82,19 @@ def train_in(opened: RunDirectory, callbacks: Sequence = ()) -> Metrics:
         The final metrics, as `train` returns them.
 
     Raises:
-        seq2seq_config.errors.Interrupted: after SIGINT or SIGTERM.
+        seq2seq_config.cli.errors.Interrupted: after SIGINT or SIGTERM.
         seq2seq_config.RunError: if the loss stops being finite.
     """
     cfg, path, resuming = opened.cfg, opened.path, opened.resuming
     # Before any other TensorFlow op, as MultiWorkerMirroredStrategy requires.
     strategy = distribute.make_strategy(cfg.trainer.strategy)
-    if resuming and (path / "metrics.json").exists():
+    if resuming and (path / METRICS_FILE).exists():
         log.info("The run in %s has finished already; nothing to resume", path)
-        return json.loads((path / "metrics.json").read_text())
+        return json.loads((path / METRICS_FILE).read_text())
     remove_temporaries(path)
     if not resuming:  # what a run that failed before its first epoch left
-        truncate_events(path / "tensorboard", 0)
-    atomic_write_text(path / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+        truncate_events(path / TENSORBOARD_DIR, 0)
+    atomic_write_text(path / CONFIG_FILE, OmegaConf.to_yaml(cfg, resolve=True))
     write_overrides(path)
     try:
         return _train(cfg, path, resuming, callbacks, strategy)
@@ -100,12 +114,12 @@ def _record_failure(path: Path, record: dict) -> None:
     try:
         write_run_record(path, record)
     except OSError as error:
-        log.warning("could not record the run's end in run.json: %s", error)
+        log.warning("could not record the run's end in %s: %s", RUN_RECORD, error)
 
 
 def _interrupted(path: Path, received) -> Interrupted:
     """Records an interrupted run and says how to continue it."""
-    state = checkpoints.latest(path / "checkpoints")
+    state = checkpoints.latest(path / CHECKPOINTS_DIR)
     kept = "no epoch had finished" if state is None else f"epoch {state['epoch']} is saved"
     _record_failure(
         path,
@@ -142,6 +156,7 @@ def _train(cfg, path: Path, resuming: bool, callbacks, strategy) -> Metrics:
     log.info("Precision: %s (%s)", precision.name, precision.reason)
     facts = {"precision": precision.name, "precision_reason": precision.reason}
     with dtype_policy(precision.name):
+        run = TrainingRun(cfg, path, task_data, strategy, facts, resuming)
         if cfg.trainer.strategy == "multi_worker":
-            return distribute.fit_multi_worker(cfg, path, task_data, strategy, facts)
-        return fit_and_save(cfg, path, resuming, task_data, callbacks, strategy, facts)
+            return distribute.fit_multi_worker(run)
+        return fit_and_save(run, callbacks)

@@ -20,16 +20,22 @@ from seq2seq.model.families import OPTIONS
 from seq2seq.predict import parse_inputs
 from seq2seq.training import distribute
 from seq2seq.training.compile import dtype_policy, make_optimizer, precision_on_this_machine
-from seq2seq_config import ConfigError, UserError, compose_config, text_files, validate
-from seq2seq_config.command_schema import DecodingConfig, EvalConfig, EvaluateConfig, PredictConfig
-from seq2seq_config.constraints import OneOf, check_fields, choices, dispatch_table
-from seq2seq_config.schema import (
+from seq2seq_config import ConfigError, UserError, compose_config, validate
+from seq2seq_config.config.command_schema import (
+    DecodingConfig,
+    EvalConfig,
+    EvaluateConfig,
+    PredictConfig,
+)
+from seq2seq_config.config.constraints import OneOf, check_fields, choices, dispatch_table
+from seq2seq_config.config.schema import (
     LoggingConfig,
     ModelConfig,
     TaskConfig,
     TrainConfig,
     TrainerConfig,
 )
+from seq2seq_config.task import text_files
 
 SCHEMAS = (
     TaskConfig, ModelConfig, TrainerConfig, LoggingConfig, TrainConfig,

@@ -5,9 +5,9 @@ from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 
 from seq2seq_config import CONFIG_DIR, ConfigError, UserError, compose_config, describe, validate
-from seq2seq_config.pair_files import training_file
-from seq2seq_config.shipped import sample_path
-from seq2seq_config.task_defaults import TSV_SAMPLE
+from seq2seq_config.config.shipped import sample_path
+from seq2seq_config.config.task_defaults import TSV_SAMPLE
+from seq2seq_config.task.pair_files import training_file
 
 GROUPS = ("task", "model", "trainer")
 
@@ -200,7 +200,7 @@ def test_group_options_only_override_what_differs_from_the_schema(path):
     of the default."""
     import yaml
 
-    from seq2seq_config import command_schema, schema
+    from seq2seq_config.config import command_schema, schema
 
     dataclass = getattr(schema, SCHEMA_OF_GROUP[path.parent.name], None) or getattr(
         command_schema, SCHEMA_OF_GROUP[path.parent.name]

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import write_pairs
 from seq2seq_config import ConfigError, compose_config, validate
-from seq2seq_config.command_validation import validate_evaluate
+from seq2seq_config.config.command_validation import validate_evaluate
 
 
 @pytest.mark.parametrize(

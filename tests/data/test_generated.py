@@ -59,9 +59,7 @@ def test_same_seed_same_data_other_seed_other_data():
     cfg = task_cfg(*SMALL)
     first, again, other = (generated.generate(cfg, seed) for seed in (3, 3, 4))
     for split in ("train", "val", "test"):
-        np.testing.assert_array_equal(
-            first.split(split).source_ids, again.split(split).source_ids
-        )
+        np.testing.assert_array_equal(first.split(split).source_ids, again.split(split).source_ids)
     assert not np.array_equal(first.train.source_ids, other.train.source_ids)
 
 

@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 
 from conftest import LEARNING_BASE
-from seq2seq.data import cache, generated
-from seq2seq.data.load import load_task_data
 from seq2seq import train
+from seq2seq.data import generated
 from seq2seq.data.vocabulary import FIRST_SYMBOL_ID, PAD_ID
 from seq2seq_config import ConfigError, compose_config, validate
 
@@ -61,7 +60,9 @@ def test_addition_targets_are_the_sums():
 
 
 def test_addition_in_another_base():
-    data = generate("task=addition", "task.vocab_size=2", "task.min_len=2", "task.max_len=6", *SMALL)
+    data = generate(
+        "task=addition", "task.vocab_size=2", "task.min_len=2", "task.max_len=6", *SMALL
+    )
     plus = data.vocabs.source.token_id("+") - FIRST_SYMBOL_ID
     for source, target in list(every_pair(data))[:200]:
         split_at = source.index(plus)
@@ -69,14 +70,14 @@ def test_addition_in_another_base():
         assert int("".join(map(str, target)), 2) == a + b
 
 
-@pytest.mark.parametrize(
-    "task", ["task=copy", "task=sort", "task=reverse_prefix", "task=addition"]
-)
+@pytest.mark.parametrize("task", ["task=copy", "task=sort", "task=reverse_prefix", "task=addition"])
 def test_held_out_sources_never_train_and_generation_is_deterministic(task):
     first, again = generate(task, *SMALL, seed=5), generate(task, *SMALL, seed=5)
     np.testing.assert_array_equal(first.train.source_ids, again.train.source_ids)
     train = {row.tobytes() for row in first.train.source_ids}
-    held_out = [row.tobytes() for row in np.concatenate([first.val.source_ids, first.test.source_ids])]
+    held_out = [
+        row.tobytes() for row in np.concatenate([first.val.source_ids, first.test.source_ids])
+    ]
     assert len(set(held_out)) == len(held_out)
     assert not train.intersection(held_out)
 
@@ -87,7 +88,10 @@ def test_held_out_sources_never_train_and_generation_is_deterministic(task):
         (["task=reverse_prefix", "task.target_len=4", "task.min_len=3"], "task.target_len"),
         (["task=addition", "task.vocab_size=1"], "task.vocab_size"),
         (["task=addition", "task.max_len=30"], "task.max_len"),
-        (["task=addition", "task.max_len=1", "task.val_size=40", "task.test_size=20"], "task.val_size"),
+        (
+            ["task=addition", "task.max_len=1", "task.val_size=40", "task.test_size=20"],
+            "task.val_size",
+        ),
     ],
 )
 def test_impossible_task_settings_are_refused(overrides, key):

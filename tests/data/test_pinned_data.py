@@ -11,7 +11,7 @@ import seq2seq
 from conftest import write_pairs
 from seq2seq import evaluate
 from seq2seq_config import UserError, compose_config
-from seq2seq_config.run_dir import open_run
+from seq2seq_config.run.run_dir import open_run
 
 # float32 whatever `auto` picks here: evaluate's loss is compared with the run's to 1e-5,
 # and bfloat16's rounding depends on the batch (evaluate's are larger).
@@ -39,7 +39,9 @@ def copy_run(tsv_run, tmp_path):
     config = (run_copy / "config.yaml").read_text().replace(str(path), str(path_copy))
     (run_copy / "config.yaml").write_text(config)
     record = (run_copy / "data.json").read_text()
-    (run_copy / "data.json").write_text(record.replace(json.dumps(str(path)), json.dumps(str(path_copy))))
+    (run_copy / "data.json").write_text(
+        record.replace(json.dumps(str(path)), json.dumps(str(path_copy)))
+    )
     return run_copy, path_copy, metrics
 
 
@@ -60,7 +62,10 @@ def test_repeated_sources_are_counted_in_the_log_and_run_json(tsv_run, caplog, t
     data = json.loads((run_dir / "run.json").read_text())["data"]
     assert data["repeated_sources"] == {"lines": 10, "kept": "first"}
     tsv.load(compose_config([*TSV, f"task.path={path}"]).task, 0, tmp_path)
-    assert "10 lines repeat a source seen on an earlier line; each source keeps its first line" in caplog.text
+    assert (
+        "10 lines repeat a source seen on an earlier line; each source keeps its first line"
+        in caplog.text
+    )
 
 
 def test_keeping_all_pairs_trains_on_them_and_never_on_a_held_out_source(tmp_path):

@@ -29,9 +29,7 @@ def batches(dataset):
 
 
 def test_each_epoch_is_a_permutation_that_depends_only_on_seed_and_epoch():
-    split = Split(
-        np.arange(3, 3 + 50, dtype=np.int32)[:, None], np.zeros((50, 1), np.int32) + 3
-    )
+    split = Split(np.arange(3, 3 + 50, dtype=np.int32)[:, None], np.zeros((50, 1), np.int32) + 3)
     x_of = lambda ds: [b[0]["encoder_token_ids"].numpy()[:, 0] for b in ds]  # noqa: E731
     full = x_of(pipeline.training_dataset(split, 16, seed=5, first_epoch=0, epochs=3))
     assert len(full) == 3 * pipeline.steps_per_epoch(split, 16) == 12
@@ -47,6 +45,6 @@ def test_each_epoch_is_a_permutation_that_depends_only_on_seed_and_epoch():
 
 def test_evaluation_dataset_keeps_order():
     split = small_split()
-    (x, y, weight), = list(pipeline.evaluation_dataset(split, batch_size=8))
+    ((x, y, weight),) = list(pipeline.evaluation_dataset(split, batch_size=8))
     np.testing.assert_array_equal(x["encoder_token_ids"].numpy(), split.source_ids)
     assert y.shape == (3, 4) and weight.shape == (3, 4)

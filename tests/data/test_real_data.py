@@ -30,7 +30,9 @@ def sentences(path, count, seed=0, start=0, shortest=3, longest=8):
 
 
 def task(path, *overrides):
-    return compose_config(["task=tsv", f"task.path={path}", "task.val_size=20", "task.test_size=20", *overrides]).task
+    return compose_config(
+        ["task=tsv", f"task.path={path}", "task.val_size=20", "task.test_size=20", *overrides]
+    ).task
 
 
 # --- tokenizers per side ---------------------------------------------------------------
@@ -66,9 +68,14 @@ def test_subwords_are_trained_on_the_training_split_and_detokenize(tmp_path, kin
 
 def test_a_runs_vocabularies_and_subword_models_are_saved_and_read_back(tmp_path):
     path = sentences(tmp_path / "pairs.tsv", 300)
-    vocabs = tsv.load(task(path, "task.source_tokenizer=subword", "task.source_vocab_size=50"), 0, tmp_path).vocabs
+    vocabs = tsv.load(
+        task(path, "task.source_tokenizer=subword", "task.source_vocab_size=50"), 0, tmp_path
+    ).vocabs
     vocabs.save(tmp_path / "run")
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["source.spm.model", "vocab.json"]
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
+        "source.spm.model",
+        "vocab.json",
+    ]
     again = Vocabularies.load(tmp_path / "run" / "vocab.json")
     assert again.source.tokens == vocabs.source.tokens and again.target == vocabs.target
     assert again.source.encode_text("the cat n3") == vocabs.source.encode_text("the cat n3")
@@ -164,7 +171,9 @@ def test_pairs_longer_than_the_maximum_are_left_out_and_counted(tmp_path, caplog
 )  # fmt: skip
 def test_a_bad_value_of_a_new_key_is_refused_in_one_line(tmp_path, overrides, message):
     path = sentences(tmp_path / "pairs.tsv", 100)
-    cfg = compose_config(["task=tsv", f"task.path={path}", "task.val_size=5", "task.test_size=5", *overrides])
+    cfg = compose_config(
+        ["task=tsv", f"task.path={path}", "task.val_size=5", "task.test_size=5", *overrides]
+    )
     with pytest.raises(ConfigError) as error:
         validate(cfg)
     assert str(error.value).startswith(message) and "\n" not in str(error.value)
@@ -177,7 +186,9 @@ def test_a_binary_validation_file_is_refused_by_train_py_before_tensorflow_loads
     result = run_script("train.py", "task=tsv", f"task.path={train}", f"task.val_path={val}",
                         f"hydra.run.dir={tmp_path}/run", import_times=True)  # fmt: skip
     assert result.returncode == 2
-    assert error_lines(result.stderr) == [f"error: {val}:1: a NUL byte; this looks like a binary file, not UTF-8 text"]
+    assert error_lines(result.stderr) == [
+        f"error: {val}:1: a NUL byte; this looks like a binary file, not UTF-8 text"
+    ]
     assert "tensorflow" not in imported_modules(result.stderr)
 
 

@@ -9,7 +9,8 @@ from seq2seq import load_run, train
 from seq2seq.data import tsv
 from seq2seq.data.vocabulary import UNKNOWN, Vocabularies, Vocabulary
 from seq2seq.predict import parse_inputs
-from seq2seq_config import ConfigError, UserError, compose_config, text_files, validate
+from seq2seq_config import ConfigError, UserError, compose_config, validate
+from seq2seq_config.task import text_files
 
 SAMPLE = ROOT / "data" / "number_words.tsv"
 

@@ -27,8 +27,8 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, open_dict
 
 from seq2seq_config import CONFIG_DIR, register_configs, validate
-from seq2seq_config.errors import check_output_dirs
-from seq2seq_config.task_defaults import with_task_defaults
+from seq2seq_config.cli.runner import check_output_dirs
+from seq2seq_config.config.task_defaults import with_task_defaults
 
 #: The documented training commands the tests run for real, in a tiny form: the runs
 #: that the documented evaluate and predict lines name are theirs.

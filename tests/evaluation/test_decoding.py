@@ -146,7 +146,7 @@ def test_sampled_sequences_stop_at_their_own_eos():
     ],
 )
 def test_greedy_decoding_compiles_with_xla_to_the_same_tokens(overrides):
-    """`tf.function(jit_compile=True)` around greedy decoding (README, "Performance"): no
+    """`tf.function(jit_compile=True)` around greedy decoding (docs/performance.md): no
     shape in the loop depends on the steps it ran, so XLA compiles it."""
     from seq2seq import build_model, decode
     from seq2seq_config import compose_config

@@ -6,7 +6,7 @@ from omegaconf import OmegaConf
 
 from conftest import ROOT, error_lines, imported_modules, run_script
 from seq2seq_config import UserError, compose_config, validate
-from seq2seq_config.shipped import CONFIG_DIR, SAMPLES, SAMPLES_DIR, sample_path
+from seq2seq_config.config.shipped import CONFIG_DIR, SAMPLES, SAMPLES_DIR, sample_path
 from seq2seq_config.version import __version__
 
 

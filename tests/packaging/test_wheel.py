@@ -149,7 +149,7 @@ def test_the_wheel_holds_every_package_the_configs_and_the_samples(installed):
 def test_the_installed_copy_is_the_one_imported(installed):
     result = _run(
         [installed.python, "-c",
-         "import importlib.util as u, seq2seq_config.shipped as s; "
+         "import importlib.util as u, seq2seq_config.config.shipped as s; "
          "print(u.find_spec('seq2seq').origin); print(s.__file__); print(s.CONFIG_DIR); "
          "print(s.SAMPLES_DIR)"],
         cwd=installed.work,

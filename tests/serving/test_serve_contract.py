@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from seq2seq import build_model
-from seq2seq.data.vocabulary import EOS_ID
+from seq2seq.data.vocabulary import EOS_ID, FIRST_SYMBOL_ID
 from seq2seq.evaluation import length_bound
 from seq2seq.evaluation.decoding import greedy_decode
 from seq2seq.evaluation.length_bound import LengthBound
@@ -22,7 +22,7 @@ SYMBOLS = 6  # token ids 0 .. 8: PAD, BOS, EOS and six symbols
 def serve(tmp_path_factory):
     keras.utils.set_random_seed(0)
     model = build_model(
-        compose_config(["model.units=8", "model.embedding_dim=4"]).model, SYMBOLS + 3
+        compose_config(["model.units=8", "model.embedding_dim=4"]).model, SYMBOLS + FIRST_SYMBOL_ID
     )
     path = tmp_path_factory.mktemp("export") / "saved_model"
     export_saved_model(model, path)
@@ -73,7 +73,7 @@ def serve_bounded(tmp_path_factory):
     """`serve` of an untrained model exported with `BOUND`, and the model."""
     keras.utils.set_random_seed(0)
     model = build_model(
-        compose_config(["model.units=8", "model.embedding_dim=4"]).model, SYMBOLS + 3
+        compose_config(["model.units=8", "model.embedding_dim=4"]).model, SYMBOLS + FIRST_SYMBOL_ID
     )
     path = tmp_path_factory.mktemp("bounded") / "saved_model"
     export_saved_model(model, path, bound=BOUND)

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT, TINY, run_script
+from conftest import ROOT, TINY, error_lines, imported_modules, run_script
 from seq2seq_config import ConfigError, compose_config, validate
 
 HELPER = ROOT / "tests" / "helpers" / "distributed_run.py"
@@ -57,10 +57,31 @@ def test_mirrored_strategy_trains_two_replicas_with_keras_fit(tmp_path, data_dir
     ).exists()
 
 
-@pytest.mark.slow  # two processes, each loading TensorFlow
-def test_two_workers_on_localhost_agree_and_only_the_chief_writes(tmp_path, data_dir):
-    ports = free_ports(2)
-    cluster = {"worker": [f"localhost:{p}" for p in ports]}
+#: Every feature the framework's own multi-worker loop runs, in one run of two workers: early
+#: stopping that waits 2 epochs for a val/loss better by 100 (so epoch 1 stays the best and
+#: the run stops after epoch 3 of 4), one checkpoint kept besides the best, and the
+#: TensorBoard views on as by default.
+MULTI_WORKER_FEATURES = (
+    "trainer.strategy=multi_worker",
+    "trainer.epochs=4",
+    "trainer.early_stopping.monitor=val/loss",
+    "trainer.early_stopping.patience=2",
+    "trainer.early_stopping.min_delta=100",
+    "trainer.early_stopping.goal=null",
+    "trainer.keep_checkpoints=1",
+    "logging.samples=2",
+    "logging.images=true",
+    "logging.histogram_freq=1",
+)
+
+
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory, data_dir):
+    """Two worker processes on localhost ports, each with a run directory of its own (so
+    that no worker reads another's files): the directory, the output and the kept weights
+    of each, chief first."""
+    tmp_path = tmp_path_factory.mktemp("two_workers")
+    cluster = {"worker": [f"localhost:{p}" for p in free_ports(2)]}
     processes = []
     for index in range(2):
         env = dict(os.environ)
@@ -69,21 +90,90 @@ def test_two_workers_on_localhost_agree_and_only_the_chief_writes(tmp_path, data
         )
         processes.append(
             helper(tmp_path / f"w{index}.npz", 1, tmp_path / f"worker{index}", data_dir,
-                   "trainer.strategy=multi_worker", env=env)
+                   *MULTI_WORKER_FEATURES, env=env)
         )  # fmt: skip
     outputs = [finish(p) for p in processes]
-    chief, other = (load_weights(tmp_path / f"w{i}.npz") for i in range(2))
-    assert len(chief) == len(other) > 0
-    for a, b in zip(chief, other):
+    return [
+        {
+            "dir": tmp_path / f"worker{i}",
+            "output": outputs[i],
+            "weights": load_weights(tmp_path / f"w{i}.npz"),
+            "steps": json.loads((tmp_path / f"w{i}.json").read_text())["train_steps"],
+        }
+        for i in range(2)
+    ]
+
+
+@pytest.mark.slow  # two processes, each loading TensorFlow
+def test_two_workers_on_localhost_agree_and_only_the_chief_writes(two_workers):
+    chief, other = two_workers
+    assert len(chief["weights"]) == len(other["weights"]) > 0
+    for a, b in zip(chief["weights"], other["weights"]):
         np.testing.assert_allclose(a, b, atol=1e-6)
-    chief_dir, other_dir = tmp_path / "worker0", tmp_path / "worker1"
-    record = json.loads((chief_dir / "run.json").read_text())
-    assert record["strategy"] == "multi_worker" and record["replicas"] == 2, outputs[0][-2000:]
-    assert (chief_dir / "checkpoints" / "epoch-001.weights.h5").exists()
-    assert list((chief_dir / "tensorboard").rglob("events.out.tfevents.*"))
-    assert (chief_dir / "model.keras").exists() and (chief_dir / "metrics.json").exists()
+    record = json.loads((chief["dir"] / "run.json").read_text())
+    assert record["strategy"] == "multi_worker" and record["replicas"] == 2, chief["output"][-2000:]
+    assert (chief["dir"] / "checkpoints" / "epoch-001.weights.h5").exists()
+    assert (chief["dir"] / "model.keras").exists() and (chief["dir"] / "metrics.json").exists()
     for written in ("checkpoints", "tensorboard", "model.keras", "metrics.json"):
-        assert not (other_dir / written).exists(), written
+        assert not (other["dir"] / written).exists(), written
+
+
+@pytest.mark.slow  # the two-worker run
+def test_multi_worker_early_stopping_stops_both_workers_and_keeps_the_best_epoch(two_workers):
+    chief, other = two_workers
+    record = json.loads((chief["dir"] / "run.json").read_text())
+    assert record["epochs_trained"] == 3, record  # not trainer.epochs=4
+    assert record["best_epoch"] == record["final_epoch"] == 1
+    assert record["monitor"] == "val/loss"
+    assert record["stopped"] == "early stopping: val/loss did not improve for 2 epochs"
+    # Both workers took the steps of 3 epochs: the other stopped with the chief.
+    assert chief["steps"] == other["steps"] == record["train_steps"]
+    assert record["train_steps"] % 3 == 0 and record["train_steps"] > 0
+    # Each kept epoch 1's weights (the other from memory): they agree, and are not the
+    # last epoch's, which the chief's checkpoint of epoch 3 holds.
+    latest = json.loads((chief["dir"] / "checkpoints" / "latest.json").read_text())
+    assert latest["epoch"] == 3 and latest["early_stopping"]["best_epoch"] == 0
+
+
+@pytest.mark.slow  # the two-worker run
+def test_multi_worker_keeps_keep_checkpoints_and_the_best_epoch(two_workers):
+    directory = two_workers[0]["dir"] / "checkpoints"
+    kept = sorted(p.name for p in directory.glob("epoch-*.weights.h5"))
+    # keep_checkpoints=1: the newest, and the best epoch's, which is never pruned.
+    assert kept == ["epoch-001.weights.h5", "epoch-003.weights.h5"]
+
+
+@pytest.mark.slow  # the two-worker run
+def test_multi_worker_writes_validation_samples_images_and_histograms(two_workers):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    def events(directory):
+        accumulator = EventAccumulator(str(directory), size_guidance={"tensors": 0})
+        accumulator.Reload()
+        return accumulator
+
+    board = two_workers[0]["dir"] / "tensorboard"
+    root = events(board)
+    assert {"config", "decoded_samples", "states"} <= set(root.Tags()["tensors"])
+    assert [e.step for e in root.Tensors("decoded_samples")] == [0, 1, 2]
+    train = events(board / "train").Tags()["tensors"]
+    assert {"epoch_loss", "epoch_learning_rate"} <= set(train)
+    assert any(t.endswith("/histogram") for t in train)
+    validation = events(board / "validation")
+    assert {"epoch_loss", "epoch_exact_match", "epoch_bleu"} <= set(validation.Tags()["tensors"])
+    assert [e.step for e in validation.Tensors("epoch_exact_match")] == [0, 1, 2]
+
+
+def test_multi_worker_refuses_callbacks_of_the_caller(tmp_path, data_dir):
+    import keras
+
+    import seq2seq
+    from seq2seq_config import UserError
+
+    cfg = compose_config([*TINY, f"data_dir={data_dir}", "trainer.strategy=multi_worker"])
+    with pytest.raises(UserError, match="callbacks= is not supported with trainer.strategy="):
+        seq2seq.train(cfg, run_dir=str(tmp_path / "run"), callbacks=[keras.callbacks.Callback()])
+    assert not (tmp_path / "run").exists()  # refused before the run directory is made
 
 
 def test_multi_worker_without_tf_config_is_refused_in_one_line(tmp_path):
@@ -105,10 +195,20 @@ def test_multi_worker_without_tf_config_is_refused_in_one_line(tmp_path):
         ("trainer.precision=mixed_float16", "trainer.precision"),
     ],
 )
-def test_what_multi_worker_does_not_support_is_refused(override, key):
+def test_what_multi_worker_does_not_support_is_refused(override, key, tmp_path):
     with pytest.raises(ConfigError) as error:
         validate(compose_config(["trainer.strategy=multi_worker", override]))
     assert error.value.key == key
+    # On the command line: one line, exit 2, before TensorFlow loads.
+    result = run_script(
+        "train.py", "trainer.strategy=multi_worker", override,
+        f"hydra.run.dir={tmp_path}/run", timeout=60, import_times=True,
+    )  # fmt: skip
+    lines = error_lines(result.stderr)
+    assert result.returncode == 2
+    assert lines == [lines[0]] and lines[0].startswith(f"error: {key}="), result.stderr
+    assert "trainer.strategy=multi_worker supports only" in lines[0]
+    assert not {"tensorflow", "keras"} & imported_modules(result.stderr)
 
 
 @pytest.mark.slow  # a sweep of processes, each loading TensorFlow

@@ -15,7 +15,7 @@ from seq2seq import evaluate, predict
 from seq2seq.training import checkpoints
 from seq2seq.training.compile import compile_model
 from seq2seq_config import UserError
-from seq2seq_config.errors import Interrupted
+from seq2seq_config.cli.errors import Interrupted
 
 EPOCHS = ("trainer.epochs=3",)
 

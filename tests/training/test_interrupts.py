@@ -16,7 +16,8 @@ from seq2seq import evaluate
 from seq2seq.data import pipeline
 from seq2seq.training import finish
 from seq2seq_config import RunError
-from seq2seq_config.errors import Interrupted, Terminated, exit_on_user_error
+from seq2seq_config.cli.errors import Interrupted, Terminated
+from seq2seq_config.cli.runner import exit_on_user_error
 from seq2seq_config.version import __version__
 
 

@@ -19,7 +19,7 @@ import seq2seq
 from conftest import ROOT, TINY, error_lines, imported_modules, run_script
 from seq2seq.training import checkpoints
 from seq2seq_config import RunError, UserError, compose_config
-from seq2seq_config.files import remove_temporaries
+from seq2seq_config.run.files import remove_temporaries
 
 # Dropout on, so that resuming must restore the random generators too.
 RESUMABLE = (*TINY, "trainer.epochs=5", "model.units=64", "model.embedding_dim=32",

@@ -14,7 +14,7 @@ import seq2seq
 from conftest import InterruptAtEpoch
 from seq2seq.training.compile import make_loss, make_optimizer
 from seq2seq_config import ConfigError, compose_config, validate
-from seq2seq_config.errors import Interrupted
+from seq2seq_config.cli.errors import Interrupted
 
 WATCHED = (
     "trainer.epochs=8",

@@ -99,7 +99,7 @@ def test_progress_is_shown_per_epoch(tiny_run):
 
 
 def test_run_json_says_which_precision_ran_and_why(tiny_run):
-    from seq2seq_config.hardware import choose_precision, cpu_flags
+    from seq2seq.training.hardware import choose_precision, cpu_flags
 
     run_dir, result = tiny_run
     record = json.loads((run_dir / "run.json").read_text())

@@ -1,7 +1,7 @@
 """Checks that a composed training config can run, in plain Python (no TensorFlow import).
 
 Hydra's schema catches unknown keys and wrong types; each field's own statement of
-what it allows (`seq2seq_config.schema`) catches single values that cannot work; this
+what it allows (`seq2seq_config.config.schema`) catches single values that cannot work; this
 module adds the checks between keys: min_len <= max_len, held-out splits a task can
 keep apart from training, model options that cannot work together, and what the
 multi-worker loop does not support.
@@ -10,12 +10,12 @@ multi-worker loop does not support.
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from seq2seq_config import memory
-from seq2seq_config.constraints import check_fields
-from seq2seq_config.errors import ConfigError, UserError, describe
-from seq2seq_config.pair_files import check_pair_files
-from seq2seq_config.schema import TrainConfig
-from seq2seq_config.task_counts import held_out_capacity
+from seq2seq_config.cli.errors import ConfigError, UserError, describe
+from seq2seq_config.config import memory
+from seq2seq_config.config.constraints import check_fields
+from seq2seq_config.config.schema import TrainConfig
+from seq2seq_config.task.pair_files import check_pair_files
+from seq2seq_config.task.task_counts import held_out_capacity
 
 
 def _check_schema(cfg: DictConfig) -> None:
@@ -130,7 +130,9 @@ def _check_trainer(trainer) -> None:
             "a goal needs a metric to reach; set trainer.early_stopping.monitor too",
         )
     if trainer.strategy == "multi_worker":
-        # Its own training loop (seq2seq/training/distribute.py) does less than Keras' fit.
+        # Its own training loop (seq2seq/training/distribute.py) runs every other feature
+        # (early stopping, keep_checkpoints, the TensorBoard views, on the chief); these it
+        # cannot: no resume, one step per call, no float16 loss scaling.
         unsupported = {
             "trainer.resume": (trainer.resume, False),
             "trainer.steps_per_execution": (trainer.steps_per_execution, 1),

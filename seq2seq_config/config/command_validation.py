@@ -7,11 +7,13 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from seq2seq_config.command_schema import EvaluateConfig, PredictConfig
-from seq2seq_config.constraints import check_fields
-from seq2seq_config.errors import ConfigError
-from seq2seq_config.files import TEMPORARY_PREFIX
-from seq2seq_config.text_files import file_problem
+from seq2seq_config.cli.errors import ConfigError
+from seq2seq_config.config.command_schema import EvaluateConfig, PredictConfig
+from seq2seq_config.config.constraints import check_fields
+from seq2seq_config.run.files import TEMPORARY_PREFIX
+from seq2seq_config.run.names import CONFIG_FILE, METRICS_FILE, MODEL_FILE, VOCAB_FILE
+from seq2seq_config.task.text_files import file_problem
+from seq2seq_config.tokens import FIRST_SYMBOL_ID
 
 
 def load_run_config(cfg: DictConfig) -> DictConfig:
@@ -30,27 +32,27 @@ def load_run_config(cfg: DictConfig) -> DictConfig:
             "run_dir", "???", "required: the directory of a finished run (run_dir=DIR)"
         )
     run_dir = Path(cfg.run_dir)
-    for name in ("config.yaml", "model.keras", "vocab.json", "metrics.json"):
+    for name in (CONFIG_FILE, MODEL_FILE, VOCAB_FILE, METRICS_FILE):
         if not (run_dir / name).is_file():
             hint = (
                 "the run did not finish; continue it with train.py trainer.resume=true"
-                if name == "metrics.json" and (run_dir / "config.yaml").is_file()
+                if name == METRICS_FILE and (run_dir / CONFIG_FILE).is_file()
                 else "allowed: a directory train.py wrote, e.g. outputs/DATE/TIME"
             )
             raise ConfigError(
                 "run_dir", cfg.run_dir, f"no finished run there ({name} is missing); {hint}"
             )
     try:
-        run_cfg = OmegaConf.load(run_dir / "config.yaml")
+        run_cfg = OmegaConf.load(run_dir / CONFIG_FILE)
         run_cfg.task.name, run_cfg.trainer.epochs  # noqa: B018 - a config of another kind fails here
     except Exception as error:  # noqa: BLE001 - YAML and OmegaConf each raise their own kind
         raise ConfigError(
             "run_dir",
             cfg.run_dir,
-            f"its config.yaml is damaged ({type(error).__name__}); allowed: a finished run",
+            f"its {CONFIG_FILE} is damaged ({type(error).__name__}); allowed: a finished run",
         ) from None
     try:
-        if not isinstance(json.loads((run_dir / "metrics.json").read_text()), dict):
+        if not isinstance(json.loads((run_dir / METRICS_FILE).read_text()), dict):
             raise ValueError("not a JSON object")
     except (OSError, ValueError) as error:  # UnicodeDecodeError is a ValueError
         reason = (
@@ -58,7 +60,7 @@ def load_run_config(cfg: DictConfig) -> DictConfig:
         )
         raise ConfigError(
             "run_dir", cfg.run_dir,
-            f"metrics.json is damaged and cannot be read ({reason}); allowed: a finished run",
+            f"{METRICS_FILE} is damaged and cannot be read ({reason}); allowed: a finished run",
         ) from None  # fmt: skip
     return run_cfg
 
@@ -69,9 +71,10 @@ def check_top_k(cfg: DictConfig) -> None:
     Raises:
         ConfigError: naming decoding.top_k and the vocabulary's size.
     """
-    vocab_path = Path(cfg.run_dir) / "vocab.json"
+    vocab_path = Path(cfg.run_dir) / VOCAB_FILE
     try:
-        size = len(json.loads(vocab_path.read_text())["symbols"]) + 3  # PAD, BOS, EOS
+        # The symbols, after PAD, BOS and EOS.
+        size = len(json.loads(vocab_path.read_text())["symbols"]) + FIRST_SYMBOL_ID
     except (OSError, ValueError, KeyError, TypeError):
         return  # a damaged vocabulary is refused when the run is loaded
     if cfg.decoding.top_k > size:

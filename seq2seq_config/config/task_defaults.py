@@ -9,7 +9,7 @@ run's `config.yaml` holds the values it used and a resume compares like with lik
 
 from omegaconf import DictConfig, OmegaConf
 
-from seq2seq_config.shipped import sample_path
+from seq2seq_config.config.shipped import sample_path
 
 #: Validation exact-match at which a generated task counts as solved: half a point above
 #: the 99% a user asks of a test split of the same size (1,000 sequences: a standard error

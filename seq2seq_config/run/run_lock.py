@@ -12,9 +12,8 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from seq2seq_config.errors import UserError
-
-LOCK_FILE = ".lock"
+from seq2seq_config.cli.errors import UserError
+from seq2seq_config.run.names import LOCK_FILE
 
 
 @contextlib.contextmanager

@@ -22,7 +22,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from seq2seq_config.errors import ConfigError, UserError
+from seq2seq_config.cli.errors import ConfigError, UserError
 
 BOM = codecs.BOM_UTF8
 

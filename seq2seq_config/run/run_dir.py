@@ -21,11 +21,21 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from seq2seq_config.errors import ConfigError, UserError
-from seq2seq_config.files import atomic_write_text, file_sha256
-from seq2seq_config.run_lock import run_lock
-from seq2seq_config.task_defaults import with_task_defaults
-from seq2seq_config.validation import validate
+from seq2seq_config.cli.errors import ConfigError, UserError
+from seq2seq_config.config.task_defaults import with_task_defaults
+from seq2seq_config.config.validation import validate
+from seq2seq_config.run.files import atomic_write_text, file_sha256
+from seq2seq_config.run.names import (
+    CHECKPOINT_GLOB,
+    CHECKPOINTS_DIR,
+    CONFIG_FILE,
+    DATA_RECORD,
+    LATEST_CHECKPOINT,
+    METRICS_FILE,
+    MODEL_FILE,
+    OVERRIDES_FILE,
+)
+from seq2seq_config.run.run_lock import run_lock
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +43,10 @@ log = logging.getLogger(__name__)
 #: is named: the run's results, its newest checkpoint record, or any checkpoint (a kill
 #: between a checkpoint and its record leaves the checkpoint alone).
 RUN_FILES = (
-    "metrics.json",
-    "model.keras",
-    "checkpoints/latest.json",
-    "checkpoints/epoch-*.weights.h5",
+    METRICS_FILE,
+    MODEL_FILE,
+    f"{CHECKPOINTS_DIR}/{LATEST_CHECKPOINT}",
+    f"{CHECKPOINTS_DIR}/{CHECKPOINT_GLOB}",
 )
 #: Keys a resumed run may change: how it is started, not what it computes.
 RESUME_MAY_CHANGE = ("trainer.resume",)
@@ -126,7 +136,7 @@ def _resuming(cfg: DictConfig, run_dir: Path) -> bool:
             f"hydra.run.dir={str(run_dir)!r} already holds a run ({found}); pass "
             "trainer.resume=true to continue it, or choose another directory"
         )
-    saved = run_dir / "config.yaml"
+    saved = run_dir / CONFIG_FILE
     try:
         saved_cfg = OmegaConf.load(saved)
     except FileNotFoundError:
@@ -150,7 +160,7 @@ def _check_same_data(run_dir: Path) -> None:
         UserError: naming the file.
     """
     try:
-        record = json.loads((run_dir / "data.json").read_text())
+        record = json.loads((run_dir / DATA_RECORD).read_text())
     except (OSError, ValueError):
         return  # no record yet: the run stopped before reading its data
     if not isinstance(record, dict):
@@ -223,4 +233,4 @@ def write_overrides(run_dir: Path) -> None:
     so that a refused second run cannot overwrite an earlier run's record)."""
     if HydraConfig.initialized():
         overrides = list(HydraConfig.get().overrides.task)
-        atomic_write_text(run_dir / "overrides.yaml", OmegaConf.to_yaml(overrides))
+        atomic_write_text(run_dir / OVERRIDES_FILE, OmegaConf.to_yaml(overrides))

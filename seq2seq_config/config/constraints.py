@@ -5,6 +5,10 @@ list of names, `integer(...)` or `number(...)` a range. Validation walks the fie
 checks each value against its own statement (`check_fields`), error messages quote it,
 and code that dispatches on a choice builds its table with `dispatch_table`, which
 refuses at import time a table that does not handle exactly the schema's choices.
+
+Each field also carries its help text (`help=`, or `described(default, help)` for a field
+without a constraint): docs/configuration.md's reference is generated from both
+(`tools/config_reference.py`).
 """
 
 import dataclasses
@@ -15,10 +19,12 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from seq2seq_config.errors import ConfigError
+from seq2seq_config.cli.errors import ConfigError
 
 #: The metadata key under which a field keeps its constraint.
 ALLOWED = "allowed"
+#: The metadata key under which a field keeps its help text (for the generated reference).
+HELP = "help"
 
 
 def _number_text(value: float) -> str:
@@ -104,21 +110,35 @@ class NonEmptyPath:
             raise ConfigError(key, value, self.describe())
 
 
-def filesystem_path(default: str | None) -> Any:
+def _metadata(constraint: Any, help: str) -> dict:
+    metadata = {HELP: help} if help else {}
+    if constraint is not None:
+        metadata[ALLOWED] = constraint
+    return metadata
+
+
+def described(default: Any, help: str) -> Any:
+    """A schema field without a constraint of its own (its type says what it takes), with
+    its help text."""
+    return dataclasses.field(default=default, metadata=_metadata(None, help))
+
+
+def filesystem_path(default: str | None, help: str = "") -> Any:
     """A schema field holding a path, which must not be empty (null passes where Optional)."""
-    return dataclasses.field(default=default, metadata={ALLOWED: NonEmptyPath()})
+    return dataclasses.field(default=default, metadata=_metadata(NonEmptyPath(), help))
 
 
-def one_of(default: Any, choices: Sequence[Any]) -> Any:
+def one_of(default: Any, choices: Sequence[Any], help: str = "") -> Any:
     """A schema field whose value must be one of `choices`."""
-    return dataclasses.field(default=default, metadata={ALLOWED: OneOf(tuple(choices))})
+    return dataclasses.field(default=default, metadata=_metadata(OneOf(tuple(choices)), help))
 
 
-def integer(default: int | None, minimum: int | None = None, maximum: int | None = None) -> Any:
+def integer(
+    default: int | None, minimum: int | None = None, maximum: int | None = None, help: str = ""
+) -> Any:
     """A schema field holding an integer in [minimum, maximum] (either bound optional)."""
-    return dataclasses.field(
-        default=default, metadata={ALLOWED: Range("an integer", minimum, maximum)}
-    )
+    allowed = Range("an integer", minimum, maximum)
+    return dataclasses.field(default=default, metadata=_metadata(allowed, help))
 
 
 def number(
@@ -127,10 +147,11 @@ def number(
     maximum: float | None = None,
     exclusive_minimum: bool = False,
     exclusive_maximum: bool = False,
+    help: str = "",
 ) -> Any:
     """A schema field holding a finite number within the bounds given."""
     allowed = Range("a number", minimum, maximum, exclusive_minimum, exclusive_maximum)
-    return dataclasses.field(default=default, metadata={ALLOWED: allowed})
+    return dataclasses.field(default=default, metadata=_metadata(allowed, help))
 
 
 def allowed(schema: type, name: str) -> Any:

@@ -16,11 +16,11 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from seq2seq_config.errors import exit_on_user_error
-from seq2seq_config.run_dir import open_run
-from seq2seq_config.schema import register_configs
-from seq2seq_config.shipped import CONFIG_DIR
-from seq2seq_config.sweep import run_sweep_job
+from seq2seq_config.cli.runner import exit_on_user_error
+from seq2seq_config.config.schema import register_configs
+from seq2seq_config.config.shipped import CONFIG_DIR
+from seq2seq_config.run.run_dir import open_run
+from seq2seq_config.run.sweep import run_sweep_job
 
 register_configs()
 

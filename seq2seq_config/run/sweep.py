@@ -24,10 +24,11 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from seq2seq_config.errors import Interrupted, describe
-from seq2seq_config.files import atomic_write_text
-from seq2seq_config.run_dir import write_overrides
-from seq2seq_config.schema import METRICS
+from seq2seq_config.cli.errors import Interrupted, describe
+from seq2seq_config.config.schema import METRICS
+from seq2seq_config.run.files import atomic_write_text
+from seq2seq_config.run.names import METRICS_FILE, OVERRIDES_FILE, RUN_RECORD
+from seq2seq_config.run.run_dir import write_overrides
 from seq2seq_config.version import __version__
 
 log = logging.getLogger(__name__)
@@ -76,17 +77,17 @@ def run_sweep_job(run: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
         run_dir = Path(HydraConfig.get().runtime.output_dir)
         write_overrides(run_dir)
         record = {"version": __version__, "status": "failed", "error": message}
-        atomic_write_text(run_dir / "run.json", json.dumps(record, indent=2) + "\n")
+        atomic_write_text(run_dir / RUN_RECORD, json.dumps(record, indent=2) + "\n")
         return FailedRun(message)
 
 
 def _job_row(job_dir: Path) -> dict[str, Any]:
-    overrides = yaml.safe_load((job_dir / "overrides.yaml").read_text()) or []
+    overrides = yaml.safe_load((job_dir / OVERRIDES_FILE).read_text()) or []
     row: dict[str, Any] = {"job": job_dir.name, "overrides": " ".join(overrides)}
-    run_file = job_dir / "run.json"
+    run_file = job_dir / RUN_RECORD
     run = json.loads(run_file.read_text()) if run_file.exists() else {"status": "did not finish"}
     row["status"] = run["status"] if "error" not in run else f"failed: {run['error']}"
-    metrics_file = job_dir / "metrics.json"
+    metrics_file = job_dir / METRICS_FILE
     metrics = json.loads(metrics_file.read_text()) if metrics_file.exists() else {}
     for column in METRIC_COLUMNS:
         split, name = column.split("/")
@@ -97,7 +98,7 @@ def _job_row(job_dir: Path) -> dict[str, Any]:
 
 def summarize(sweep_dir: Path) -> list[dict[str, Any]]:
     """One row per job of the sweep in `sweep_dir`, in job order."""
-    jobs = [p.parent for p in sweep_dir.glob("*/overrides.yaml")]
+    jobs = [p.parent for p in sweep_dir.glob(f"*/{OVERRIDES_FILE}")]
     return [_job_row(job) for job in sorted(jobs, key=lambda p: (len(p.name), p.name))]
 
 

@@ -2,9 +2,10 @@
 which file trains, which hold validation and test, which tokenizer each side uses. Plain
 Python, used before TensorFlow loads (validation) and by the data stage."""
 
-from seq2seq_config.errors import ConfigError
-from seq2seq_config.schema import DEFAULT_SUBWORD_VOCAB
-from seq2seq_config.text_files import file_problem, scan_pairs
+from seq2seq_config.cli.errors import ConfigError
+from seq2seq_config.config.schema import DEFAULT_SUBWORD_VOCAB
+from seq2seq_config.task.text_files import file_problem, scan_pairs
+from seq2seq_config.tokens import SUBWORD_META_PIECES
 
 
 def training_file(task) -> str | None:
@@ -79,21 +80,39 @@ def check_pair_files(task) -> None:
     for key, path in files.items():
         if key in ("task.val_path", "task.test_path"):
             scan_pairs(path, tokenizers, task.on_bad_line, key, task.header)
-    _check_tsv_sizes(task, train, stats)
+    check_split_sizes(task, stats.distinct_sources)
     _check_tsv_vocabularies(task, tokenizers, stats)
     _check_tsv_lengths(task, stats)
 
 
-def _check_tsv_sizes(task, train, stats) -> None:
-    cut = [split for split, path in held_out_files(task).items() if path is None]
+def cut_sizes(task) -> dict:
+    """The held-out splits cut from the training file (those without a file of their own),
+    in order, with their sizes: `{"val": task.val_size, "test": task.test_size}` or part."""
     sizes = {"val": task.val_size, "test": task.test_size}
-    held_out = sum(sizes[split] for split in cut)
-    if cut and held_out >= stats.distinct_sources:
+    return {split: sizes[split] for split, path in held_out_files(task).items() if path is None}
+
+
+def check_split_sizes(task, distinct_sources: int) -> None:
+    """The one check of split sizes, before TensorFlow (`check_pair_files`) and when the
+    data is split (`seq2seq.data.pair_split`): the splits cut from the training file take
+    fewer than its distinct sources, so that some are left to train on.
+
+    Args:
+        task: the tsv task's config.
+        distinct_sources: how many distinct sources the training file holds.
+
+    Raises:
+        ConfigError: naming the first split cut from the training file.
+    """
+    cut = cut_sizes(task)
+    held_out = sum(cut.values())
+    if cut and held_out >= distinct_sources:
+        first = next(iter(cut))
         raise ConfigError(
-            f"task.{cut[0]}_size",
-            sizes[cut[0]],
-            f"validation and test would take {held_out} of the {stats.distinct_sources} "
-            f"distinct sources of {train}, leaving none to train on; use smaller splits",
+            f"task.{first}_size",
+            cut[first],
+            f"validation and test would take {held_out} of the {distinct_sources} distinct "
+            f"sources of {training_file(task)}, leaving none to train on; use smaller splits",
         )
 
 
@@ -109,12 +128,12 @@ def _check_tsv_vocabularies(task, tokenizers, stats) -> None:
             if task.shared_vocab
             else stats.characters[side]
         )
-        needed = len(characters) + 4  # and PAD, BOS, EOS, <unk>
+        needed = len(characters) + SUBWORD_META_PIECES  # and PAD, BOS, EOS, <unk>
         if sizes[side] < needed:
             raise ConfigError(
                 key, sizes[side],
                 f"the text has {len(characters)} distinct characters, and a subword vocabulary "
-                f"needs a piece for each and 4 special ones; allowed: at least {needed}",
+                f"needs a piece for each and {SUBWORD_META_PIECES} special ones; allowed: at least {needed}",
             )  # fmt: skip
 
 

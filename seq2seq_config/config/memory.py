@@ -21,6 +21,8 @@ import os
 
 from omegaconf import DictConfig, OmegaConf
 
+from seq2seq_config.tokens import FIRST_SYMBOL_ID
+
 FLOAT = 4  # bytes of a float32 or an int32
 TENSORFLOW_BYTES = 600 * 2**20
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
@@ -68,7 +70,9 @@ def estimate(cfg: DictConfig) -> dict:
     `activations` and `tensorflow` (see the module docstring)."""
     task, model, trainer = cfg.task, cfg.model, cfg.trainer
     generated = task.name != "tsv"
-    vocab = task.vocab_size + 4 if generated else 0  # a file's vocabulary is not known yet
+    vocab = (
+        task.vocab_size + FIRST_SYMBOL_ID + 1 if generated else 0
+    )  # and addition's `+`; a file's vocabulary is not known yet
     source_len, target_len = _lengths(task) if generated else (0, 0)
     rows = task.train_size + task.val_size + task.test_size if generated else 0
     # Sources and targets, then the pipeline's decoder inputs, labels and weights.

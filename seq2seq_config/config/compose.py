@@ -5,9 +5,9 @@ from collections.abc import Sequence
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-from seq2seq_config.schema import register_configs
-from seq2seq_config.shipped import CONFIG_DIR
-from seq2seq_config.task_defaults import with_task_defaults
+from seq2seq_config.config.schema import register_configs
+from seq2seq_config.config.shipped import CONFIG_DIR
+from seq2seq_config.config.task_defaults import with_task_defaults
 
 __all__ = ["CONFIG_DIR", "compose_config"]
 

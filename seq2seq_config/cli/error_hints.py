@@ -12,7 +12,7 @@ import signal
 #: and the signal behind it: SIGTERM's `Terminated` keeps its module's name.
 INTERRUPT_LINES = {
     "KeyboardInterrupt": signal.SIGINT,
-    "seq2seq_config.errors.Terminated": signal.SIGTERM,
+    "seq2seq_config.cli.errors.Terminated": signal.SIGTERM,
 }
 
 

@@ -10,14 +10,14 @@ names Hydra's.
 
 import sys
 
-from seq2seq_config.errors import run_cli
-from seq2seq_config.train import main as train_main
+from seq2seq_config.cli.runner import run_cli
+from seq2seq_config.cli.train import main as train_main
 from seq2seq_config.version import exit_if_version
 
 
 def train() -> None:
     """`seq2seq-train`: composes and checks the config, then trains (see
-    `seq2seq_config.train`)."""
+    `seq2seq_config.cli.train`)."""
     exit_if_version(sys.argv[1:])
     run_cli(train_main)
 

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from seq2seq_config.errors import UserError
+from seq2seq_config.cli.errors import UserError
 
-_PACKAGE = Path(__file__).resolve().parent
+#: The `seq2seq_config` package (this module is in its `config/`).
+_PACKAGE = Path(__file__).resolve().parent.parent
 
 
 def _shipped_dir(packaged: str, checkout: str) -> Path:

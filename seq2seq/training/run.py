@@ -1,0 +1,205 @@
+"""One training run, whatever the strategy: what Keras' `fit` loop (`keras_fit.py`) and the
+multi-worker loop (`distribute.py`) share, held by one object instead of passed around.
+
+`TrainingRun` holds the config, the run directory, the data, the strategy and the facts
+for run.json; `build` makes the compiled model and its evaluator under the strategy's
+scope; `callbacks` are the epoch's callbacks in their order (validation, early stopping,
+TensorBoard, checkpoints); `keep_best` loads the best epoch's weights; `record` and
+`finish` write the run's records and save and measure the model. Each loop only trains.
+"""
+
+import dataclasses
+import logging
+from pathlib import Path
+
+import tensorflow as tf
+
+from seq2seq.evaluation import length_bound
+from seq2seq.evaluation.evaluator import Evaluator
+from seq2seq.model.families import build_model
+from seq2seq.training import checkpoints, distribute
+from seq2seq.training.callbacks import (
+    BestEpoch,
+    FlushingTensorBoard,
+    GreedyValidation,
+    StopOnNonFiniteLoss,
+    TensorBoardExtras,
+)
+from seq2seq.training.compile import compile_model
+from seq2seq.training.finish import Metrics, save_and_measure
+from seq2seq_config.run.names import CHECKPOINTS_DIR, TENSORBOARD_DIR
+from seq2seq_config.run.run_dir import is_chief_process
+
+log = logging.getLogger(__name__)
+
+
+def _display_name(run_dir: Path) -> str:
+    """The run directory relative to the working directory when inside it, as users see it."""
+    try:
+        return str(run_dir.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(run_dir)
+
+
+@dataclasses.dataclass
+class TrainingRun:
+    """One run being trained: its config, directory, data and strategy, and once built, its
+    model, evaluator and early stopping.
+
+    Args:
+        cfg: the run's validated config.
+        path: the run directory.
+        task_data: the run's data (`seq2seq.data.load.load_task_data`).
+        strategy: the `tf.distribute` strategy (`distribute.make_strategy`).
+        facts: what run.json records of the machine (the precision and why).
+        resuming: whether the run continues the one in `path`.
+    """
+
+    cfg: object
+    path: Path
+    task_data: object
+    strategy: tf.distribute.Strategy
+    facts: dict
+    resuming: bool = False
+    model: object = None
+    evaluator: Evaluator | None = None
+    best: BestEpoch | None = None
+    first_epoch: int = 0
+
+    @property
+    def chief(self) -> bool:
+        """Whether this process writes the run's files (always, but under multi_worker)."""
+        return is_chief_process(self.cfg)
+
+    def build(self, total_steps: int) -> None:
+        """Builds and compiles the model under the strategy's scope, and its evaluator,
+        which decodes to the run's length bound (fitted and saved by `train`)."""
+        with distribute.scope(self.strategy):
+            self.model = build_model(self.cfg.model, *self.task_data.vocabs.model_sizes())
+            compile_model(self.model, self.cfg.trainer, total_steps=total_steps)
+        self.evaluator = Evaluator(
+            self.model,
+            self.cfg.trainer.batch_size,
+            target_vocab=self.task_data.vocabs.target,
+            bound=length_bound.load(self.path),
+        )
+
+    def start_early_stopping(self, saved: dict | None = None) -> BestEpoch | None:
+        """Early stopping as `trainer.early_stopping` says (None when its monitor is off),
+        from the state a resumed checkpoint recorded."""
+        watch = self.cfg.trainer.early_stopping
+        if watch.monitor == "off":
+            return None
+        if saved is not None and "early_stopping" not in saved:
+            log.warning("The checkpoint resumed from has no early-stopping state: it starts afresh")
+        state = (saved or {}).get("early_stopping")
+        self.best = BestEpoch(watch.monitor, watch.patience, watch.min_delta, watch.goal, state)
+        return self.best
+
+    def callbacks(self, extra=()) -> list:
+        """The epoch's callbacks, in order: validation first, then what reads its figures
+        (early stopping, TensorBoard); each epoch's logs and summaries are complete and on
+        disk before its checkpoint is written (last), so a checkpoint never outlives them."""
+        cfg, run_dir, best = self.cfg, self.path, self.best
+        writer = tf.summary.create_file_writer(str(run_dir / TENSORBOARD_DIR))
+        return [
+            StopOnNonFiniteLoss(run_dir / CHECKPOINTS_DIR),
+            GreedyValidation(self.evaluator, self.task_data.val),
+            *([best] if best is not None else []),
+            TensorBoardExtras(
+                writer,
+                cfg,
+                self.task_data.vocabs,
+                self.task_data.val,
+                bound=self.evaluator.bound,
+                samples=cfg.logging.samples,
+                images=cfg.logging.images,
+                run_name=_display_name(run_dir),
+                first_epoch=self.first_epoch,
+            ),
+            FlushingTensorBoard(
+                str(run_dir / TENSORBOARD_DIR),
+                histogram_freq=cfg.logging.histogram_freq,
+                write_graph=False,
+            ),
+            *extra,
+            checkpoints.Checkpointer(
+                run_dir / CHECKPOINTS_DIR,
+                before_save=writer.flush,
+                extra_state=best.state if best is not None else None,
+                keep=cfg.trainer.keep_checkpoints,
+                protected=(lambda: {best.best_epoch + 1}) if best is not None else None,
+            ),
+        ]
+
+    def stopped_already(self) -> bool:
+        """Whether a resumed run had stopped early: it only finishes its final save."""
+        saved = self.best.saved if self.best is not None else None
+        return bool(saved and (saved["stopped_epoch"] or saved.get("goal_reached")))
+
+    def keep_best(self, epochs_done: int, best_weights=None) -> dict:
+        """Loads the best epoch's weights when early stopping watched a metric; says what
+        the run keeps and why it stopped, for run.json.
+
+        Args:
+            epochs_done: epochs trained, over every process of the run.
+            best_weights: the best epoch's weights held in memory (`model.get_weights()`),
+                if this process has them; otherwise its checkpoint is loaded.
+        """
+        best = self.best
+        if best is None:
+            return {"final_epoch": epochs_done, "stopped": "after trainer.epochs"}
+        best_epoch = best.best_epoch + 1
+        if best_epoch != epochs_done:
+            if best_weights is not None:
+                self.model.set_weights(best_weights)
+            else:
+                name = f"epoch-{best_epoch:03d}.weights.h5"
+                self.model.load_weights(self.path / CHECKPOINTS_DIR / name)
+        if best.goal_reached:
+            stopped = f"early stopping: {best.watched} reached the goal {best.goal}"
+        elif best.stopped_epoch:
+            stopped = f"early stopping: {best.watched} did not improve for {best.wait} epochs"
+        else:
+            stopped = "after trainer.epochs"
+        log.info(
+            "Keeping epoch %d, the best by %s (%s); %s",
+            best_epoch, best.watched, best.best, stopped,
+        )  # fmt: skip
+        return {
+            "final_epoch": best_epoch,
+            "best_epoch": best_epoch,
+            "monitor": best.watched,
+            "best_value": best.best,
+            "stopped": stopped,
+        }
+
+    def record(self, epochs_done: int, best_weights=None, **more) -> dict:
+        """What run.json says of the training, the best epoch's weights loaded first."""
+        return {
+            **self.facts,
+            "strategy": self.cfg.trainer.strategy,
+            "replicas": self.strategy.num_replicas_in_sync,
+            "resumed_from_epoch": self.first_epoch + 1 if self.resuming else None,
+            "epochs_trained": epochs_done,
+            **self.keep_best(epochs_done, best_weights),
+            "data": self.task_data.record,
+            **more,
+        }
+
+    def finish(self, trained_epochs: int, train_seconds: float, record: dict) -> Metrics:
+        """Saves, exports and measures the model; writes run.json, then metrics.json.
+
+        Args:
+            trained_epochs: epochs this process trained (fewer than all when resumed).
+            train_seconds: how long this process trained.
+            record: `record`'s, with the optimizer steps.
+        """
+        return save_and_measure(
+            self.cfg, self.model, self.path, self.task_data, self.evaluator,
+            trained_epochs, train_seconds, record,
+        )  # fmt: skip
+
+    def measure(self) -> Metrics:
+        """The val and test metrics, measured and written nowhere (a non-chief worker's)."""
+        return {split: self.evaluator(self.task_data.split(split)) for split in ("val", "test")}

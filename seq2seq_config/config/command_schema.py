@@ -1,0 +1,126 @@
+"""Typed schemas of the `evaluate` and `predict` commands, and of decoding.
+
+As in `schema.py`, each field states the values it allows, and everything else reads
+them from here.
+"""
+
+from dataclasses import dataclass, field
+
+from omegaconf import MISSING
+
+from seq2seq_config.config.constraints import described, filesystem_path, integer, number, one_of
+
+
+@dataclass
+class DecodingConfig:
+    """How `evaluate` and `predict` decode: greedy, beam search or sampling.
+
+    Each strategy reads the keys it names in its entry of
+    `seq2seq.evaluation.decoding.DECODING_STRATEGIES`.
+    """
+
+    strategy: str = one_of(
+        "greedy",
+        ("greedy", "beam", "sample"),
+        help="greedy (the most likely token at each step, fed back), beam (the best `beam_size` partial sequences per input) or sample (draws from softmax(logits / temperature)); chosen with `decoding=NAME`.",
+    )
+    beam_size: int = integer(5, minimum=1, help="beam: the partial sequences kept per input.")
+    n_best: int = integer(
+        1,
+        minimum=1,
+        help="predict: the best hypotheses of each input to write, with their log-probabilities (beam search only; at most `beam_size`).",
+    )
+    length_penalty: float = number(
+        0.0,
+        minimum=0.0,
+        help="beam: GNMT's alpha: hypotheses are ranked by log-probability / ((5 + length) / 6) ** alpha.",
+    )
+    temperature: float = number(
+        1.0,
+        minimum=1e-6,
+        help="sample: logits are divided by it; below 1e-6, logits / temperature overflows float32 (sampling is greedy long before).",
+    )
+    top_k: int = integer(
+        0, minimum=0, help="sample: among the k most likely tokens only; 0 means all."
+    )
+    max_len: int | None = integer(
+        None,
+        minimum=1,
+        help="The most tokens to emit, EOS included, for every source; null means the run's length bound, fitted to its training lengths (`length_bound.json`).",
+    )
+    seed: int = integer(
+        0,
+        minimum=0,
+        maximum=2**31 - 1,
+        help="sample: seeds sampling (with the step index): the same seed gives the same sequences.",
+    )
+
+
+@dataclass
+class EvalConfig:
+    """The length-generalization split of `evaluate`: lengths beyond training."""
+
+    min_len: int | None = integer(
+        None,
+        minimum=1,
+        help="The length-generalization split's shortest source; null means the run's `task.max_len` + 1.",
+    )
+    max_len: int | None = integer(
+        None,
+        minimum=1,
+        help="The length-generalization split's longest source; null means the run's `task.max_len` + 5.",
+    )
+    size: int = integer(
+        1000, minimum=1, maximum=10**7, help="Sequences in the length-generalization split."
+    )
+    file: str | None = filesystem_path(
+        None,
+        help="A file of `source<TAB>target` pairs to measure instead of the run's split (written in the run's tokenizer); null measures the split the run held out.",
+    )
+    header: bool | None = described(
+        None,
+        help="`eval.file`'s first line: column names (true: skipped), a pair (false), or null: one that looks like column names is refused, as `task.header`.",
+    )
+    batch_size: int = integer(500, minimum=1, maximum=10**6, help="Sequences decoded per batch.")
+
+
+@dataclass
+class EvaluateConfig:
+    """`python -m seq2seq.evaluate run_dir=DIR ...`."""
+
+    run_dir: str = described(MISSING, help="The finished run to measure (required).")
+    split: str = one_of(
+        "test",
+        ("val", "test"),
+        help="The split measured: the run's val or test (for a run on a file of pairs, the pairs it held out).",
+    )
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    decoding: DecodingConfig = field(default_factory=DecodingConfig)
+
+
+@dataclass
+class PredictConfig:
+    """`python -m seq2seq.predict run_dir=DIR input="3 1 4 1 5" ...`."""
+
+    run_dir: str = described(MISSING, help="The finished run to decode with (required).")
+    input: str | None = described(
+        None,
+        help="One sequence per line, as the run's source tokenizer reads text (space: symbols separated by spaces).",
+    )
+    input_file: str | None = described(None, help="A file of such lines, one input a line.")
+    max_input_len: int | None = integer(
+        None,
+        minimum=1,
+        help="The longest input accepted; null means the longest source the run trained on.",
+    )
+    output_file: str | None = filesystem_path(
+        None,
+        help="Where to write the outputs, one per line (TSV with `decoding.n_best` > 1), atomically; null: stdout.",
+    )
+    batch_size: int = integer(500, minimum=1, maximum=10**6, help="Inputs decoded per batch.")
+    on_unknown: str = one_of(
+        "warn",
+        ("warn", "error"),
+        help="An input symbol the run's vocabulary lacks reads as `<unk>`: warn (a line on stderr per such input, and their count) or error (refuse the input, exit status 2).",
+    )
+    decoding: DecodingConfig = field(default_factory=DecodingConfig)

@@ -1,0 +1,258 @@
+"""Typed schemas of the training config's groups, registered in Hydra's ConfigStore.
+
+Hydra merges the YAML files under `configs/` onto these dataclasses, so an unknown key
+or a value of the wrong type fails at composition, before TensorFlow is imported.
+Defaults live here; the YAML files only choose and override. Each field also states the
+values it allows (`one_of`, `integer`, `number`): validation, error messages and the
+code that dispatches on a choice all read them from here; and its help text, from which
+docs/configuration.md's reference is generated (`tools/config_reference.py`).
+"""
+
+from dataclasses import dataclass, field
+
+from hydra.core.config_store import ConfigStore
+
+from seq2seq_config.config.command_schema import DecodingConfig, EvaluateConfig, PredictConfig
+from seq2seq_config.config.constraints import described, filesystem_path, integer, number, one_of
+from seq2seq_config.config.shipped import register_sample_resolver
+
+# The task group lives in task_schema.py; its choices stay readable as schema.NAME.
+from seq2seq_config.config.task_schema import DEFAULT_SUBWORD_VOCAB as DEFAULT_SUBWORD_VOCAB
+from seq2seq_config.config.task_schema import GENERATED_TASKS as GENERATED_TASKS
+from seq2seq_config.config.task_schema import TOKENIZERS as TOKENIZERS
+from seq2seq_config.config.task_schema import TaskConfig
+
+#: Every metric a run reports for validation and test, and which way is better: what a
+#: sweep optimizes and early stopping monitors read the direction from here.
+METRICS = {
+    "loss": "min",
+    "token_accuracy": "max",
+    "exact_match": "max",
+    "token_error_rate": "min",
+    "bleu": "max",
+    "chrf": "max",
+}
+
+
+@dataclass
+class ModelConfig:
+    """The network: embedding, encoder stack, bridge, decoder stack, output projection.
+
+    Every field but `name` is an option of the model's constructor (`model_options`).
+    """
+
+    name: str = one_of(
+        "lstm",
+        ("lstm", "repeat_vector", "attention"),
+        help="The model family (group `model/`; docs/models.md).",
+    )
+    units: int = integer(128, minimum=1, help="Width of every encoder layer (per direction).")
+    embedding_dim: int = integer(
+        64, minimum=1, help="Width of the token embedding (shared by encoder and decoder)."
+    )
+    num_layers: int = integer(
+        1, minimum=1, help="Recurrent layers on each side; encoder layer k starts decoder layer k."
+    )
+    dropout: float = number(
+        0.0,
+        minimum=0.0,
+        maximum=1.0,
+        exclusive_maximum=True,
+        help="Dropout on every recurrent layer's input and on the logits' input.",
+    )
+    cell: str = one_of(
+        "lstm",
+        ("lstm", "gru", "rnn"),
+        help="The recurrent cell of both sides; GRU and SimpleRNN (`rnn`) return one state, LSTM two.",
+    )
+    bidirectional: bool = described(
+        False,
+        help="A Bidirectional encoder: outputs concatenated, forward and backward states per layer.",
+    )
+    bridge: str = one_of(
+        "copy",
+        ("copy", "concat", "dense", "zeros"),
+        help="How encoder states become decoder initial states: as they are (copy); forward and backward joined (concat: needs a decoder twice as wide); a learned linear map per state (dense: any widths); none (zeros).",
+    )
+    decoder_units: int | None = integer(
+        None, minimum=1, help="Width of the decoder; null means `model.units`."
+    )
+    attention: str | None = one_of(
+        None,
+        ("luong", "bahdanau"),
+        help="The attention family's score: luong (`h W m`) or bahdanau (`v tanh(W1 h + W2 m)`); `model=attention` sets luong; null for the other families.",
+    )
+
+
+def model_options() -> dict:
+    """The model constructor's options and their defaults: every `ModelConfig` field but `name`."""
+    defaults = ModelConfig()
+    return {
+        name: getattr(defaults, name) for name in ModelConfig.__dataclass_fields__ if name != "name"
+    }
+
+
+#: What early stopping and a sweep may watch: every metric, on the validation split.
+VALIDATION_METRICS = tuple(f"val/{name}" for name in METRICS)
+
+
+@dataclass
+class EarlyStoppingConfig:
+    """Training until it is good: stop once the watched metric stops improving, and keep
+    the weights of its best epoch."""
+
+    monitor: str | None = one_of(
+        None,
+        ("off", *VALIDATION_METRICS),
+        help="The validation metric watched (its better direction is known), e.g. `val/token_error_rate`; off: never stop early.",
+    )
+    patience: int = integer(
+        5,
+        minimum=0,
+        help="Epochs without an improvement larger than `min_delta` before training stops; the best epoch's weights are what the run saves and measures.",
+    )
+    min_delta: float = number(
+        0.0, minimum=0.0, help="The least change of the metric that counts as an improvement."
+    )
+    goal: float | None = number(
+        None,
+        help="Stop at the end of the first epoch whose monitored value reaches this (at least it for a metric to maximize, at most for one to minimize): the task is solved.",
+    )
+
+
+@dataclass
+class TrainerConfig:
+    """How to fit: optimizer, schedule, batching, when to stop."""
+
+    epochs: int | None = integer(None, minimum=1, help="The most passes over the training split.")
+    early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
+    keep_checkpoints: int | None = integer(
+        None,
+        minimum=1,
+        help="Epoch checkpoints kept on disk (the best and the latest always are); null keeps all.",
+    )
+    batch_size: int = integer(
+        128,
+        minimum=1,
+        help="Sequences per batch; under `multi_worker`, the global batch, split across workers.",
+    )
+    learning_rate: float = number(
+        1e-2, minimum=0.0, exclusive_minimum=True, help="The peak learning rate."
+    )
+    lr_schedule: str = one_of(
+        "cosine",
+        ("constant", "cosine"),
+        help="constant, or cosine: decays from `learning_rate` towards 0 over the whole run.",
+    )
+    warmup_steps: int = integer(
+        0,
+        minimum=0,
+        help="Optimizer steps over which the learning rate rises linearly from 0 to `learning_rate`, before the schedule.",
+    )
+    label_smoothing: float = number(
+        0.0,
+        minimum=0.0,
+        maximum=1.0,
+        exclusive_maximum=True,
+        help="Label smoothing of the cross-entropy: the share of each target token's probability spread over the whole vocabulary.",
+    )
+    gradient_accumulation_steps: int = integer(
+        1,
+        minimum=1,
+        help="Batches whose gradients are averaged into one optimizer step (Keras' optimizers do it); 1 updates after every batch.",
+    )
+    clipnorm: float | None = number(
+        1.0,
+        minimum=0.0,
+        exclusive_minimum=True,
+        help="Gradient clipping by global norm; null turns it off.",
+    )
+    optimizer: str = one_of(
+        "adam",
+        ("adam", "adamw", "nadam", "rmsprop", "sgd"),
+        help="Any of these Keras optimizers, by the name `keras.optimizers.get` takes.",
+    )
+    precision: str = one_of(
+        "auto",
+        ("auto", "float32", "mixed_bfloat16", "mixed_float16"),
+        help="float32, or a Keras mixed policy: float32 weights with bfloat16 (fast on CPUs with AMX) or float16 (GPUs) arithmetic; auto: the one this machine runs fastest (mixed_bfloat16 on CPUs with AMX, mixed_float16 on a GPU, float32 elsewhere: `seq2seq/training/hardware.py`), named with the reason in the log and `run.json`.",
+    )
+    group_by_length: bool | None = described(
+        None, help="Batches of sequences of similar length, so that little of a batch is padding."
+    )
+    steps_per_execution: int = integer(
+        1,
+        minimum=1,
+        help="Training steps run per call into the compiled graph: fewer host round trips; per-batch callbacks then see every Nth step.",
+    )
+    strategy: str = one_of(
+        "default",
+        ("default", "mirrored", "multi_worker"),
+        help="default (one device), mirrored (the devices of this machine) or multi_worker (machines listed in `TF_CONFIG`); docs/distributed.md.",
+    )
+    resume: bool = described(
+        False,
+        help="Continue the run already in the run directory (`hydra.run.dir`) from its last checkpoint; it must have the same config (docs/reliability.md).",
+    )
+
+
+@dataclass
+class LoggingConfig:
+    """What each run shows in TensorBoard beyond the scalars."""
+
+    histogram_freq: int = integer(
+        1, minimum=0, help="Weight histograms every N epochs; 0 turns them off."
+    )
+    samples: int = integer(
+        8,
+        minimum=0,
+        help="Decoded validation samples shown as a text table after each epoch; 0 turns it off.",
+    )
+    images: bool = described(
+        True,
+        help="Heatmaps of h and c over a sample's steps (and attention weights) after each epoch.",
+    )
+
+
+@dataclass
+class TrainConfig:
+    """The whole configuration of `python train.py` (groups chosen in configs/train.yaml)."""
+
+    task: TaskConfig = field(default_factory=TaskConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    seed: int = integer(
+        0,
+        minimum=0,
+        maximum=2**32 - 1,
+        help="Seeds data generation, weight initialization, dropout and the order of batches; NumPy's and Keras' seeds are 32-bit.",
+    )
+    optimized_metric: str = one_of(
+        "val/exact_match",
+        tuple(f"val/{name}" for name in METRICS),
+        help="What `python train.py` returns to a sweeper (Optuna maximizes or minimizes it); validation only: choosing hyperparameters on the test split would leak it.",
+    )
+    data_dir: str = filesystem_path(
+        "data",
+        help="Where generated datasets (and the encoded stores of files of pairs) are cached, keyed by the task's parameters; relative to the working directory.",
+    )
+
+
+def register_configs() -> None:
+    """Stores the schemas in Hydra's ConfigStore.
+
+    The group schemas are stored as `schema/<group>`, outside the groups themselves so
+    that they never show up as a choice (`model=...`); each YAML option names its schema
+    first in its defaults list, which is what makes Hydra type-check it. Registers the
+    configs' resolver `${sample:NAME}` too (`seq2seq_config.config.shipped`).
+    """
+    register_sample_resolver()
+    store = ConfigStore.instance()
+    store.store(name="train_schema", node=TrainConfig)
+    store.store(group="schema", name="task", node=TaskConfig)
+    store.store(group="schema", name="model", node=ModelConfig)
+    store.store(group="schema", name="trainer", node=TrainerConfig)
+    store.store(name="evaluate_schema", node=EvaluateConfig)
+    store.store(name="predict_schema", node=PredictConfig)
+    store.store(group="schema", name="decoding", node=DecodingConfig)

@@ -1,0 +1,132 @@
+"""The schema of the `task` group: what to learn, a generated toy task or a file of pairs.
+
+Apart from `schema.py`, which registers it with the other groups, to keep each module to
+one group's worth of fields and their help texts (docs/configuration.md is generated from
+them).
+"""
+
+from dataclasses import dataclass
+
+from seq2seq_config.config.constraints import described, filesystem_path, integer, one_of
+
+#: The generated toy tasks; `tsv` reads a file instead.
+GENERATED_TASKS = ("reverse", "copy", "sort", "reverse_prefix", "addition")
+#: How text becomes symbols (task.tokenizer, task.source_tokenizer, task.target_tokenizer).
+TOKENIZERS = ("char", "space", "subword")
+#: The size of a subword vocabulary when task.*_vocab_size is null.
+DEFAULT_SUBWORD_VOCAB = 8000
+
+
+@dataclass
+class TaskConfig:
+    """What to learn: a generated toy task, or your own file of pairs (`tsv`).
+
+    Symbols of the generated tasks are written as numbers `0 .. vocab_size-1`; source
+    lengths are drawn uniformly from `min_len .. max_len` (for `addition`, the number of
+    digits of each operand).
+    """
+
+    name: str = one_of(
+        "reverse",
+        GENERATED_TASKS + ("tsv",),
+        help="The task (group `task/`): a generated toy task, or `tsv`, your own files of pairs (docs/data.md).",
+    )
+    vocab_size: int = integer(
+        10,
+        minimum=1,
+        help="Generated tasks: the number of symbols, which a user writes as `0 .. vocab_size-1` (for `addition`, the base).",
+    )
+    min_len: int = integer(
+        3,
+        minimum=1,
+        help="Generated tasks: the shortest source; source lengths are drawn uniformly from `min_len .. max_len` (for `addition`, the digits of each operand).",
+    )
+    max_len: int = integer(
+        10,
+        minimum=1,
+        help="Generated tasks: the longest source (for `addition`, the digits of each operand).",
+    )
+    train_size: int = integer(40_000, minimum=1, help="Generated tasks: training sequences.")
+    val_size: int = integer(
+        1_000,
+        minimum=1,
+        help="Validation sequences (for `tsv`, the sources held out of the training file unless `val_path` names a file); distinct from training.",
+    )
+    test_size: int = integer(
+        1_000,
+        minimum=1,
+        help="Test sequences (for `tsv`, the sources held out of the training file unless `test_path` names a file); distinct from training and validation.",
+    )
+    target_len: int = integer(
+        3, minimum=1, help="reverse_prefix: how many leading source symbols the target reverses."
+    )
+    train_path: str | None = filesystem_path(
+        None,
+        help="tsv: the file of `source<TAB>target` lines to train on; validation and test are cut from it unless `val_path` / `test_path` name files of their own (`train_size`, `vocab_size`, `min_len` and `max_len` do not apply).",
+    )
+    path: str | None = filesystem_path(None, help="tsv: the older name of `train_path`.")
+    val_path: str | None = filesystem_path(
+        None,
+        help="tsv: a file of pairs of its own for validation; null: cut from the training file (`val_size` sources).",
+    )
+    test_path: str | None = filesystem_path(
+        None,
+        help="tsv: a file of pairs of its own for test; null: cut from the training file (`test_size` sources).",
+    )
+    tokenizer: str = one_of(
+        "space",
+        TOKENIZERS,
+        help="tsv: how text becomes symbols, both sides: char (every character, spaces too), space (symbols separated by spaces) or subword (SentencePiece pieces, trained on the training split).",
+    )
+    source_tokenizer: str | None = one_of(
+        None, TOKENIZERS, help="tsv: the source side's own tokenizer; null means `task.tokenizer`."
+    )
+    target_tokenizer: str | None = one_of(
+        None, TOKENIZERS, help="tsv: the target side's own tokenizer; null means `task.tokenizer`."
+    )
+    shared_vocab: bool = described(
+        False,
+        help="tsv: one vocabulary (and one embedding) for both sides (true) or one per side (false).",
+    )
+    source_vocab_size: int | None = integer(
+        None,
+        minimum=5,
+        help=f"tsv, subword: the most pieces in the source vocabulary (null: {DEFAULT_SUBWORD_VOCAB}); SentencePiece stops earlier where the training text has fewer.",
+    )
+    target_vocab_size: int | None = integer(
+        None,
+        minimum=5,
+        help=f"tsv, subword: the most pieces in the target vocabulary (null: {DEFAULT_SUBWORD_VOCAB}); SentencePiece stops earlier where the training text has fewer.",
+    )
+    subword_type: str = one_of(
+        "unigram", ("unigram", "bpe"), help="tsv, subword: SentencePiece's algorithm."
+    )
+    max_source_len: int | None = integer(
+        None,
+        minimum=1,
+        help="tsv: training pairs with a longer source (in symbols) are left out, counted in the log; null: no limit.",
+    )
+    max_target_len: int | None = integer(
+        None,
+        minimum=1,
+        help="tsv: training pairs with a longer target (in symbols) are left out, counted in the log; null: no limit.",
+    )
+    min_freq: int = integer(
+        1,
+        minimum=1,
+        help="tsv: `char` and `space` symbols seen fewer times in training become the unknown symbol `<unk>`.",
+    )
+    repeated_sources: str = one_of(
+        "first",
+        ("first", "all"),
+        help="tsv: sources on several lines: training keeps the first pair of each (first) or all of them (all); a held-out source keeps its first pair and never trains.",
+    )
+    on_bad_line: str = one_of(
+        "error",
+        ("error", "skip"),
+        help="tsv: a line without a tab or with an empty side: error (stop, naming `FILE:LINE`) or skip (leave it out, with a warning that counts them).",
+    )
+    header: bool | None = described(
+        None,
+        help="tsv: the first line of each file holds column names (true: skipped), a pair (false), or null: a first line that looks like column names (`source<TAB>target`) is refused.",
+    )

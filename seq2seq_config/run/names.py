@@ -1,0 +1,45 @@
+"""The names of a run directory's files and folders, written once: what training writes,
+what resuming, `evaluate`, `predict` and sweeps read back, and what the checks before
+TensorFlow look for. Users see these names (README.md lists them); changing one changes
+what every saved run holds.
+
+    config.yaml, overrides.yaml, train.log, vocab.json (+ *.spm.model), data.json,
+    length_bound.json, held_out/, checkpoints/ (latest.json, epoch-NNN.weights.h5),
+    tensorboard/, model.keras, saved_model/, run.json, metrics.json, evaluation/, .lock
+"""
+
+#: The run's whole config, resolved (written when it starts).
+CONFIG_FILE = "config.yaml"
+#: The overrides it was started with (what a sweep's summary lists).
+OVERRIDES_FILE = "overrides.yaml"
+#: The run's log: Hydra names it after the job, the `seq2seq_config.cli.train` module.
+LOG_FILE = "train.log"
+#: The vocabularies, and the SentencePiece models of subword ones beside them: one
+#: shared, or one per side.
+VOCAB_FILE = "vocab.json"
+SHARED_SUBWORD_MODEL = "vocab.spm.model"
+SOURCE_SUBWORD_MODEL = "source.spm.model"
+TARGET_SUBWORD_MODEL = "target.spm.model"
+#: Which data the run trained on (a file's path and checksum, its counts).
+DATA_RECORD = "data.json"
+#: The val and test pairs a run held out from a file, one `SPLIT.tsv` each.
+HELD_OUT_DIR = "held_out"
+#: The checkpoints, their record, and the files they are written in.
+CHECKPOINTS_DIR = "checkpoints"
+LATEST_CHECKPOINT = "latest.json"
+CHECKPOINT_GLOB = "epoch-*.weights.h5"
+#: TensorBoard's event files (and `evaluation/` inside, for `evaluate`'s).
+TENSORBOARD_DIR = "tensorboard"
+#: The finished model: Keras' file and the SavedModel export.
+MODEL_FILE = "model.keras"
+SAVED_MODEL_DIR = "saved_model"
+#: How many tokens each source decodes to.
+LENGTH_BOUND_FILE = "length_bound.json"
+#: How the run went: its start, end, epochs, precision, timings.
+RUN_RECORD = "run.json"
+#: The finished run's metrics, written last: a run that has it is finished.
+METRICS_FILE = "metrics.json"
+#: `evaluate`'s reports (in the run directory, and in `tensorboard/`).
+EVALUATION_DIR = "evaluation"
+#: The lock a running command holds on the run directory.
+LOCK_FILE = ".lock"
