@@ -64,9 +64,7 @@ def parse_inputs(
     """
     sequences = []
     known = set(vocab.symbols)
-    how = {"char": "one character each", "space": "separated by spaces", "subword": "as text"}[
-        vocab.tokenizer
-    ]
+    how = vocab.splitter.input_words
     for number, line in enumerate(lines, start=1):
         symbols = vocab.split(line)
         where = f"{source} line {number}"

@@ -31,7 +31,7 @@ from omegaconf import OmegaConf
 from seq2seq.data.pair_split import Scan, SplitPlan, read_held_out_file, texts_of_lines
 from seq2seq.data.ragged_store import read_store, write_store
 from seq2seq.data.splits import Split, TaskData
-from seq2seq.data.tokenizers import make_tokenizer, train_subword
+from seq2seq.data.tokenizers import TOKENIZER_CLASSES, make_tokenizer, train_subword
 from seq2seq.data.vocabulary import FIRST_SYMBOL_ID, Vocabularies, Vocabulary
 from seq2seq_config.cli.errors import ConfigError
 from seq2seq_config.run.files import atomic_write, atomic_write_text, file_sha256
@@ -66,7 +66,7 @@ def _fit_vocabularies(
         )
 
     def fit(sides, tokenizer, size_key, size):
-        if tokenizer == "subword":
+        if TOKENIZER_CLASSES[tokenizer].trained:
             stream = (text for side in sides for text in texts(side))
             try:
                 return Vocabulary.from_subword(

@@ -40,10 +40,11 @@ class Vocabulary:
     Args:
         symbols: the side's symbols in id order; they get ids 3, 4, ... If `<unk>` is
             among them, symbols not in the vocabulary encode as it.
-        tokenizer: how text splits into symbols: `char`, `space` or `subword`.
+        tokenizer: how text splits into symbols: a name in `TOKENIZER_CLASSES` (`char`,
+            `space` or `subword`).
         max_source_len: the longest source the model was trained on, if known.
-        subword_model: the SentencePiece model of a `subword` vocabulary (its pieces are
-            the symbols).
+        subword_model: the trained model of a `subword` vocabulary (its pieces are the
+            symbols).
 
     Raises:
         ValueError: if a symbol repeats or clashes with a special token.
@@ -209,7 +210,7 @@ class Vocabularies:
         directory.mkdir(parents=True, exist_ok=True)
 
         def model_file(vocab: Vocabulary, name: str) -> str | None:
-            if vocab.tokenizer != "subword":
+            if not vocab.splitter.trained:
                 return None
             with atomic_write(directory / name) as temporary:
                 temporary.write_bytes(vocab.splitter.model_proto)

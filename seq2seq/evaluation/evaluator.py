@@ -117,7 +117,7 @@ class Evaluator:
         vocab = self.target_vocab
         hypotheses = [hypotheses[r] for r in rows]
         references = [split.target_text(r, vocab) for r in rows]
-        if vocab.tokenizer == "subword":  # pieces are no unit a reader counts: characters
+        if vocab.splitter.counts_characters:  # subword pieces are no unit a reader counts
             return text_metrics.text_metrics(
                 text_metrics.characters(hypotheses),
                 text_metrics.characters(references),

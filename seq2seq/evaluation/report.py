@@ -1,5 +1,8 @@
 """An evaluation's report: the table printed, the JSON file and the TensorBoard figures.
 
+Its figures are the metrics table's (`seq2seq_config.config.schema.METRICS`) and the
+outputs cut short: a metric added there and to the evaluator appears in all three.
+
 Each evaluation writes a file of its own, named by what it measured, so that one never
 overwrites another: `evaluation/<split>-<decoding>[-longer<min>-<max>x<size>].json`, the
 split being `val`, `test` or `file-<name>` (`eval.file`).
@@ -12,21 +15,38 @@ import tensorflow as tf
 from omegaconf import DictConfig, OmegaConf
 
 from seq2seq.evaluation.decoding import decoding_tag
+from seq2seq_config.config.schema import METRICS
 from seq2seq_config.run.files import atomic_write_text
 from seq2seq_config.run.names import EVALUATION_DIR, TENSORBOARD_DIR
 
-#: The figures of each part of a report, as TensorBoard scalars.
-FIGURES = ("loss", "token_accuracy", "exact_match", "token_error_rate", "bleu", "chrf", "truncated")
-#: The figures measured on decoded sequences, also by target length, with their titles.
-DECODED = ("exact_match", "token_error_rate", "bleu", "chrf")
+#: The column of outputs the length bound cut short (a count, printed as one).
+TRUNCATED = "truncated"
+#: The figures measured with the teacher's forcing, on the whole split only.
+TEACHER_FORCED = ("loss", "token_accuracy")
+#: Column titles where a metric's name is not its title (`title`).
 TITLES = {
-    "exact_match": "exact match",
+    "token_accuracy": "token acc",
     "token_error_rate": "error rate",
     "bleu": "BLEU",
     "chrf": "chrF",
 }
-#: The column of outputs the length bound cut short (a count, printed as one).
-TRUNCATED = "truncated"
+
+
+def figures() -> tuple:
+    """The figures of each part of a report, as TensorBoard scalars: every metric of the one
+    table (`seq2seq_config.config.schema.METRICS`, read when called), then `truncated`."""
+    return (*METRICS, TRUNCATED)
+
+
+def decoded_figures() -> tuple:
+    """The figures measured on decoded sequences, also by target length: the metrics that
+    are not teacher-forced."""
+    return tuple(m for m in METRICS if m not in TEACHER_FORCED)
+
+
+def title(metric: str) -> str:
+    """A metric's column title: `TITLES`, or its name with spaces (`exact match`)."""
+    return TITLES.get(metric, metric.replace("_", " "))
 
 
 def report_name(report: dict) -> str:
@@ -54,14 +74,14 @@ def format_report(report: dict[str, object]) -> str:
     parts = [(split["name"], split)]
     if longer is not None:
         parts.append((f"longer {longer['min_len']}..{longer['max_len']}", longer))
-    decoded = [m for m in DECODED if m in split]
+    decoded = [m for m in decoded_figures() if m in split]
     bound = report.get("length_bound")
     lines = [
         f"run: {report['run_dir']}    decoding: {decoding_tag(OmegaConf.create(report['decoding']))}",
         *([f"length bound: {bound['in_words']}"] if bound else []),
         "",
-        f"{'split':<16}{'sequences':>10}{'loss':>10}{'token acc':>11}"
-        + "".join(f"{TITLES[m]:>13}" for m in decoded)
+        f"{'split':<16}{'sequences':>10}{title('loss'):>10}{title('token_accuracy'):>11}"
+        + "".join(f"{title(m):>13}" for m in decoded)
         + f"{TRUNCATED:>11}",
     ]
     for name, part in parts:
@@ -75,14 +95,14 @@ def format_report(report: dict[str, object]) -> str:
             "",
             f"{name} by target length:",
             f"{'length':<8}{'sequences':>10}"
-            + "".join(f"{TITLES[m]:>13}" for m in decoded)
+            + "".join(f"{title(m):>13}" for m in decoded)
             + f"{TRUNCATED:>11}",
         ]
-        for n, figures in sorted(part["by_length"].items(), key=lambda item: int(item[0])):
+        for n, of_length in sorted(part["by_length"].items(), key=lambda item: int(item[0])):
             lines.append(
-                f"{n:<8}{figures['sequences']:>10}"
-                + "".join(_cell(figures.get(m), 13) for m in decoded)
-                + _count(figures.get(TRUNCATED))
+                f"{n:<8}{of_length['sequences']:>10}"
+                + "".join(_cell(of_length.get(m), 13) for m in decoded)
+                + _count(of_length.get(TRUNCATED))
             )
     return "\n".join(lines)
 
@@ -112,12 +132,12 @@ def save_report(report: dict[str, object], cfg: DictConfig, epochs: int) -> Path
         parts = (("split", report["split"]), ("longer", report["length_generalization"]))
         for name, part in (p for p in parts if p[1] is not None):
             prefix = f"evaluate/{tag}/{part.get('name', name)}"
-            for metric in (m for m in FIGURES if m in part):
+            for metric in (m for m in figures() if m in part):
                 tf.summary.scalar(f"{prefix}/{metric}", part[metric])
-            for length, figures in part["by_length"].items():
-                for metric in (m for m in (*DECODED, TRUNCATED) if m in figures):
+            for length, of_length in part["by_length"].items():
+                for metric in (m for m in (*decoded_figures(), TRUNCATED) if m in of_length):
                     tf.summary.scalar(
-                        f"{prefix}/{metric}_by_length/{int(length):03d}", figures[metric]
+                        f"{prefix}/{metric}_by_length/{int(length):03d}", of_length[metric]
                     )
         tf.summary.text(
             f"evaluate/{report_name(report)}", "<pre>" + format_report(report) + "</pre>"

@@ -6,7 +6,8 @@ Each row decodes up to the run's length bound for its source (`length_bound`, co
 the graph), as `predict` does; `truncated` says which rows reached it without ending. A
 string that is not UTF-8 is refused, as `predict` refuses such a file.
 
-Each tokenizer does in the graph what it does in Python (`seq2seq.data.tokenizers`):
+Each tokenizer does in the graph what it does in Python; its class in
+`seq2seq.data.tokenizers` holds both (`graph_encode`, `graph_join`, `graph_resource`):
 
 - `char`: `tf.strings.unicode_split`, one symbol per code point, like `list(text)`;
 - `space`: every run of Unicode whitespace (Python's `str.split`: ASCII whitespace,
@@ -30,16 +31,13 @@ from seq2seq.data.vocabulary import EOS_ID, PAD_ID, Vocabularies, Vocabulary
 from seq2seq.evaluation import length_bound
 from seq2seq.evaluation.decoding import greedy_decode
 
-#: Python's str.split() whitespace, as an RE2 class.
-WHITESPACE = r"[\s\x{1c}-\x{1f}\x{85}\pZ]+"
 #: Returned for a symbol the vocabulary does not have (and has no `<unk>` for).
 NOT_FOUND = -1
-#: Where a subword `<unk>` goes while its pieces are joined (a private-use character).
-UNKNOWN_MARK = "\ue000"
 
 
 class TextSide(tf.Module):
-    """One side's tokenizer and vocabulary, as graph ops (and the resources they hold).
+    """One side's tokenizer and vocabulary, as graph ops (and the resources they hold): the
+    tokenizer's class gives its graph form (`seq2seq.data.tokenizers.SymbolGraph`).
 
     Args:
         vocab: the side's vocabulary.
@@ -49,14 +47,8 @@ class TextSide(tf.Module):
 
     def __init__(self, vocab: Vocabulary, name: str, encodes: bool = True):
         super().__init__(name=name)
-        self.tokenizer = vocab.tokenizer
-        self.sentencepiece = None
-        if vocab.tokenizer == "subword" and encodes:
-            import tensorflow_text  # noqa: PLC0415 - only subword vocabularies need it
-
-            self.sentencepiece = tensorflow_text.SentencepieceTokenizer(
-                model=vocab.splitter.model_proto
-            )
+        self.tokenizer = vocab.splitter
+        self.resource = self.tokenizer.graph_resource() if encodes else None
         unknown = NOT_FOUND if vocab.unknown_id is None else vocab.unknown_id
         self.table = tf.lookup.StaticHashTable(
             tf.lookup.KeyValueTensorInitializer(
@@ -64,31 +56,16 @@ class TextSide(tf.Module):
             ),
             default_value=unknown,
         )
-        tokens = list(vocab.tokens)
-        if vocab.tokenizer == "subword":
-            tokens[vocab.unknown_id] = UNKNOWN_MARK  # made " \u2047 " once the spaces are placed
-        self.tokens = tf.constant(tokens)
-        self.separator = " " if vocab.tokenizer == "space" else ""
+        self.tokens = tf.constant(self.tokenizer.graph_tokens(list(vocab.tokens), vocab.unknown_id))
 
     def encode(self, texts: tf.Tensor) -> tf.RaggedTensor:
         """Strings (batch,) to token ids, ragged (batch, None), int32."""
-        if self.sentencepiece is not None:
-            return tf.cast(self.sentencepiece.tokenize(texts), tf.int32)
-        if self.tokenizer == "char":
-            symbols = tf.strings.unicode_split(texts, "UTF-8")
-        else:
-            symbols = tf.strings.split(tf.strings.regex_replace(texts, WHITESPACE, " "))
-        return tf.cast(tf.ragged.map_flat_values(self.table.lookup, symbols), tf.int32)
+        return self.tokenizer.graph_encode(texts, self.table.lookup, self.resource)
 
     def decode(self, ids: tf.RaggedTensor) -> tf.Tensor:
         """Token ids, ragged (batch, None), cut before EOS, to strings (batch,)."""
         symbols = tf.ragged.map_flat_values(lambda i: tf.gather(self.tokens, i), ids)
-        text = tf.strings.reduce_join(symbols, axis=-1, separator=self.separator)
-        if self.tokenizer != "subword":
-            return text
-        text = tf.strings.regex_replace(text, "^\u2581+", "")
-        text = tf.strings.regex_replace(text, "\u2581", " ")
-        return tf.strings.regex_replace(text, UNKNOWN_MARK, " \u2047 ")
+        return self.tokenizer.graph_join(symbols)
 
 
 def until_eos(decoded: tf.Tensor) -> tf.RaggedTensor:

@@ -5,6 +5,7 @@ Python, used before TensorFlow loads (validation) and by the data stage."""
 from seq2seq_config.cli.errors import ConfigError
 from seq2seq_config.config.schema import DEFAULT_SUBWORD_VOCAB
 from seq2seq_config.task.text_files import file_problem, scan_pairs
+from seq2seq_config.task.text_rules import text_rules
 from seq2seq_config.tokens import SUBWORD_META_PIECES
 
 
@@ -63,14 +64,15 @@ def check_pair_files(task) -> None:
         if problem is not None:
             raise ConfigError(key, path, problem)
     tokenizers = side_tokenizers(task)
-    if task.shared_vocab and tokenizers[0] != tokenizers[1] and "subword" in tokenizers:
+    trained = [text_rules(name).trained for name in tokenizers]
+    if task.shared_vocab and tokenizers[0] != tokenizers[1] and any(trained):
         raise ConfigError(
             "task.shared_vocab", True,
             f"one vocabulary cannot hold {tokenizers[0]} symbols and {tokenizers[1]} pieces; "
             "give both sides the same tokenizer, or set task.shared_vocab=false",
         )  # fmt: skip
     for side, size_key in enumerate(("task.source_vocab_size", "task.target_vocab_size")):
-        if task[size_key.split(".")[1]] is not None and tokenizers[side] != "subword":
+        if task[size_key.split(".")[1]] is not None and not trained[side]:
             raise ConfigError(
                 size_key,
                 task[size_key.split(".")[1]],
@@ -121,7 +123,7 @@ def _check_tsv_vocabularies(task, tokenizers, stats) -> None:
     sizes = subword_sizes(task)
     sides = [(0, "task.source_vocab_size"), (1, "task.target_vocab_size")]
     for side, key in sides[:1] if task.shared_vocab else sides:
-        if tokenizers[side] != "subword":
+        if not text_rules(tokenizers[side]).trained:
             continue
         characters = (
             stats.characters[0] | stats.characters[1]

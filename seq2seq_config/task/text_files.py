@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from seq2seq_config.cli.errors import ConfigError, UserError
+from seq2seq_config.task.text_rules import text_rules
 
 BOM = codecs.BOM_UTF8
 
@@ -109,8 +110,8 @@ def read_lines(path, key: str = "task.path") -> Iterator[tuple[int, str]]:
 
 
 def is_empty(text: str, tokenizer: str) -> bool:
-    """Whether a side has no symbol: no character for `char`, nothing but spaces otherwise."""
-    return text == "" if tokenizer == "char" else not text.strip()
+    """Whether a side has no symbol, by its tokenizer's rules (`text_rules`)."""
+    return text_rules(tokenizer).is_empty(text)
 
 
 @dataclass
@@ -190,19 +191,15 @@ def describe_bad_lines(path, bad_lines: list) -> str:
 
 
 def source_key(text: str, tokenizer: str) -> object:
-    """What makes two sources the same: their characters (`char`), or their symbols
-    (`space`: however many spaces separate them)."""
-    return text if tokenizer == "char" else tuple(text.split())
+    """What makes two sources the same, by their tokenizer's rules: their characters
+    (`char`), or their symbols (`space`: however many spaces separate them)."""
+    return text_rules(tokenizer).source_key(text)
 
 
 def symbol_count(text: str, tokenizer: str) -> int | None:
-    """How many symbols a `char` or `space` tokenizer makes of `text`; None for `subword`,
+    """How many symbols the tokenizer makes of `text`; None for a trained one (`subword`),
     whose pieces are known only once its model is trained."""
-    if tokenizer == "char":
-        return len(text)
-    if tokenizer == "space":
-        return len(text.split())
-    return None
+    return text_rules(tokenizer).symbol_count(text)
 
 
 @dataclass
