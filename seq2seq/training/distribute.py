@@ -44,7 +44,7 @@ def _multi_worker() -> tf.distribute.Strategy:
     if not cluster:
         raise UserError(
             "trainer.strategy=multi_worker needs TF_CONFIG with the cluster and this "
-            "worker's task (see the README's 'Distributed training')"
+            "worker's task (see docs/distributed.md)"
         )
     return tf.distribute.MultiWorkerMirroredStrategy()
 

@@ -1,6 +1,6 @@
 """`trainer.precision=auto`: the arithmetic this machine runs fastest, chosen from what it has.
 
-Measured on 2-core machines (README, "Performance"): with AMX, bfloat16 trained the
+Measured on 2-core machines (docs/performance.md): with AMX, bfloat16 trained the
 benchmark's LSTM at 1.17x the bare float32 model (Intel Xeon). With AVX-512 BF16 but no
 AMX (AMD EPYC Zen 4) it was 1.27x float32 per step on that LSTM, but on the real-data
 experiments 0.86x to 1.06x per epoch, with more epochs to the same plateau (30 against 23

@@ -1,6 +1,6 @@
 """The names of a run directory's files and folders, written once: what training writes,
 what resuming, `evaluate`, `predict` and sweeps read back, and what the checks before
-TensorFlow look for. Users see these names (README.md lists them); changing one changes
+TensorFlow look for. Users see these names (docs/monitoring.md lists them); changing one changes
 what every saved run holds.
 
     config.yaml, overrides.yaml, train.log, vocab.json (+ *.spm.model), data.json,
