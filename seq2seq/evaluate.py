@@ -6,7 +6,9 @@ for each target length; and length generalization on a split generated with leng
 beyond the training range (`eval.min_len`, `eval.max_len`, by default the run's
 task.max_len + 1 .. + 5). Decodes greedily unless `decoding=beam` or `decoding=sample`
 (and their keys) say otherwise, each source up to the run's length bound
-(`decoding.max_len=N`: N tokens), as `predict` does.
+(`decoding.max_len=N`: N tokens), as `predict` does; `decoding=beam decoding.n_best=K`
+adds `oracle_exact_match`, the share of sources where any of the K best hypotheses is
+one of the references (`seq2seq.evaluation.oracle`).
 
 For a run on a file of pairs, the split is the one the run held out and saved
 (`held_out/`), whatever became of the file since; `eval.file=PATH` evaluates another
@@ -26,6 +28,7 @@ from omegaconf import DictConfig, OmegaConf
 from seq2seq.data import generated, held_out, tsv
 from seq2seq.data.load import load_task_data
 from seq2seq.evaluation.evaluator import make_evaluator
+from seq2seq.evaluation.oracle import oracle_exact_match
 from seq2seq.evaluation.report import format_report, save_report
 from seq2seq.serving.finished_run import load_run
 from seq2seq_config import UserError, compose_config, exit_on_user_error
@@ -85,6 +88,10 @@ def evaluate_run(cfg: DictConfig) -> dict[str, object]:
         # A file of pairs has no longer sequences to generate.
         "length_generalization": None,
     }
+    if cfg.decoding.n_best > 1:  # beam search's K best: is any of them a reference?
+        report["split"]["oracle_exact_match"] = oracle_exact_match(
+            run.model, split, cfg.decoding, cfg.eval.batch_size, bound, run.vocabs.target
+        )
     if task_cfg.name != "tsv" and cfg.eval.file is None:
         min_len, max_len = generalization_lengths(cfg.eval, task_cfg.max_len)
         longer = generated.generate_longer(task_cfg, seed, cfg.eval.size, min_len, max_len)

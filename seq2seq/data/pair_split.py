@@ -67,6 +67,15 @@ def texts_of_lines(
             yield number, source, target
 
 
+def group_references(pairs) -> list:
+    """Text pairs as `(source, (target, ...))`, one per distinct source in the order
+    sources first appear, its targets in file order (the first one first)."""
+    grouped: dict = {}
+    for source, target in pairs:
+        grouped.setdefault(source, []).append(target)
+    return [(source, tuple(targets)) for source, targets in grouped.items()]
+
+
 def read_held_out_file(
     path, tokenizers, on_bad_line, key, header=None, header_key="task.header"
 ) -> list:
@@ -83,6 +92,15 @@ def read_held_out_file(
             key, str(path), "holds no pair; allowed: a file of source<TAB>target lines"
         )
     return pairs
+
+
+def _lines_of(scan: Scan, chosen: np.ndarray) -> np.ndarray:
+    """Every line of the `chosen` sources (hashes), source by source in the order chosen,
+    each source's lines in file order: a held-out source keeps all its targets."""
+    rank = {int(h): i for i, h in enumerate(chosen.tolist())}
+    rows = np.flatnonzero(np.isin(scan.hashes, chosen))
+    ranks = np.array([rank[int(h)] for h in scan.hashes[rows].tolist()], np.int64)
+    return scan.lines[rows[np.argsort(ranks, kind="stable")]]
 
 
 class SplitPlan:
@@ -107,8 +125,9 @@ class SplitPlan:
         order = np.random.default_rng(seed).permutation(len(first))
         start, self.held_out_lines = 0, {}
         for split in cut:
-            self.held_out_lines[split] = scan.lines[first[order[start : start + sizes[split]]]]
-            held_hashes += scan.hashes[first[order[start : start + sizes[split]]]].tolist()
+            chosen = scan.hashes[first[order[start : start + sizes[split]]]]
+            self.held_out_lines[split] = _lines_of(scan, chosen)
+            held_hashes += chosen.tolist()
             start += sizes[split]
         held = np.isin(scan.hashes, np.asarray(held_hashes, np.uint64))
         repeat = np.ones(len(scan.lines), bool)

@@ -34,17 +34,27 @@ class Split:
         source_ids: int32 (n, max source length).
         target_ids: int32 (n, max target length).
         target_texts: the targets as text, where they came from text (a file of
-            pairs): the references of BLEU and chrF, untouched by the vocabulary.
+            pairs): the first reference of each row, untouched by the vocabulary.
+        references: where they came from text, every target of each row's source (a
+            tuple of texts per row, `target_texts` first): the `*_any` metrics, BLEU and
+            chrF measure against them all.
     """
 
     source_ids: np.ndarray
     target_ids: np.ndarray
     target_texts: tuple | None = None
+    references: tuple | None = None
 
     @classmethod
-    def from_rows(cls, sources: list, targets: list, target_texts: tuple | None = None) -> "Split":
+    def from_rows(cls, sources: list, targets: list, target_texts=None, references=None) -> "Split":
         """A split from lists of token-id rows of any lengths."""
-        return cls(_pad(sources), _pad(targets), target_texts)
+        return cls(_pad(sources), _pad(targets), target_texts, references)
+
+    def references_of(self, row: int, vocab) -> tuple:
+        """Row `row`'s references as texts: all its source's targets, or its one target."""
+        if self.references is not None:
+            return self.references[row]
+        return (self.target_text(row, vocab),)
 
     def target_text(self, row: int, vocab) -> str:
         """Row `row`'s target as text: as it was read, or detokenized from its ids."""

@@ -6,7 +6,8 @@ The training file is streamed, never held in memory whole (files of any size):
    keeps, per good line, its number, a 64-bit hash of its source and its lengths;
 2. validation and test come from their own files (`task.val_path`, `task.test_path`),
    or are cut from the training file: its distinct sources, in the order they first
-   appear, shuffled from the seed, the first ones held out (their first pair each);
+   appear, shuffled from the seed, the first ones held out (with all their pairs: every
+   target of a held-out source is a reference, the first the one the loss uses);
    no held-out source ever trains, repeated sources keep their first pair
    (`task.repeated_sources=first`) or all (`all`), and pairs longer than
    `task.max_source_len` / `task.max_target_len` are left out, each counted;
@@ -28,7 +29,13 @@ from pathlib import Path
 import numpy as np
 from omegaconf import OmegaConf
 
-from seq2seq.data.pair_split import Scan, SplitPlan, read_held_out_file, texts_of_lines
+from seq2seq.data.pair_split import (
+    Scan,
+    SplitPlan,
+    group_references,
+    read_held_out_file,
+    texts_of_lines,
+)
 from seq2seq.data.ragged_store import read_store, write_store
 from seq2seq.data.splits import Split, TaskData
 from seq2seq.data.tokenizers import TOKENIZER_CLASSES, make_tokenizer, train_subword
@@ -49,7 +56,7 @@ log = logging.getLogger(__name__)
 #: log: every batch it falls in is padded to it.
 OUTLIER_RATIO, LONG = 10, 50
 #: Bump when what the store holds changes, so that old caches are not reused.
-STORE_VERSION = 1
+STORE_VERSION = 2  # 2: a held-out source keeps every target
 
 
 def _fit_vocabularies(
@@ -141,16 +148,17 @@ def load(task, seed: int, data_dir: str = "data") -> TaskData:
     _log_left_out(path, counts, task.repeated_sources, prepared)
     record = {"path": str(Path(path)), "sha256": checksums["train"], **counts,
               "files": {split: {"path": str(f), "sha256": checksums[split]} for split, f in files.items()}}  # fmt: skip
+    val, test = to_split(held_out_text["val"], vocabs), to_split(held_out_text["test"], vocabs)
     log.info(
-        "%s: %d training pairs, %d val, %d test; %d source and %d target symbols%s",
-        path, len(train), len(held_out_text["val"]), len(held_out_text["test"]),
+        "%s: %d training pairs, %d val sources, %d test; %d source and %d target symbols%s",
+        path, len(train), len(val), len(test),
         vocabs.source.size - FIRST_SYMBOL_ID, vocabs.target.size - FIRST_SYMBOL_ID, " (shared)" if vocabs.is_shared else "",
     )  # fmt: skip
     return TaskData(
         vocabs=vocabs,
         train=train,
-        val=to_split(held_out_text["val"], vocabs),
-        test=to_split(held_out_text["test"], vocabs),
+        val=val,
+        test=test,
         held_out_text=held_out_text,
         record=record,
     )
@@ -228,7 +236,10 @@ def _prepare(task, seed: int, path, tokenizers: tuple, store: Path) -> None:
             )
         counts["too_long_left_out"] += dropped["subword pairs too long"]
         vocabs.source.max_source_len = longest_source[0]
-        counts["splits"] = {"train": pairs, **{k: len(v) for k, v in plan.held_out_text.items()}}
+        counts["splits"] = {  # held out: sources, each with all its targets
+            "train": pairs,
+            **{k: len(group_references(v)) for k, v in plan.held_out_text.items()},
+        }
         vocabs.save(directory)
         atomic_write_text(directory / "held_out.json", json.dumps(plan.held_out_text))
         atomic_write_text(directory / "counts.json", json.dumps(counts))
@@ -253,12 +264,14 @@ def _read_cached(store: Path):
 
 
 def to_split(pairs, vocabs: Vocabularies) -> Split:
-    """Text pairs to a Split of token ids, each side through its vocabulary."""
-    pairs = list(pairs)
+    """Text pairs to a Split of token ids, each side through its vocabulary: one row per
+    distinct source, its first target the row's target, all of them its references."""
+    grouped = group_references(pairs)
     return Split.from_rows(
-        [vocabs.source.encode_text(source) for source, _ in pairs],
-        [vocabs.target.encode_text(target) for _, target in pairs],
-        tuple(target for _, target in pairs),
+        [vocabs.source.encode_text(source) for source, _ in grouped],
+        [vocabs.target.encode_text(targets[0]) for _, targets in grouped],
+        tuple(targets[0] for _, targets in grouped),
+        tuple(targets for _, targets in grouped),
     )
 
 

@@ -98,6 +98,11 @@ class Evaluator:
             return None
         return [self.target_vocab.decode_text(ids) for ids in decoded]
 
+    def _right_any(self, split: Split, hypotheses: list) -> np.ndarray:
+        """Whether each output is exactly one of its source's references."""
+        vocab = self.target_vocab
+        return np.array([h in split.references_of(r, vocab) for r, h in enumerate(hypotheses)])
+
     def _right(self, split: Split, decoded: list, hypotheses: list | None) -> np.ndarray:
         """Whether each output is exactly its reference: the same string, or without a
         vocabulary the same ids through EOS."""
@@ -117,16 +122,27 @@ class Evaluator:
         vocab = self.target_vocab
         hypotheses = [hypotheses[r] for r in rows]
         references = [split.target_text(r, vocab) for r in rows]
+        every = [split.references_of(r, vocab) for r in rows]
         if vocab.splitter.counts_characters:  # subword pieces are no unit a reader counts
-            return text_metrics.text_metrics(
-                text_metrics.characters(hypotheses),
-                text_metrics.characters(references),
-                hypotheses,
-                references,
-            )
+            units = text_metrics.characters(hypotheses)
+            return {
+                **text_metrics.text_metrics(
+                    units, text_metrics.characters(references), hypotheses, references
+                ),
+                **text_metrics.several_references(
+                    units, [tuple(text_metrics.characters(r)) for r in every], hypotheses, every
+                ),
+            }
         hypothesis_ids = [vocab.encode(vocab.decode(decoded[r])) for r in rows]
         reference_ids = [split.target_ids[r][split.target_ids[r] != PAD_ID] for r in rows]
-        return text_metrics.text_metrics(hypothesis_ids, reference_ids, hypotheses, references)
+        every_ids = [
+            (ids, *(vocab.encode_text(t) for t in refs[1:]))
+            for ids, refs in zip(reference_ids, every)
+        ]
+        return {
+            **text_metrics.text_metrics(hypothesis_ids, reference_ids, hypotheses, references),
+            **text_metrics.several_references(hypothesis_ids, every_ids, hypotheses, every),
+        }
 
     def __call__(self, split: Split, by_length: bool = False) -> dict[str, object]:
         """Metrics of the model on one split.
@@ -139,7 +155,9 @@ class Evaluator:
             `{"loss", "token_accuracy", "exact_match"}` as floats (loss and accuracy are
             means over target tokens, EOS included, padding excluded) and `"truncated"`,
             how many outputs reached their length bound without EOS (an int); with the
-            target vocabulary `"token_error_rate", "bleu", "chrf"` too, and with
+            target vocabulary `"exact_match_any", "token_error_rate",
+            "token_error_rate_any", "bleu", "chrf"` too (`*_any`: against the closest
+            of the source's references; BLEU and chrF against all of them), and with
             `by_length` an `exact_match_by_length` dict `{length: exact-match}` and a
             `by_length` dict `{length: {metric: value}}` of every decoded metric.
         """
@@ -155,6 +173,8 @@ class Evaluator:
             "truncated": int(truncated.sum()),
         }
         if hypotheses is not None:
+            right_any = self._right_any(split, hypotheses)
+            metrics["exact_match_any"] = float(right_any.mean()) if len(right_any) else 0.0
             metrics.update(self._text_metrics(split, decoded, hypotheses, range(len(split))))
         if by_length:
             lengths = split.target_lengths
@@ -168,6 +188,7 @@ class Evaluator:
                     "truncated": int(truncated[rows].sum()),
                 }
                 if hypotheses is not None:
+                    part["exact_match_any"] = float(right_any[rows].mean())
                     part.update(self._text_metrics(split, decoded, hypotheses, rows))
                 metrics["by_length"][n] = part
         return metrics

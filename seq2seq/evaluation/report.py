@@ -26,7 +26,9 @@ TEACHER_FORCED = ("loss", "token_accuracy")
 #: Column titles where a metric's name is not its title (`title`).
 TITLES = {
     "token_accuracy": "token acc",
+    "exact_match_any": "exact any",
     "token_error_rate": "error rate",
+    "token_error_rate_any": "error any",
     "bleu": "BLEU",
     "chrf": "chrF",
 }
@@ -89,6 +91,11 @@ def format_report(report: dict[str, object]) -> str:
             f"{name:<16}{part['size']:>10}{part['loss']:>10.4f}{part['token_accuracy']:>11.4f}"
             + "".join(_cell(part[m], 13) for m in decoded)
             + _count(part.get(TRUNCATED))
+        )
+    if "oracle_exact_match" in split:  # evaluate with decoding.n_best=K
+        n_best = report["decoding"].get("n_best")
+        lines.append(
+            f"oracle exact match (any of {n_best} best): {split['oracle_exact_match']:.4f}"
         )
     for name, part in parts:
         lines += [

@@ -6,8 +6,11 @@
   character, phoneme or word error rate), and the detokenized text's characters for
   `subword`, whose pieces are not a unit a reader counts. The distances come from
   TensorFlow's `tf.edit_distance` (Levenshtein, in C++).
+- **token error rate (any)**: the same against each hypothesis's closest reference (the
+  least edit distance; the sum over the summed lengths of those closest references).
 - **BLEU** and **chrF**: `sacrebleu`'s corpus scores (0..100) of the detokenized text
-  against the reference text, with its default settings, as papers report them.
+  against every reference text of its row, with its default settings, as papers report
+  them (a row with fewer references is padded with None, which sacrebleu skips).
 """
 
 from collections.abc import Sequence
@@ -48,14 +51,42 @@ def characters(texts: Sequence[str]) -> list:
     return [[ord(c) for c in text] for text in texts]
 
 
-def bleu(hypotheses: Sequence[str], references: Sequence[str]) -> float:
-    """sacrebleu's corpus BLEU (0..100) of the texts."""
-    return float(sacrebleu.corpus_bleu(list(hypotheses), [list(references)]).score)
+def closest_error_rate(
+    hypotheses: Sequence[Sequence[int]], references: Sequence[Sequence[Sequence[int]]]
+) -> float:
+    """Token error rate against the closest reference: per hypothesis the least edit
+    distance to any of its references (the first such reference on a tie), summed, over
+    the summed lengths of those closest references (0 when they are all empty)."""
+    flat_h = [h for h, refs in zip(hypotheses, references) for _ in refs]
+    flat_r = [r for refs in references for r in refs]
+    distances, start, total, length = edit_distances(flat_h, flat_r), 0, 0.0, 0
+    for refs in references:
+        best = start + int(np.argmin(distances[start : start + len(refs)]))
+        total, length, start = (
+            total + distances[best],
+            length + len(flat_r[best]),
+            start + len(refs),
+        )
+    return float(total / length) if length else 0.0
 
 
-def chrf(hypotheses: Sequence[str], references: Sequence[str]) -> float:
-    """sacrebleu's corpus chrF (0..100) of the texts."""
-    return float(sacrebleu.corpus_chrf(list(hypotheses), [list(references)]).score)
+def reference_streams(references: Sequence) -> list:
+    """sacrebleu's reference streams: a reference text per row and stream, a row with
+    fewer references padded with None (which sacrebleu skips)."""
+    references = [(r,) if isinstance(r, str) else tuple(r) for r in references]
+    width = max((len(r) for r in references), default=1)
+    return [[r[k] if k < len(r) else None for r in references] for k in range(width)]
+
+
+def bleu(hypotheses: Sequence[str], references: Sequence) -> float:
+    """sacrebleu's corpus BLEU (0..100) of the texts against every reference of each
+    (a text, or a tuple of texts, per row)."""
+    return float(sacrebleu.corpus_bleu(list(hypotheses), reference_streams(references)).score)
+
+
+def chrf(hypotheses: Sequence[str], references: Sequence) -> float:
+    """sacrebleu's corpus chrF (0..100), its references as `bleu`'s."""
+    return float(sacrebleu.corpus_chrf(list(hypotheses), reference_streams(references)).score)
 
 
 def text_metrics(
@@ -69,4 +100,20 @@ def text_metrics(
         "token_error_rate": token_error_rate(hypothesis_units, reference_units),
         "bleu": bleu(hypothesis_texts, reference_texts),
         "chrf": chrf(hypothesis_texts, reference_texts),
+    }
+
+
+def several_references(
+    hypothesis_units: Sequence[Sequence[int]],
+    all_units: Sequence,
+    hypothesis_texts: Sequence[str],
+    all_texts: Sequence,
+) -> dict:
+    """Against every reference of each row (a tuple of unit sequences, of texts, per row):
+    the token error rate to the closest one, and BLEU and chrF (replacing `text_metrics`'s
+    first-reference ones; the same with one reference per row)."""
+    return {
+        "token_error_rate_any": closest_error_rate(hypothesis_units, all_units),
+        "bleu": bleu(hypothesis_texts, all_texts),
+        "chrf": chrf(hypothesis_texts, all_texts),
     }

@@ -17,7 +17,7 @@ import tensorflow as tf
 from seq2seq.evaluation import length_bound
 from seq2seq.evaluation.evaluator import Evaluator
 from seq2seq.model.families import build_model
-from seq2seq.training import checkpoints, distribute
+from seq2seq.training import averaging, checkpoints, distribute
 from seq2seq.training.callbacks import (
     BestEpoch,
     FlushingTensorBoard,
@@ -101,6 +101,7 @@ class TrainingRun:
         (early stopping, TensorBoard); each epoch's logs and summaries are complete and on
         disk before its checkpoint is written (last), so a checkpoint never outlives them."""
         cfg, run_dir, best = self.cfg, self.path, self.best
+        average = cfg.trainer.average_checkpoints
         writer = tf.summary.create_file_writer(str(run_dir / TENSORBOARD_DIR))
         return [
             StopOnNonFiniteLoss(run_dir / CHECKPOINTS_DIR),
@@ -128,7 +129,11 @@ class TrainingRun:
                 before_save=writer.flush,
                 extra_state=best.state if best is not None else None,
                 keep=cfg.trainer.keep_checkpoints,
-                protected=(lambda: {best.best_epoch + 1}) if best is not None else None,
+                protected=(
+                    (lambda: averaging.protected_epochs(best.best_epoch + 1, average))
+                    if best is not None
+                    else None
+                ),
             ),
         ]
 
@@ -174,6 +179,16 @@ class TrainingRun:
             "stopped": stopped,
         }
 
+    def keep_averaged(self, kept: dict) -> dict:
+        """Averages the checkpoints `trainer.average_checkpoints` asks for into the model,
+        ending at the kept epoch; `kept` (`keep_best`'s) gains the epochs averaged."""
+        count = self.cfg.trainer.average_checkpoints
+        if not count:
+            return kept
+        epochs = averaging.averaged_epochs(kept["final_epoch"], count)
+        averaging.average_into(self.model, self.path / CHECKPOINTS_DIR, epochs)
+        return {**kept, "averaged_epochs": epochs}
+
     def record(self, epochs_done: int, best_weights=None, **more) -> dict:
         """What run.json says of the training, the best epoch's weights loaded first."""
         return {
@@ -182,7 +197,7 @@ class TrainingRun:
             "replicas": self.strategy.num_replicas_in_sync,
             "resumed_from_epoch": self.first_epoch + 1 if self.resuming else None,
             "epochs_trained": epochs_done,
-            **self.keep_best(epochs_done, best_weights),
+            **self.keep_averaged(self.keep_best(epochs_done, best_weights)),
             "data": self.task_data.record,
             **more,
         }

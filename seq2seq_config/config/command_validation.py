@@ -172,12 +172,7 @@ def validate_evaluate(cfg: DictConfig) -> DictConfig:
     run_cfg = load_run_config(cfg)
     check_fields(cfg, EvaluateConfig, prefix="")
     check_top_k(cfg)
-    if cfg.decoding.n_best != 1:
-        raise ConfigError(
-            "decoding.n_best",
-            cfg.decoding.n_best,
-            "evaluate measures the best hypothesis; leave it 1",
-        )
+    check_n_best(cfg.decoding)  # n_best > 1 (beam): the oracle exact-match beside the best's
     # decoding.max_len is allowed: it replaces the run's length bound, as in predict.
     if cfg.eval.file is not None and file_problem(cfg.eval.file) is not None:
         raise ConfigError("eval.file", cfg.eval.file, file_problem(cfg.eval.file))

@@ -28,7 +28,9 @@ METRICS = {
     "loss": "min",
     "token_accuracy": "max",
     "exact_match": "max",
+    "exact_match_any": "max",
     "token_error_rate": "min",
+    "token_error_rate_any": "min",
     "bleu": "max",
     "chrf": "max",
 }
@@ -130,6 +132,11 @@ class TrainerConfig:
         None,
         minimum=1,
         help="Epoch checkpoints kept on disk (the best and the latest always are); null keeps all.",
+    )
+    average_checkpoints: int = integer(
+        0,
+        minimum=0,
+        help="Average the weights of the last N epochs' checkpoints, ending at the epoch the run keeps (the last, or the best with early stopping), into the final model, which is then saved and measured; run.json names the epochs; 0 turns it off.",
     )
     batch_size: int = integer(
         128,

@@ -123,6 +123,21 @@ def _check_bridge(model) -> None:
 
 def _check_trainer(trainer) -> None:
     watch = trainer.early_stopping
+    average = trainer.average_checkpoints
+    if average and trainer.epochs is not None and average > trainer.epochs:
+        raise ConfigError(
+            "trainer.average_checkpoints",
+            average,
+            f"the run trains at most trainer.epochs={trainer.epochs} epochs; "
+            f"allowed: at most {trainer.epochs}",
+        )
+    if average and trainer.keep_checkpoints is not None and trainer.keep_checkpoints < average:
+        raise ConfigError(
+            "trainer.average_checkpoints",
+            average,
+            f"trainer.keep_checkpoints={trainer.keep_checkpoints} prunes the checkpoints it "
+            f"would average; set trainer.keep_checkpoints to at least {average} or null",
+        )
     if watch.goal is not None and watch.monitor in (None, "off"):
         raise ConfigError(
             "trainer.early_stopping.goal",

@@ -58,8 +58,10 @@ def test_evaluate_command_prints_the_table_and_saves_json_and_tensorboard(traine
     assert set(split["by_length"]["4"]) == {
         "sequences",
         "exact_match",
+        "exact_match_any",
         "truncated",
         "token_error_rate",
+        "token_error_rate_any",
         "bleu",
         "chrf",
     }

@@ -16,6 +16,7 @@ from seq2seq.evaluation.evaluator import Evaluator
 
 METRIC_KEYS = {
     "loss", "token_accuracy", "exact_match", "truncated", "token_error_rate", "bleu", "chrf",
+    "exact_match_any", "token_error_rate_any",
 }  # fmt: skip
 
 
