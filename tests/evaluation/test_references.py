@@ -41,6 +41,7 @@ def multi_run(tmp_path_factory):
     return run_dir, targets
 
 
+@pytest.mark.slow  # trains (or shares a trained run): make test, not test-fast
 def test_a_held_out_source_keeps_every_target(multi_run):
     run_dir, targets = multi_run
     run = load_run(run_dir)
@@ -65,6 +66,7 @@ def _outputs(run_dir, split, *overrides):
     return [[run.vocabs.target.decode_text(ids) for ids, _ in hyps] for hyps in outputs]
 
 
+@pytest.mark.slow  # trains (or shares a trained run): make test, not test-fast
 def test_the_any_figures_match_a_brute_force_count(multi_run):
     run_dir, _ = multi_run
     run = load_run(run_dir)
@@ -83,6 +85,7 @@ def test_the_any_figures_match_a_brute_force_count(multi_run):
     assert figures["chrf"] == pytest.approx(sacrebleu.corpus_chrf(hypotheses, streams).score)
 
 
+@pytest.mark.slow  # trains (or shares a trained run): make test, not test-fast
 def test_the_oracle_counts_any_of_the_n_best(multi_run):
     run_dir, _ = multi_run
     run = load_run(run_dir)
@@ -107,6 +110,7 @@ def test_closest_reference_error_rate():
     assert text_metrics.closest_error_rate(hyps, one) == text_metrics.token_error_rate(hyps, first)
 
 
+@pytest.mark.slow  # trains (or shares a trained run): make test, not test-fast
 def test_a_generated_task_has_one_reference_and_equal_figures(trained_run):
     run_dir, _ = trained_run
     cfg = compose_config([f"run_dir={run_dir}", "eval.size=20"], config_name="evaluate")
