@@ -162,6 +162,23 @@ class InterruptAtEpoch(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
+class WorseFrom(keras.callbacks.Callback):
+    """From epoch `epoch` (0-based) on, every batch shrinks the weights: validation only
+    gets worse, so the best epoch is the one before."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch, self.current = epoch, 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.current >= self.epoch:
+            for weight in self.model.trainable_weights:
+                weight.assign(weight * 0.5)
+
+
 def steps_of(run_dir) -> int:
     """The optimizer steps a run's last process took, as its run.json counts them."""
     return json.loads((Path(run_dir) / "run.json").read_text())["train_steps_this_process"]

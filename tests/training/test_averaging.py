@@ -6,11 +6,11 @@ import json
 import zipfile
 
 import h5py
-import keras
 import numpy as np
 import pytest
 
 import seq2seq
+from conftest import WorseFrom
 from seq2seq.training.averaging import averaged_epochs, mean_weights
 from seq2seq_config import ConfigError, compose_config, validate
 
@@ -107,23 +107,6 @@ def test_averaging_helpers():
 def test_averaging_that_cannot_work_is_refused(overrides, message):
     with pytest.raises(ConfigError, match=message):
         validate(compose_config(overrides))
-
-
-class WorseFrom(keras.callbacks.Callback):
-    """From epoch `epoch` (0-based) on, every batch shrinks the weights: validation only
-    gets worse, so the best epoch is the one before."""
-
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch, self.current = epoch, 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.current = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.current >= self.epoch:
-            for weight in self.model.trainable_weights:
-                weight.assign(weight * 0.5)
 
 
 def test_with_early_stopping_it_averages_up_to_the_best_epoch(tmp_path, tiny_cfg):

@@ -11,7 +11,7 @@ import tensorflow as tf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import seq2seq
-from conftest import InterruptAtEpoch
+from conftest import InterruptAtEpoch, WorseFrom
 from seq2seq.training.compile import make_loss, make_optimizer
 from seq2seq_config import ConfigError, compose_config, validate
 from seq2seq_config.cli.errors import Interrupted
@@ -21,23 +21,6 @@ WATCHED = (
     "trainer.early_stopping.monitor=val/loss",
     "trainer.early_stopping.patience=2",
 )
-
-
-class WorseFrom(keras.callbacks.Callback):
-    """From epoch `epoch` (0-based) on, every batch shrinks the weights: validation only
-    gets worse, so the best epoch is the one before."""
-
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch, self.current = epoch, 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.current = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.current >= self.epoch:
-            for weight in self.model.trainable_weights:
-                weight.assign(weight * 0.5)
 
 
 def record(run_dir):
