@@ -8,13 +8,13 @@ import numpy as np
 
 from seq2seq.data.splits import Split
 from seq2seq.data.vocabulary import PAD_ID
-from seq2seq.predict import predict  # predict's own n-best decoding
+from seq2seq.evaluation.sequences import decode_sequences  # what predict writes
 
 
 def oracle_right(model, split: Split, decoding_cfg, batch_size: int, bound, vocab) -> np.ndarray:
     """Whether, for each row of `split`, some n-best hypothesis is one of its references."""
     sequences = [row[row != PAD_ID].tolist() for row in split.source_ids]
-    outputs = predict(model, sequences, decoding_cfg, batch_size, bound)
+    outputs = decode_sequences(model, sequences, decoding_cfg, batch_size, bound)
     return np.array(
         [
             any(vocab.decode_text(ids) in split.references_of(row, vocab) for ids, _ in hyps)

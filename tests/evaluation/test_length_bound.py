@@ -15,6 +15,7 @@ from seq2seq.evaluation import length_bound
 from seq2seq.evaluation.decoding import greedy_search
 from seq2seq.evaluation.evaluator import Evaluator
 from seq2seq.evaluation.length_bound import DEFAULT, LengthBound
+from seq2seq.evaluation.sequences import decode_sequences
 
 
 def test_every_training_target_fits_and_the_bound_grows_with_the_source():
@@ -171,15 +172,15 @@ def decoding(max_len=None):
 def test_predict_gives_the_same_outputs_in_any_batch_and_its_summary_counts_the_cut():
     model = Scripted(scripts(OUTPUTS), VOCAB.size)
     sequences = [[3], [4, 3, 3], [5], [6]]  # bounds 4, 8, 4, 4 (2n + 2)
-    one_by_one = predict.predict(model, sequences, decoding(), 1, DEFAULT)
-    together = predict.predict(model, sequences, decoding(), 4, DEFAULT)
+    one_by_one = decode_sequences(model, sequences, decoding(), 1, DEFAULT)
+    together = decode_sequences(model, sequences, decoding(), 4, DEFAULT)
     texts = [VOCAB.decode_text(h[0][0]) for h in together]
     assert texts == ["ab", "abcabc", "xy", "abca"]
     assert [VOCAB.decode_text(h[0][0]) for h in one_by_one] == texts
     (line,) = predict.truncation_summary(together, sequences, DEFAULT, "in.txt")
     assert line.startswith("warning: 1 of 4 outputs reached the length bound without ending")
     assert "in.txt line 4 (4 tokens)" in line
-    short = predict.predict(model, sequences, decoding(3), 4, LengthBound.fixed(3))
+    short = decode_sequences(model, sequences, decoding(3), 4, LengthBound.fixed(3))
     assert [VOCAB.decode_text(h[0][0]) for h in short] == ["ab", "abc", "xy", "abc"]
     assert predict.truncation_summary(short, sequences, LengthBound.fixed(3), "input")[
         0

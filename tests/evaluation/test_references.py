@@ -10,7 +10,7 @@ import seq2seq
 from seq2seq import evaluate
 from seq2seq.data import held_out
 from seq2seq.evaluation import text_metrics
-from seq2seq.predict import predict
+from seq2seq.evaluation.sequences import decode_sequences
 from seq2seq.serving.finished_run import load_run
 from seq2seq_config import compose_config
 
@@ -62,7 +62,7 @@ def _outputs(run_dir, split, *overrides):
     run = load_run(run_dir)
     cfg = compose_config([f"run_dir={run_dir}", *overrides], config_name="predict")
     sources = [row[row > 0].tolist() for row in split.source_ids]
-    outputs = predict(run.model, sources, cfg.decoding, 64, run.decoding_bound(None))
+    outputs = decode_sequences(run.model, sources, cfg.decoding, 64, run.decoding_bound(None))
     return [[run.vocabs.target.decode_text(ids) for ids, _ in hyps] for hyps in outputs]
 
 
