@@ -14,6 +14,10 @@ For a run on a file of pairs, the split is the one the run held out and saved
 (`held_out/`), whatever became of the file since; `eval.file=PATH` evaluates another
 file's pairs instead, explicitly.
 
+`ensemble=[DIR2,DIR3]` measures run_dir's model and those runs' decoding together, their
+log-probabilities averaged at each step (`seq2seq.evaluation.ensemble`), on run_dir's
+split, to run_dir's length bound; the report names the members and has a file of its own.
+
 Prints a table, writes `DIR/evaluation/<what was measured>.json` (see
 `seq2seq.evaluation.report`) and logs the figures to the run's TensorBoard
 (`DIR/tensorboard/evaluation`).
@@ -30,7 +34,7 @@ from seq2seq.data.load import load_task_data
 from seq2seq.evaluation.evaluator import make_evaluator
 from seq2seq.evaluation.oracle import oracle_exact_match
 from seq2seq.evaluation.report import format_report, save_report
-from seq2seq.serving.finished_run import load_run
+from seq2seq.serving.finished_run import load_ensemble, load_run
 from seq2seq_config import UserError, compose_config, exit_on_user_error
 from seq2seq_config.cli.runner import stop_on_sigterm
 from seq2seq_config.config.command_validation import generalization_lengths, validate_evaluate
@@ -65,23 +69,25 @@ def evaluate_run(cfg: DictConfig) -> dict[str, object]:
         cfg: a validated `evaluate` config.
 
     Returns:
-        The report: decoding settings, the length bound, the split's metrics and the
-        length generalization split's metrics (None for a file of pairs), each as the
-        evaluator returns them with `by_length=True` (`Evaluator.__call__`): loss,
-        token_accuracy, exact_match, truncated, token_error_rate, bleu and chrf, and the
-        decoded ones for each target length.
+        The report: the run (and `ensemble`, the other members, when given), decoding
+        settings, the length bound, the split's metrics and the length generalization
+        split's metrics (None for a file of pairs), each as the evaluator returns them
+        with `by_length=True` (`Evaluator.__call__`): loss, token_accuracy, exact_match,
+        truncated, token_error_rate, bleu and chrf, and the decoded ones for each target
+        length.
     """
     run = load_run(cfg.run_dir)
+    # An ensemble reads run_dir's split through run_dir's vocabularies, as run_dir alone does.
+    model = load_ensemble(run, cfg.ensemble) if cfg.ensemble else run.model
     task_cfg, seed = run.config.task, run.config.seed
     name, split = _split(cfg, run)
     # The bound predict and the SavedModel decode to (or decoding.max_len): the figures are
     # those of the outputs a user gets, never of outputs decoded to the reference's length.
     bound = run.decoding_bound(cfg.decoding.max_len)
-    evaluator = make_evaluator(
-        run.model, cfg.eval.batch_size, cfg.decoding, run.vocabs.target, bound
-    )
+    evaluator = make_evaluator(model, cfg.eval.batch_size, cfg.decoding, run.vocabs.target, bound)
     report = {
         "run_dir": str(run.path),
+        **({"ensemble": [str(member) for member in cfg.ensemble]} if cfg.ensemble else {}),
         "decoding": OmegaConf.to_container(cfg.decoding),
         "length_bound": {**bound.to_json(), "in_words": bound.describe()},
         "split": {"name": name, "size": len(split), **evaluator(split, by_length=True)},
@@ -90,7 +96,7 @@ def evaluate_run(cfg: DictConfig) -> dict[str, object]:
     }
     if cfg.decoding.n_best > 1:  # beam search's K best: is any of them a reference?
         report["split"]["oracle_exact_match"] = oracle_exact_match(
-            run.model, split, cfg.decoding, cfg.eval.batch_size, bound, run.vocabs.target
+            model, split, cfg.decoding, cfg.eval.batch_size, bound, run.vocabs.target
         )
     if task_cfg.name != "tsv" and cfg.eval.file is None:
         min_len, max_len = generalization_lengths(cfg.eval, task_cfg.max_len)

@@ -10,6 +10,9 @@ each input instead, as TSV lines: input number, rank, log-probability, text.
 decodes up to the run's length bound for its length (`length_bound.json`, fitted to the
 training data; `decoding.max_len=N` sets N tokens instead); outputs that reach it without
 ending are cut short, and a summary on stderr counts them and names their lines.
+`ensemble=[DIR2,DIR3]` decodes with run_dir's model and those runs' together, averaging
+their log-probabilities at each step; inputs are read, and outputs written, in run_dir's
+vocabularies.
 
 Bad input (a token that is not a symbol of the run's vocabulary, an empty sequence, a
 sequence longer than the model takes) is refused with one line naming it.
@@ -22,7 +25,7 @@ from pathlib import Path
 
 from seq2seq.data.vocabulary import EOS_ID, Vocabulary
 from seq2seq.evaluation.sequences import decode_sequences
-from seq2seq.serving.finished_run import load_run
+from seq2seq.serving.finished_run import load_ensemble, load_run
 from seq2seq.serving.unknown_symbols import unknown_summary, unknown_warnings
 from seq2seq_config import UserError, compose_config, exit_on_user_error
 from seq2seq_config.cli.runner import stop_on_sigterm
@@ -165,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         run_cfg = validate_predict(cfg)
         lines, source = _input_lines(cfg)
         run = load_run(cfg.run_dir)
+        model = load_ensemble(run, cfg.ensemble) if cfg.ensemble else run.model
         max_input_len = (
             cfg.max_input_len or run.vocabs.source.max_source_len or run_cfg.task.max_len
         )
@@ -174,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print_summary(unknown_warnings(unknown, source))
         bound = run.decoding_bound(cfg.decoding.max_len)
-        outputs = decode_sequences(run.model, sequences, cfg.decoding, cfg.batch_size, bound)
+        outputs = decode_sequences(model, sequences, cfg.decoding, cfg.batch_size, bound)
         print_summary(
             truncation_summary(outputs, sequences, bound, source)
             + unknown_summary(unknown, len(sequences))

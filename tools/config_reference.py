@@ -24,7 +24,7 @@ from pathlib import Path
 from omegaconf import MISSING
 
 from seq2seq_config.config.command_schema import EvaluateConfig, PredictConfig
-from seq2seq_config.config.constraints import ALLOWED, HELP, NonEmptyPath, OneOf, Range
+from seq2seq_config.config.constraints import ALLOWED, HELP, NonEmptyPath, OneOf, PathList, Range
 from seq2seq_config.config.schema import TrainConfig
 from seq2seq_config.config.task_defaults import DEFAULTS, SOLVED, TSV_SAMPLE
 
@@ -91,6 +91,8 @@ def allowed_text(field: dataclasses.Field) -> str:
         values = [constraint.describe().removeprefix("must be ")]
     elif isinstance(constraint, NonEmptyPath):
         values = ["a path (not empty)"]
+    elif isinstance(constraint, PathList):
+        values = ["a list of paths, `[A,B]`"]
     elif base_type(field.type) is bool:
         values = ["`true`", "`false`"]
     elif base_type(field.type) is str:
@@ -105,6 +107,8 @@ def allowed_text(field: dataclasses.Field) -> str:
 def default_text(field: dataclasses.Field) -> str:
     if field.default is MISSING:
         return "(required)"
+    if field.default_factory is not dataclasses.MISSING:  # a list: `[]` as typed
+        return text(str(field.default_factory()).replace("'", ""))
     return text(field.default)
 
 

@@ -27,7 +27,9 @@ class Evaluator:
     """Measures a model on whole splits; its per-batch step is compiled once.
 
     Args:
-        model: a Seq2Seq model.
+        model: a Seq2Seq model, or an `ensemble.Ensemble` (whose teacher-forced call
+            returns its averaged log-probabilities, which the loss and the token
+            accuracy read as logits: log_softmax changes neither).
         batch_size: sequences per batch.
         strategy: a decoding strategy's name (see `decoding.DECODING_STRATEGIES`).
         target_vocab: the target's vocabulary; with it, the text metrics are measured too.

@@ -5,9 +5,12 @@ outputs cut short: a metric added there and to the evaluator appears in all thre
 
 Each evaluation writes a file of its own, named by what it measured, so that one never
 overwrites another: `evaluation/<split>-<decoding>[-longer<min>-<max>x<size>].json`, the
-split being `val`, `test` or `file-<name>` (`eval.file`).
+split being `val`, `test` or `file-<name>` (`eval.file`). An ensemble's adds
+`-ensemble<runs>-<digest>` after the decoding (`ensemble_tag`), and logs to TensorBoard
+under that tag too, so that its figures never replace the run's own.
 """
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -51,9 +54,22 @@ def title(metric: str) -> str:
     return TITLES.get(metric, metric.replace("_", " "))
 
 
+def ensemble_tag(report: dict) -> str:
+    """`-ensemble<runs>-<digest>` for an ensemble's report, "" for one run's: how many
+    models decoded and 8 hex digits of the members' resolved paths, in order, so that
+    another ensemble of the same run gets another name."""
+    members = report.get("ensemble") or []
+    if not members:
+        return ""
+    paths = "\n".join(str(Path(member).resolve()) for member in members)
+    return f"-ensemble{len(members) + 1}-{hashlib.sha1(paths.encode()).hexdigest()[:8]}"
+
+
 def report_name(report: dict) -> str:
-    """The report's file name (without `.json`): split, decoding, and the longer split."""
+    """The report's file name (without `.json`): split, decoding, ensemble, and the longer
+    split."""
     name = f"{report['split']['name']}-{decoding_tag(OmegaConf.create(report['decoding']))}"
+    name += ensemble_tag(report)
     if report["decoding"].get("max_len") is not None:  # another bound, another file
         name += f"-max{report['decoding']['max_len']}"
     longer = report["length_generalization"]
@@ -80,6 +96,11 @@ def format_report(report: dict[str, object]) -> str:
     bound = report.get("length_bound")
     lines = [
         f"run: {report['run_dir']}    decoding: {decoding_tag(OmegaConf.create(report['decoding']))}",
+        *(
+            [f"ensemble: with {', '.join(report['ensemble'])} (log-probabilities averaged)"]
+            if report.get("ensemble")
+            else []
+        ),
         *([f"length bound: {bound['in_words']}"] if bound else []),
         "",
         f"{'split':<16}{'sequences':>10}{title('loss'):>10}{title('token_accuracy'):>11}"
@@ -130,7 +151,7 @@ def save_report(report: dict[str, object], cfg: DictConfig, epochs: int) -> Path
         The JSON file's path.
     """
     run_dir = Path(cfg.run_dir)
-    tag = decoding_tag(cfg.decoding)
+    tag = decoding_tag(cfg.decoding) + ensemble_tag(report)
     path = run_dir / EVALUATION_DIR / f"{report_name(report)}.json"
     path.parent.mkdir(exist_ok=True)
     atomic_write_text(path, json.dumps(_json_ready(report), indent=2) + "\n")

@@ -1,13 +1,16 @@
-"""A finished run directory, loaded back for evaluation, prediction and export."""
+"""A finished run directory, loaded back for evaluation, prediction and export; and the
+runs of an ensemble (`ensemble=[DIR2,DIR3]`) beside it."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 from omegaconf import DictConfig, OmegaConf
 
-from seq2seq.data.vocabulary import Vocabularies
+from seq2seq.data.vocabulary import Vocabularies, Vocabulary
 from seq2seq.evaluation import length_bound
+from seq2seq.evaluation.ensemble import Ensemble, source_id_map
 from seq2seq_config.cli.errors import UserError
 from seq2seq_config.run.names import CONFIG_FILE, LENGTH_BOUND_FILE, MODEL_FILE, VOCAB_FILE
 
@@ -62,3 +65,63 @@ def load_run(run_dir) -> Run:
         vocabs=_read(path / VOCAB_FILE, Vocabularies.load),
         bound=_read(path / LENGTH_BOUND_FILE, lambda p: length_bound.load(p.parent)),
     )
+
+
+def load_ensemble(run: Run, member_dirs: Sequence[str]) -> Ensemble:
+    """`run`'s model and the models of other finished runs, decoding together.
+
+    Every member scores the same target ids, so its target vocabulary must be `run`'s;
+    its source vocabulary may differ, with the same tokenizer: it reads each source
+    symbol as its own id for it, or as its `<unk>`. Everything else (split, tokenizer,
+    length bound) is `run`'s.
+
+    Args:
+        run: the run named by `run_dir`, whose vocabularies the inputs are encoded in.
+        member_dirs: the other runs' directories (`ensemble`).
+
+    Returns:
+        An `Ensemble` of `run.model` first, then the members' models in order.
+
+    Raises:
+        UserError: naming the member whose files are damaged, whose target vocabulary
+            differs from `run`'s, or whose source vocabulary cannot read `run`'s symbols.
+    """
+    models, maps = [run.model], [None]
+    for member_dir in member_dirs:
+        member = load_run(member_dir)
+        where = f"ensemble={str(member_dir)!r}"
+        if member.vocabs.target != run.vocabs.target:
+            raise UserError(
+                f"{where}: its target vocabulary differs from run_dir's "
+                f"({_difference(member.vocabs.target, run.vocabs.target)}); allowed: runs "
+                "whose target vocabularies equal run_dir's"
+            )
+        source, own = run.vocabs.source, member.vocabs.source
+        # Another tokenizer, or other subword pieces, would cut the text otherwise: mapping
+        # run_dir's symbols one by one would not be how the member reads it.
+        if own.tokenizer != source.tokenizer or (own.tokenizer == "subword" and own != source):
+            raise UserError(
+                f"{where}: it reads the source with another tokenizer ({own.tokenizer}) or "
+                f"other subword pieces than run_dir ({source.tokenizer}); allowed: runs whose "
+                "source tokenizer is run_dir's"
+            )
+        try:
+            maps.append(source_id_map(source, own))
+        except KeyError as missing:
+            raise UserError(
+                f"{where}: its source vocabulary lacks run_dir's symbol {missing.args[0]!r} "
+                "and has no <unk> to read it as; allowed: runs whose source vocabularies "
+                "hold run_dir's symbols or have <unk>"
+            ) from None
+        models.append(member.model)
+    return Ensemble(models, maps)
+
+
+def _difference(member: Vocabulary, run: Vocabulary) -> str:
+    """Where two vocabularies first differ, in a few words."""
+    if member.tokenizer != run.tokenizer:
+        return f"tokenizer {member.tokenizer} against {run.tokenizer}"
+    for token_id, (own, theirs) in enumerate(zip(member.tokens, run.tokens)):
+        if own != theirs:
+            return f"id {token_id} is {own!r} against {theirs!r}"
+    return f"{member.size} token ids against {run.size}"

@@ -8,7 +8,22 @@ from dataclasses import dataclass, field
 
 from omegaconf import MISSING
 
-from seq2seq_config.config.constraints import described, filesystem_path, integer, number, one_of
+from seq2seq_config.config.constraints import (
+    described,
+    filesystem_path,
+    integer,
+    number,
+    one_of,
+    path_list,
+)
+
+#: The `ensemble` key's help, the same in `evaluate` and `predict`.
+ENSEMBLE_HELP = (
+    "A list of more finished run directories, `[DIR2,DIR3]`, whose models decode together with "
+    "`run_dir`'s, averaging the log-probabilities at each step; their target vocabularies "
+    "must equal run_dir's (each reads the source through its own vocabulary). Split, "
+    "tokenizer and length bound are run_dir's; empty: run_dir's model alone."
+)
 
 
 @dataclass
@@ -89,6 +104,7 @@ class EvaluateConfig:
     """`python -m seq2seq.evaluate run_dir=DIR ...`."""
 
     run_dir: str = described(MISSING, help="The finished run to measure (required).")
+    ensemble: list[str] = path_list(ENSEMBLE_HELP)
     split: str = one_of(
         "test",
         ("val", "test"),
@@ -103,6 +119,7 @@ class PredictConfig:
     """`python -m seq2seq.predict run_dir=DIR input="3 1 4 1 5" ...`."""
 
     run_dir: str = described(MISSING, help="The finished run to decode with (required).")
+    ensemble: list[str] = path_list(ENSEMBLE_HELP)
     input: str | None = described(
         None,
         help="One sequence per line, as the run's source tokenizer reads text (space: symbols separated by spaces).",

@@ -31,7 +31,24 @@ def load_run_config(cfg: DictConfig) -> DictConfig:
         raise ConfigError(
             "run_dir", "???", "required: the directory of a finished run (run_dir=DIR)"
         )
-    run_dir = Path(cfg.run_dir)
+    return finished_run_config("run_dir", cfg.run_dir)
+
+
+def finished_run_config(key: str, directory: str) -> DictConfig:
+    """The training config of the finished run in `directory`, which `key` names.
+
+    Args:
+        key: the key that gave the directory (`run_dir`, `ensemble`), for messages.
+        directory: the run directory.
+
+    Returns:
+        Its training config.
+
+    Raises:
+        ConfigError: naming `key` and the directory, if it is not a finished run of
+            train.py, or its config.yaml or metrics.json is damaged.
+    """
+    run_dir = Path(directory)
     for name in (CONFIG_FILE, MODEL_FILE, VOCAB_FILE, METRICS_FILE):
         if not (run_dir / name).is_file():
             hint = (
@@ -39,16 +56,14 @@ def load_run_config(cfg: DictConfig) -> DictConfig:
                 if name == METRICS_FILE and (run_dir / CONFIG_FILE).is_file()
                 else "allowed: a directory train.py wrote, e.g. outputs/DATE/TIME"
             )
-            raise ConfigError(
-                "run_dir", cfg.run_dir, f"no finished run there ({name} is missing); {hint}"
-            )
+            raise ConfigError(key, directory, f"no finished run there ({name} is missing); {hint}")
     try:
         run_cfg = OmegaConf.load(run_dir / CONFIG_FILE)
         run_cfg.task.name, run_cfg.trainer.epochs  # noqa: B018 - a config of another kind fails here
     except Exception as error:  # noqa: BLE001 - YAML and OmegaConf each raise their own kind
         raise ConfigError(
-            "run_dir",
-            cfg.run_dir,
+            key,
+            directory,
             f"its {CONFIG_FILE} is damaged ({type(error).__name__}); allowed: a finished run",
         ) from None
     try:
@@ -59,10 +74,32 @@ def load_run_config(cfg: DictConfig) -> DictConfig:
             str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
         )
         raise ConfigError(
-            "run_dir", cfg.run_dir,
+            key, directory,
             f"{METRICS_FILE} is damaged and cannot be read ({reason}); allowed: a finished run",
         ) from None  # fmt: skip
     return run_cfg
+
+
+def check_ensemble(cfg: DictConfig) -> None:
+    """Each `ensemble` entry is a finished run, neither run_dir nor another entry again
+    (paths compared resolved): a model listed twice would count twice in the mean. Whether
+    its target vocabulary is run_dir's is checked once the runs load
+    (`seq2seq.serving.finished_run.load_ensemble`).
+
+    Raises:
+        ConfigError: naming ensemble and the entry.
+    """
+    seen = {Path(cfg.run_dir).resolve(): "run_dir"}
+    for entry in cfg.ensemble:
+        finished_run_config("ensemble", entry)
+        resolved = Path(entry).resolve()
+        if resolved in seen:
+            raise ConfigError(
+                "ensemble", entry,
+                f"is {seen[resolved]} again and would count twice in the mean; allowed: "
+                "other finished runs, each once",
+            )  # fmt: skip
+        seen[resolved] = f"the entry {str(entry)!r}"
 
 
 def check_top_k(cfg: DictConfig) -> None:
@@ -106,7 +143,9 @@ def check_n_best(decoding: DictConfig) -> None:
         )  # fmt: skip
 
 
-def check_output_file(path: str | None, run_dir=None, input_file: str | None = None) -> None:
+def check_output_file(
+    path: str | None, run_dir=None, input_file: str | None = None, key: str = "run_dir"
+) -> None:
     """The output file is none of the run's files nor the input, and its directory takes a file.
 
     Paths are compared resolved, so that a symbolic link or `..` into the run directory
@@ -117,6 +156,7 @@ def check_output_file(path: str | None, run_dir=None, input_file: str | None = N
         path: `output_file`, or None for stdout.
         run_dir: the run's directory, whose files must not be replaced.
         input_file: the file of inputs, which must not be replaced either.
+        key: the key that named `run_dir` (`run_dir`, or `ensemble` for a member's).
 
     Raises:
         ConfigError: naming output_file.
@@ -129,7 +169,7 @@ def check_output_file(path: str | None, run_dir=None, input_file: str | None = N
         if target == run or run in target.parents:
             raise ConfigError(
                 "output_file", path,
-                f"is inside run_dir={str(run_dir)!r} and would replace the run's own files; "
+                f"is inside {key}={str(run_dir)!r} and would replace the run's own files; "
                 "allowed: a file outside the run directory",
             )  # fmt: skip
     if input_file is not None and (
@@ -171,6 +211,7 @@ def validate_evaluate(cfg: DictConfig) -> DictConfig:
     """
     run_cfg = load_run_config(cfg)
     check_fields(cfg, EvaluateConfig, prefix="")
+    check_ensemble(cfg)
     check_top_k(cfg)
     check_n_best(cfg.decoding)  # n_best > 1 (beam): the oracle exact-match beside the best's
     # decoding.max_len is allowed: it replaces the run's length bound, as in predict.
@@ -216,7 +257,10 @@ def validate_predict(cfg: DictConfig) -> DictConfig:
     if cfg.input_file is not None and file_problem(cfg.input_file) is not None:
         raise ConfigError("input_file", cfg.input_file, file_problem(cfg.input_file))
     check_fields(cfg, PredictConfig, prefix="")
+    check_ensemble(cfg)
     check_top_k(cfg)
     check_n_best(cfg.decoding)
     check_output_file(cfg.output_file, cfg.run_dir, cfg.input_file)
+    for member in cfg.ensemble:  # nor any member's
+        check_output_file(cfg.output_file, member, key="ensemble")
     return run_cfg

@@ -110,6 +110,17 @@ class NonEmptyPath:
             raise ConfigError(key, value, self.describe())
 
 
+class PathList:
+    """A list of file or directory paths, none of them empty (`ensemble=[DIR2,DIR3]`)."""
+
+    def describe(self) -> str:
+        return "must be a list of paths, [A,B]; an empty one would mean the working directory"
+
+    def check(self, key: str, value: Any) -> None:
+        if any(entry is None or not str(entry).strip() for entry in value or ()):
+            raise ConfigError(key, list(value), self.describe())
+
+
 def _metadata(constraint: Any, help: str) -> dict:
     metadata = {HELP: help} if help else {}
     if constraint is not None:
@@ -121,6 +132,11 @@ def described(default: Any, help: str) -> Any:
     """A schema field without a constraint of its own (its type says what it takes), with
     its help text."""
     return dataclasses.field(default=default, metadata=_metadata(None, help))
+
+
+def path_list(help: str = "") -> Any:
+    """A schema field holding a list of paths, empty by default."""
+    return dataclasses.field(default_factory=list, metadata=_metadata(PathList(), help))
 
 
 def filesystem_path(default: str | None, help: str = "") -> Any:

@@ -8,6 +8,7 @@ import pytest
 import yaml
 from doc_runs import (
     TRAINED,
+    ensemble_dirs_for,
     make_workspace,
     run_dir_for,
     run_script,
@@ -141,6 +142,7 @@ def test_a_documented_error_is_the_one_the_command_prints(command, workspace, tm
 @pytest.mark.parametrize("command", COMMANDS, ids=ids(COMMANDS))
 def test_a_documented_evaluate_or_predict_command_composes(command, workspace):
     run_dir_for(command)  # names a run the tests train
+    ensemble_dirs_for(command)  # and so does its ensemble, if any
     with shell(workspace, command.env):
         try:
             cfg = compose_config(command.args, config_name=command.kind)

@@ -10,6 +10,7 @@ from doc_runs import (
     TINY_RUN,
     TRAINED,
     call_main,
+    ensemble_dirs_for,
     make_workspace,
     run_dir_for,
     run_dir_of_training,
@@ -78,7 +79,11 @@ def finished(workspace: Path, text: str, trained) -> Path:
 
 
 def run_for(command, workspace, trained) -> Path:
-    """Trains the run an evaluate or predict line names; returns its directory."""
+    """Trains the run an evaluate or predict line names, and those of its ensemble;
+    returns the run's directory."""
+    for member in ensemble_dirs_for(command):
+        (text,) = [text for text in TRAINED if run_dir_of_training(text) == member]
+        finished(workspace, text, trained)
     run_dir = run_dir_for(command)
     (text,) = [text for text in TRAINED if run_dir_of_training(text) == run_dir]
     return finished(workspace, text, trained)
