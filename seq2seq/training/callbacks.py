@@ -240,3 +240,52 @@ class BestEpoch(keras.callbacks.EarlyStopping):
                 "goal_reached": self.goal_reached,
             }
         }
+
+
+class PlateauDecay(keras.callbacks.ReduceLROnPlateau):
+    """Keras' ReduceLROnPlateau on a validation metric, in its known direction, with a state
+    that survives a resume (`lr_schedule=plateau`).
+
+    The learning rate itself is one of the optimizer's variables, saved with each
+    checkpoint; what this adds is the callback's own count of epochs waited, best value and
+    cooldown, recorded in latest.json (`state`) and given back on resume, where Keras'
+    `on_train_begin` would reset them. Keras' TensorBoard logs the rate each epoch trained
+    at (`epoch_learning_rate`), so the run's callbacks put this one after it.
+
+    Args:
+        monitor: `val/<metric>`, one of `seq2seq_config.config.schema.VALIDATION_METRICS`.
+        factor: the rate is multiplied by it after `patience` epochs without improvement.
+        patience: epochs without improvement before the rate decays.
+        min_lr: the rate never falls below it.
+        saved: the state recorded with the checkpoint a run resumes from, if any.
+    """
+
+    def __init__(self, monitor: str, factor: float, patience: int, min_lr: float, saved=None):
+        metric = monitor.split("/", 1)[1]
+        super().__init__(
+            monitor=f"val_{metric}",
+            mode=METRICS[metric],
+            factor=factor,
+            patience=patience,
+            min_lr=min_lr,
+            min_delta=0.0,
+        )
+        self.saved = saved
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self.saved:
+            self.wait = self.saved["wait"]
+            self.best = self.saved["best"]
+            self.cooldown_counter = self.saved["cooldown_counter"]
+
+    def state(self) -> dict:
+        """What latest.json records of this callback."""
+        best = None if self.best is None else float(self.best)
+        return {
+            "plateau": {
+                "wait": int(self.wait),
+                "best": best,
+                "cooldown_counter": int(self.cooldown_counter),
+            }
+        }

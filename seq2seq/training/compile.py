@@ -14,13 +14,15 @@ from seq2seq.training.hardware import Precision, choose_precision, cpu_flags
 
 def learning_rate(trainer_cfg, total_steps: int):
     """The learning rate, or its schedule: a linear warmup from 0 over `warmup_steps`, then
-    constant or a cosine decay towards 0 over the rest of the run.
+    constant or a cosine decay towards 0 over the rest of the run; for `plateau`, the
+    peak as a plain rate, which the optimizer keeps in a variable that `PlateauDecay`
+    (Keras' ReduceLROnPlateau) lowers and checkpoints save.
 
     Keras' CosineDecay does both parts: with `alpha=1.0` its "decay" keeps the rate at its
     peak, which makes it the constant schedule after a warmup too.
     """
     peak, warmup = trainer_cfg.learning_rate, trainer_cfg.warmup_steps
-    if trainer_cfg.lr_schedule == "constant" and not warmup:
+    if trainer_cfg.lr_schedule in ("constant", "plateau") and not warmup:
         return peak
     decay_steps = max(1, total_steps - warmup)
     alpha = 1.0 if trainer_cfg.lr_schedule == "constant" else 0.0

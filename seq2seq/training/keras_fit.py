@@ -60,6 +60,7 @@ def fit_and_save(run: TrainingRun, callbacks=()) -> Metrics:
     saved = _resume(model, run_dir, trainer.epochs) if run.resuming else None
     run.first_epoch = first_epoch = 0 if saved is None else saved["epoch"]
     run.start_early_stopping(saved)
+    run.start_lr_decay(saved)
     # A run that stopped early, resumed to finish its final save, trains no more.
     stopped = run.stopped_already()
     steps_before = int(model.optimizer.iterations.numpy())

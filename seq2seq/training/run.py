@@ -22,6 +22,7 @@ from seq2seq.training.callbacks import (
     BestEpoch,
     FlushingTensorBoard,
     GreedyValidation,
+    PlateauDecay,
     StopOnNonFiniteLoss,
     TensorBoardExtras,
 )
@@ -64,6 +65,7 @@ class TrainingRun:
     model: object = None
     evaluator: Evaluator | None = None
     best: BestEpoch | None = None
+    plateau: PlateauDecay | None = None
     first_epoch: int = 0
 
     @property
@@ -96,11 +98,32 @@ class TrainingRun:
         self.best = BestEpoch(watch.monitor, watch.patience, watch.min_delta, watch.goal, state)
         return self.best
 
+    def start_lr_decay(self, saved: dict | None = None) -> PlateauDecay | None:
+        """The learning rate's decay on plateau when `trainer.lr_schedule=plateau` (None
+        otherwise), watching early stopping's metric, from a resumed checkpoint's state."""
+        trainer = self.cfg.trainer
+        if trainer.lr_schedule != "plateau":
+            return None
+        state = (saved or {}).get("plateau")
+        if saved is not None and state is None:
+            log.warning("The checkpoint resumed from has no plateau state: it starts afresh")
+        plateau = trainer.plateau
+        self.plateau = PlateauDecay(
+            trainer.early_stopping.monitor, plateau.factor, plateau.patience,
+            plateau.min_learning_rate, state,
+        )  # fmt: skip
+        return self.plateau
+
+    def _watch_state(self) -> dict:
+        """What latest.json records of early stopping and the plateau decay."""
+        watchers = (self.best, self.plateau)
+        return {k: v for w in watchers if w is not None for k, v in w.state().items()}
+
     def callbacks(self, extra=()) -> list:
         """The epoch's callbacks, in order: validation first, then what reads its figures
         (early stopping, TensorBoard); each epoch's logs and summaries are complete and on
         disk before its checkpoint is written (last), so a checkpoint never outlives them."""
-        cfg, run_dir, best = self.cfg, self.path, self.best
+        cfg, run_dir, best, plateau = self.cfg, self.path, self.best, self.plateau
         average = cfg.trainer.average_checkpoints
         writer = tf.summary.create_file_writer(str(run_dir / TENSORBOARD_DIR))
         return [
@@ -123,11 +146,14 @@ class TrainingRun:
                 histogram_freq=cfg.logging.histogram_freq,
                 write_graph=False,
             ),
+            # After TensorBoard, which logs the rate the epoch trained at, before the
+            # checkpoint, which saves the decayed one.
+            *([plateau] if plateau is not None else []),
             *extra,
             checkpoints.Checkpointer(
                 run_dir / CHECKPOINTS_DIR,
                 before_save=writer.flush,
-                extra_state=best.state if best is not None else None,
+                extra_state=self._watch_state,
                 keep=cfg.trainer.keep_checkpoints,
                 protected=(
                     (lambda: averaging.protected_epochs(best.best_epoch + 1, average))

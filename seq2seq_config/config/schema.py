@@ -123,6 +123,29 @@ class EarlyStoppingConfig:
 
 
 @dataclass
+class PlateauConfig:
+    """`trainer.lr_schedule=plateau`: the learning rate decays when validation stops
+    improving (Keras' ReduceLROnPlateau), as OpenNMT-py and Sockeye decay on plateau."""
+
+    factor: float = number(
+        0.5,
+        minimum=0.0,
+        maximum=1.0,
+        exclusive_minimum=True,
+        exclusive_maximum=True,
+        help="The learning rate is multiplied by it each time `trainer.early_stopping.monitor` has not improved for `patience` epochs.",
+    )
+    patience: int = integer(
+        1,
+        minimum=1,
+        help="Epochs without an improvement before the rate decays; below early stopping's patience, so that a run tries a lower rate before it stops.",
+    )
+    min_learning_rate: float = number(
+        1e-5, minimum=0.0, help="The learning rate never decays below it."
+    )
+
+
+@dataclass
 class TrainerConfig:
     """How to fit: optimizer, schedule, batching, when to stop."""
 
@@ -146,11 +169,12 @@ class TrainerConfig:
     learning_rate: float = number(
         1e-2, minimum=0.0, exclusive_minimum=True, help="The peak learning rate."
     )
-    lr_schedule: str = one_of(
-        "cosine",
-        ("constant", "cosine"),
-        help="constant, or cosine: decays from `learning_rate` towards 0 over the whole run.",
+    lr_schedule: str | None = one_of(
+        None,
+        ("constant", "cosine", "plateau"),
+        help="constant; cosine: decays from `learning_rate` towards 0 over `trainer.epochs`; plateau: decays by `trainer.plateau.factor` whenever early stopping's metric stops improving, however long the run lasts; null: cosine for a generated task (it trains a known number of epochs), plateau for files of pairs (early stopping ends them long before a cosine over `trainer.epochs` would have decayed).",
     )
+    plateau: PlateauConfig = field(default_factory=PlateauConfig)
     warmup_steps: int = integer(
         0,
         minimum=0,

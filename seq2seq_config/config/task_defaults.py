@@ -21,6 +21,7 @@ DEFAULTS = {
     "trainer.epochs": (3, 100),
     "trainer.early_stopping.monitor": ("val/exact_match", "val/token_error_rate"),
     "trainer.group_by_length": (False, True),
+    "trainer.lr_schedule": ("cosine", "plateau"),
 }
 #: The shipped sample `task=tsv` trains on when neither `task.train_path` nor `task.path`
 #: names a file (English number words to digits).

@@ -144,6 +144,8 @@ def _check_trainer(trainer) -> None:
             watch.goal,
             "a goal needs a metric to reach; set trainer.early_stopping.monitor too",
         )
+    if trainer.lr_schedule == "plateau":
+        _check_plateau(trainer)
     if trainer.strategy == "multi_worker":
         # Its own training loop (seq2seq/training/distribute.py) runs every other feature
         # (early stopping, keep_checkpoints, the TensorBoard views, on the chief); these it
@@ -160,6 +162,31 @@ def _check_trainer(trainer) -> None:
                     value,
                     f"trainer.strategy=multi_worker supports only {' or '.join(map(str, allowed))}",
                 )
+
+
+def _check_plateau(trainer) -> None:
+    """`lr_schedule=plateau` decays on early stopping's metric, from the first step."""
+    if trainer.early_stopping.monitor in (None, "off"):
+        raise ConfigError(
+            "trainer.lr_schedule",
+            "plateau",
+            "it decays when trainer.early_stopping.monitor stops improving, and that is off; "
+            "set a monitor, or trainer.lr_schedule=cosine or constant",
+        )
+    if trainer.warmup_steps:
+        raise ConfigError(
+            "trainer.warmup_steps",
+            trainer.warmup_steps,
+            "trainer.lr_schedule=plateau starts at trainer.learning_rate; allowed: 0, or "
+            "trainer.lr_schedule=cosine or constant for a warmup",
+        )
+    if trainer.strategy == "multi_worker":
+        # The chief alone runs the callbacks: a decay there would leave the workers' rates.
+        raise ConfigError(
+            "trainer.lr_schedule",
+            "plateau",
+            "trainer.strategy=multi_worker supports only cosine or constant",
+        )
 
 
 def validate(cfg: DictConfig) -> None:

@@ -1,0 +1,119 @@
+"""`trainer.lr_schedule=plateau`: the learning rate decays when early stopping's metric stops
+improving, whatever the maximum epoch count; its state survives a resume; it is what files of
+pairs train with unless told otherwise, and what it cannot do is refused."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+import seq2seq
+from conftest import InterruptAtEpoch, WorseFrom
+from seq2seq.training.callbacks import PlateauDecay
+from seq2seq_config import ConfigError, compose_config, validate
+from seq2seq_config.cli.errors import Interrupted
+
+PLATEAU = (
+    "trainer.epochs=5",
+    "trainer.lr_schedule=plateau",
+    "trainer.plateau.patience=1",
+    "trainer.early_stopping.monitor=val/loss",
+    "trainer.early_stopping.patience=4",
+)
+
+
+def compiled(rate=0.01):
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(rate), loss="mse")
+    return model
+
+
+def feed(callback, values, metric="val_token_error_rate"):
+    """The learning rate after each epoch end that logs `values`."""
+    rates = []
+    for epoch, value in enumerate(values):
+        callback.on_epoch_end(epoch, {metric: value})
+        rates.append(float(callback.model.optimizer.learning_rate))
+    return rates
+
+
+def test_the_rate_decays_after_patience_epochs_without_improvement_in_the_metrics_direction():
+    decay = PlateauDecay("val/token_error_rate", factor=0.5, patience=2, min_lr=0.002)
+    decay.set_model(compiled())
+    decay.on_train_begin()
+    # Lower is better for an error rate: 0.3 improves on 0.4; then two epochs without.
+    assert feed(decay, [0.4, 0.3, 0.35, 0.31, 0.2, 0.25, 0.26, 0.27, 0.28]) == pytest.approx(
+        [0.01, 0.01, 0.01, 0.005, 0.005, 0.005, 0.0025, 0.0025, 0.002]
+    )
+    growing = PlateauDecay("val/exact_match", factor=0.5, patience=1, min_lr=0.0)
+    growing.set_model(compiled())
+    growing.on_train_begin()
+    assert feed(growing, [0.5, 0.6, 0.55], "val_exact_match") == pytest.approx([0.01, 0.01, 0.005])
+
+
+def test_its_state_is_given_back_on_resume():
+    first = PlateauDecay("val/loss", factor=0.5, patience=2, min_lr=0.0)
+    first.set_model(compiled())
+    first.on_train_begin()
+    feed(first, [1.0, 1.1], "val_loss")
+    saved = first.state()["plateau"]
+    assert saved == {"wait": 1, "best": 1.0, "cooldown_counter": 0}
+    resumed = PlateauDecay("val/loss", factor=0.5, patience=2, min_lr=0.0, saved=saved)
+    resumed.set_model(compiled())
+    resumed.on_train_begin()
+    # One more epoch without improvement decays, as it would have without the resume.
+    assert feed(resumed, [1.2], "val_loss") == pytest.approx([0.005])
+
+
+def test_files_of_pairs_decay_on_plateau_and_generated_tasks_follow_a_cosine():
+    assert compose_config(["task=tsv"]).trainer.lr_schedule == "plateau"
+    assert compose_config([]).trainer.lr_schedule == "cosine"
+    assert (
+        compose_config(["task=tsv", "trainer.lr_schedule=cosine"]).trainer.lr_schedule == "cosine"
+    )
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["trainer.early_stopping.monitor=off"], "trainer.lr_schedule='plateau': it decays when"),
+        (["trainer.warmup_steps=100"], "trainer.warmup_steps=100: trainer.lr_schedule=plateau"),
+        (["trainer.plateau.factor=1.0"], "trainer.plateau.factor=1.0"),
+        (["trainer.plateau.patience=0"], "trainer.plateau.patience=0"),
+    ],
+)
+def test_what_plateau_cannot_do_is_refused(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        validate(compose_config(["trainer.lr_schedule=plateau", *overrides]))
+
+
+def learning_rates(run_dir):
+    events = EventAccumulator(str(run_dir / "tensorboard" / "train"))
+    events.Reload()
+    return [float(tf.make_ndarray(e.tensor_proto)) for e in events.Tensors("epoch_learning_rate")]
+
+
+@pytest.mark.slow
+def test_a_run_decays_where_validation_stops_improving_and_resumes_exactly(tiny_cfg, tmp_path):
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    metrics = seq2seq.train(tiny_cfg(*PLATEAU), run_dir=str(whole), callbacks=[WorseFrom(2)])
+    # Validation gets worse from the third epoch: each later epoch halves the rate.
+    assert learning_rates(whole) == pytest.approx([0.01, 0.01, 0.01, 0.005, 0.0025])
+    with pytest.raises(Interrupted):
+        seq2seq.train(
+            tiny_cfg(*PLATEAU), run_dir=str(cut), callbacks=[WorseFrom(2), InterruptAtEpoch(4)]
+        )
+    resumed = seq2seq.train(
+        tiny_cfg(*PLATEAU, "trainer.resume=true"), run_dir=str(cut), callbacks=[WorseFrom(2)]
+    )
+    assert resumed == metrics
+    state = [json.loads((d / "checkpoints" / "latest.json").read_text()) for d in (whole, cut)]
+    assert state[0]["plateau"] == state[1]["plateau"] and state[0]["plateau"]["best"] is not None
+    for a, b in zip(
+        keras.saving.load_model(whole / "model.keras").weights,
+        keras.saving.load_model(cut / "model.keras").weights,
+    ):
+        np.testing.assert_array_equal(a, b)
