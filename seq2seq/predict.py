@@ -18,19 +18,18 @@ Bad input (a token that is not a symbol of the run's vocabulary, an empty sequen
 sequence longer than the model takes) is refused with one line naming it.
 """
 
-import errno
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from seq2seq.data.vocabulary import EOS_ID, Vocabulary
 from seq2seq.evaluation.sequences import decode_sequences
+from seq2seq.serving.command_output import print_summary, write_output_file
 from seq2seq.serving.finished_run import load_ensemble, load_run
 from seq2seq.serving.unknown_symbols import unknown_summary, unknown_warnings
 from seq2seq_config import UserError, compose_config, exit_on_user_error
 from seq2seq_config.cli.runner import stop_on_sigterm
 from seq2seq_config.config.command_validation import validate_predict
-from seq2seq_config.run.files import atomic_write_text
 from seq2seq_config.task.text_files import read_lines
 from seq2seq_config.version import exit_if_version
 
@@ -131,12 +130,6 @@ def truncation_summary(outputs: list, sequences: list, bound, source: str) -> li
     ]
 
 
-def print_summary(lines: list[str]) -> None:
-    """Writes predict's summary (what the caller should know of the outputs) on stderr."""
-    for line in lines:
-        print(line, file=sys.stderr)
-
-
 def format_outputs(outputs: list, vocab, n_best: int) -> str:
     """The text `predict` writes: one detokenized output per line, or with `n_best` > 1 a
     TSV line per hypothesis: input number (from 1), rank (from 1), log-probability, text."""
@@ -187,21 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         if cfg.output_file is None:
             sys.stdout.write(text)
         else:
-            _write_output(cfg.output_file, text)
+            write_output_file(cfg.output_file, text)
     return 0
-
-
-def _write_output(path: str, text: str) -> None:
-    """Writes the outputs atomically; a failure names the user's path, not the temporary."""
-    try:
-        atomic_write_text(path, text)
-    except OSError as error:
-        if error.errno == errno.ENOSPC:
-            raise  # reported as a full disk, naming the directory
-        raise UserError(
-            f"output_file={path!r}: cannot be written ({error.strerror or error}); allowed: a "
-            "file in a writable directory"
-        ) from None
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ through the step callback, so it is tested with a fake step.
 import tensorflow as tf
 
 from seq2seq.data.vocabulary import BOS_ID, EOS_ID, PAD_ID
+from seq2seq.evaluation import token_rules
 from seq2seq.evaluation.search_loop import StepFn, pad_to
 
 
@@ -15,7 +16,16 @@ def length_penalty(lengths, alpha):
     return tf.pow((5.0 + tf.cast(lengths, tf.float32)) / 6.0, alpha)
 
 
-def beam_search(step_fn: StepFn, state, batch_size, max_len, beam_size=5, alpha=0.0) -> tf.Tensor:
+def beam_search(
+    step_fn: StepFn,
+    state,
+    batch_size,
+    max_len,
+    beam_size=5,
+    alpha=0.0,
+    min_len=0,
+    no_repeat_ngram_size=0,
+) -> tf.Tensor:
     """Keeps the `beam_size` best partial sequences of each batch row; returns the best.
 
     The best of `beam_search_n_best`, whose arguments it takes; see there.
@@ -23,12 +33,22 @@ def beam_search(step_fn: StepFn, state, batch_size, max_len, beam_size=5, alpha=
     Returns:
         int32 (batch, max_len): the best hypothesis of each row, EOS included, PAD after.
     """
-    ids, _ = beam_search_n_best(step_fn, state, batch_size, max_len, beam_size, alpha, n_best=1)
+    ids, _ = beam_search_n_best(
+        step_fn, state, batch_size, max_len, beam_size, alpha, 1, min_len, no_repeat_ngram_size
+    )
     return ids[:, 0]
 
 
 def beam_search_n_best(
-    step_fn: StepFn, state, batch_size, max_len, beam_size=5, alpha=0.0, n_best=1
+    step_fn: StepFn,
+    state,
+    batch_size,
+    max_len,
+    beam_size=5,
+    alpha=0.0,
+    n_best=1,
+    min_len=0,
+    no_repeat_ngram_size=0,
 ):
     """Keeps the `beam_size` best partial sequences of each batch row; returns the `n_best` best.
 
@@ -44,7 +64,14 @@ def beam_search_n_best(
         beam_size: hypotheses kept per row (K).
         alpha: length penalty exponent; larger favours longer sequences.
         n_best: how many of the K final hypotheses to return, best first (<= K).
+        min_len: the fewest tokens before a hypothesis may emit EOS.
+        no_repeat_ngram_size: n > 0 forbids a hypothesis a token that would repeat one of
+            its own n-grams; its history is reordered with the beams, so each candidate
+            is checked against the hypothesis it extends.
         Others as `greedy_search`.
+
+    The rules set the forbidden tokens' log-probabilities to -1e9 without renormalizing
+    the others (as fairseq does): the scores stay the model's log-probabilities.
 
     Returns:
         `(ids, log_probs)`: int32 (batch, n_best, max_len), each row's `n_best` best
@@ -67,7 +94,13 @@ def beam_search_n_best(
     def step(t, tokens, scores, lengths, finished, sequences, state):
         logits, state = step_fn(tokens, state)
         vocab = tf.shape(logits)[-1]
-        log_probs = tf.reshape(tf.nn.log_softmax(logits), [batch_size, k, vocab])
+        log_probs = tf.nn.log_softmax(logits)
+        log_probs = token_rules.block_early_eos(log_probs, t, min_len, neg_inf)
+        history = tf.reshape(sequences, [batch_size * k, t])  # each beam's own tokens
+        log_probs = token_rules.block_repeated_ngrams(
+            log_probs, history, t, no_repeat_ngram_size, neg_inf
+        )
+        log_probs = tf.reshape(log_probs, [batch_size, k, vocab])
         # A finished hypothesis continues only with PAD, at no cost.
         pad_only = tf.where(tf.range(vocab) == PAD_ID, 0.0, neg_inf)
         log_probs = tf.where(finished[:, :, None], pad_only[None, None, :], log_probs)

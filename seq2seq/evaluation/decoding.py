@@ -8,7 +8,9 @@ is any nested structure of tensors whose first dimension is the batch (an LSTM's
 
 Every strategy starts from BOS, stops each sequence at its own EOS (padding after it),
 ends the loop once every sequence has ended or after `max_len` steps, and returns int32
-(batch, max_len) token ids, EOS included.
+(batch, max_len) token ids, EOS included. Each also takes the token rules of
+`token_rules.py` (`min_len`, `no_repeat_ngram_size`; sampling `top_p` too), Python numbers
+that shape the graph, applied to the step's scores before it chooses.
 
 keras_hub's samplers were tried on this state cache (benchmarks/decoding.py); they keep
 extending a sequence after its EOS until every sequence has one, and their beam search
@@ -22,24 +24,29 @@ from dataclasses import dataclass, field
 import tensorflow as tf
 
 from seq2seq.data.vocabulary import BOS_ID, EOS_ID, PAD_ID
+from seq2seq.evaluation import token_rules
 from seq2seq.evaluation.beam_search import beam_search, beam_search_n_best, repeat_beams
 from seq2seq.evaluation.search_loop import StepFn
 from seq2seq_config.config.command_schema import DecodingConfig
 from seq2seq_config.config.constraints import choices, dispatch_table
 
 
-def _token_by_token(choose, step_fn, state, batch_size, max_len) -> tf.Tensor:
+def _token_by_token(
+    choose, step_fn, state, batch_size, max_len, min_len=0, no_repeat_ngram_size=0
+) -> tf.Tensor:
     """The loop shared by greedy search and sampling: one token per sequence per step.
 
     Args:
-        choose: `(logits, t) -> token ids (batch,)`.
+        choose: `(logits, t) -> token ids (batch,)`, after `token_rules` forbade what
+            `min_len` and `no_repeat_ngram_size` forbid.
     """
     tokens = tf.fill([batch_size], tf.constant(BOS_ID, tf.int32))
     finished = tf.zeros([batch_size], tf.bool)
     # The output at its full size from the start, PAD where no step writes: no shape
     # depends on how many steps ran, so XLA compiles the loop (jit_compile), and it
     # measured faster than a growing TensorArray without XLA too (41 against 45 ms for
-    # 1,000 sequences of 11 steps, benchmarks/decoding.py).
+    # 1,000 sequences of 11 steps, benchmarks/decoding.py). It is also each row's
+    # history, which the n-gram rule reads.
     emitted = tf.fill([batch_size, max_len], tf.constant(PAD_ID, tf.int32))
     positions = tf.range(max_len)
 
@@ -48,6 +55,8 @@ def _token_by_token(choose, step_fn, state, batch_size, max_len) -> tf.Tensor:
 
     def step(t, tokens, finished, state, emitted):
         logits, state = step_fn(tokens, state)
+        logits = token_rules.block_early_eos(logits, t, min_len)
+        logits = token_rules.block_repeated_ngrams(logits, emitted, t, no_repeat_ngram_size)
         next_tokens = tf.where(finished, PAD_ID, choose(logits, t))
         finished = tf.logical_or(finished, tf.equal(next_tokens, EOS_ID))
         emitted = tf.where(tf.equal(positions, t)[None, :], next_tokens[:, None], emitted)
@@ -56,7 +65,9 @@ def _token_by_token(choose, step_fn, state, batch_size, max_len) -> tf.Tensor:
     return tf.while_loop(not_done, step, (tf.constant(0), tokens, finished, state, emitted))[-1]
 
 
-def greedy_search(step_fn: StepFn, state, batch_size, max_len) -> tf.Tensor:
+def greedy_search(
+    step_fn: StepFn, state, batch_size, max_len, min_len=0, no_repeat_ngram_size=0
+) -> tf.Tensor:
     """Feeds back the most likely token at each step.
 
     Args:
@@ -64,6 +75,9 @@ def greedy_search(step_fn: StepFn, state, batch_size, max_len) -> tf.Tensor:
         state: the initial state for `step_fn`.
         batch_size: int or int32 scalar tensor.
         max_len: int or int32 scalar tensor: the most tokens to emit, EOS included.
+        min_len: the fewest tokens before EOS may be emitted (its logit is -inf before).
+        no_repeat_ngram_size: n > 0 forbids a token that would repeat an n-gram of the
+            sequence; 0 allows any.
 
     Returns:
         int32 (batch, max_len): decoded ids, EOS included, PAD after it.
@@ -72,17 +86,37 @@ def greedy_search(step_fn: StepFn, state, batch_size, max_len) -> tf.Tensor:
     def most_likely(logits, t):
         return tf.argmax(logits, axis=-1, output_type=tf.int32)
 
-    return _token_by_token(most_likely, step_fn, state, batch_size, max_len)
+    return _token_by_token(
+        most_likely, step_fn, state, batch_size, max_len, min_len, no_repeat_ngram_size
+    )
 
 
-def sample(step_fn: StepFn, state, batch_size, max_len, temperature=1.0, top_k=0, seed=0):
+def sample(
+    step_fn: StepFn,
+    state,
+    batch_size,
+    max_len,
+    temperature=1.0,
+    top_k=0,
+    seed=0,
+    top_p=1.0,
+    min_len=0,
+    no_repeat_ngram_size=0,
+):
     """Draws each token from the softmax of `logits / temperature`.
+
+    In this order: `min_len` and `no_repeat_ngram_size` forbid tokens, the logits are
+    divided by the temperature, cut to the `top_k` most likely, then to the nucleus of
+    `top_p` (of the distribution left after the temperature and top_k), and the token
+    is drawn from what remains, renormalized.
 
     Args:
         temperature: > 0; below 1 sharpens the distribution, above 1 flattens it.
         top_k: draw among the k most likely tokens only; 0 draws among all.
         seed: with the step index, seeds a stateless draw: the same seed gives the same
             sequences.
+        top_p: draw among the smallest set of most likely tokens whose probability
+            reaches it (`token_rules.nucleus`); 1 draws among all.
         Others as `greedy_search`.
 
     Returns:
@@ -94,11 +128,12 @@ def sample(step_fn: StepFn, state, batch_size, max_len, temperature=1.0, top_k=0
         if top_k:
             kth = tf.math.top_k(logits, k=top_k).values[:, -1:]
             logits = tf.where(logits < kth, tf.constant(-1e9, logits.dtype), logits)
+        logits = token_rules.nucleus(logits, top_p)
         seeds = tf.stack([tf.cast(seed, tf.int32), t])
         drawn = tf.random.stateless_categorical(logits, 1, seed=seeds, dtype=tf.int32)
         return drawn[:, 0]
 
-    return _token_by_token(draw, step_fn, state, batch_size, max_len)
+    return _token_by_token(draw, step_fn, state, batch_size, max_len, min_len, no_repeat_ngram_size)
 
 
 @dataclass(frozen=True)
@@ -118,22 +153,47 @@ class Strategy:
     copies: Callable[[dict], int] = lambda options: 1
 
 
+#: The `decoding.*` keys of the token rules every strategy here takes (`token_rules`).
+RULES = {"min_len": "min_len", "no_repeat_ngram_size": "no_repeat_ngram_size"}
+
+
+def rules_tag(options: dict) -> str:
+    """The token rules' part of a decoding tag: empty at their defaults, so that the tags
+    of settings without them stay what they were."""
+    tag = f"-min{options['min_len']}" if options.get("min_len") else ""
+    if options.get("no_repeat_ngram_size"):
+        tag += f"-norep{options['no_repeat_ngram_size']}"
+    return tag
+
+
+def _sample_tag(options: dict) -> str:
+    top_p = options.get("top_p", 1.0)
+    nucleus = f"-p{top_p:g}" if top_p < 1.0 else ""
+    return f"-t{options['temperature']:g}-k{options['top_k']}-s{options['seed']}{nucleus}"
+
+
 #: Every `decoding.strategy`, by name.
 DECODING_STRATEGIES: dict[str, Strategy] = dispatch_table(
     "decoding.strategy",
     choices(DecodingConfig, "strategy"),
     {
-        "greedy": Strategy(greedy_search),
+        "greedy": Strategy(greedy_search, options=dict(RULES)),
         "beam": Strategy(
             beam_search,
-            options={"beam_size": "beam_size", "alpha": "length_penalty"},
+            options={"beam_size": "beam_size", "alpha": "length_penalty", **RULES},
             tag=lambda o: f"{o['beam_size']}-lp{o['alpha']:g}",
             copies=lambda o: o["beam_size"],
         ),
         "sample": Strategy(
             sample,
-            options={"temperature": "temperature", "top_k": "top_k", "seed": "seed"},
-            tag=lambda o: f"-t{o['temperature']:g}-k{o['top_k']}-s{o['seed']}",
+            options={
+                "temperature": "temperature",
+                "top_k": "top_k",
+                "seed": "seed",
+                "top_p": "top_p",
+                **RULES,
+            },
+            tag=_sample_tag,
         ),
     },
 )
@@ -154,9 +214,11 @@ def decoding_options(decoding_cfg) -> dict[str, object]:
 
 def decoding_tag(decoding_cfg) -> str:
     """A short name of the decoding settings, for file names and TensorBoard tags:
-    `greedy`, `beam5-lp0`, `sample-t1-k0-s0`."""
+    `greedy`, `beam5-lp0`, `sample-t1-k0-s0`; settings away from their defaults add
+    `-p0.9` (top_p), `-min3` (min_len), `-norep2` (no_repeat_ngram_size)."""
     strategy = DECODING_STRATEGIES[decoding_cfg.strategy]
-    return decoding_cfg.strategy + strategy.tag(decoding_options(decoding_cfg))
+    options = decoding_options(decoding_cfg)
+    return decoding_cfg.strategy + strategy.tag(options) + rules_tag(options)
 
 
 def decode(model, encoder_token_ids, max_len, strategy="greedy", **options) -> tf.Tensor:
@@ -168,7 +230,8 @@ def decode(model, encoder_token_ids, max_len, strategy="greedy", **options) -> t
         max_len: the most tokens to emit per sequence, EOS included.
         strategy: a name in `DECODING_STRATEGIES`: `greedy`, `beam` or `sample`.
         **options: the strategy's options: `beam_size` and `alpha` for beam;
-            `temperature`, `top_k` and `seed` for sample.
+            `temperature`, `top_k`, `seed` and `top_p` for sample; `min_len` and
+            `no_repeat_ngram_size` for each of them.
 
     Returns:
         int32 (batch, max_len) token ids, EOS included, PAD after it.
@@ -195,9 +258,20 @@ def decode(model, encoder_token_ids, max_len, strategy="greedy", **options) -> t
 
 
 def decode_n_best(
-    model, encoder_token_ids, max_len, beam_size: int, alpha: float, n_best: int
+    model,
+    encoder_token_ids,
+    max_len,
+    beam_size: int,
+    alpha: float,
+    n_best: int,
+    min_len: int = 0,
+    no_repeat_ngram_size: int = 0,
 ) -> tuple:
     """The `n_best` best hypotheses of beam search for each source, with their log-probabilities.
+
+    Args:
+        model, encoder_token_ids, max_len: as `decode`.
+        beam_size, alpha, n_best, min_len, no_repeat_ngram_size: as `beam_search_n_best`.
 
     Returns:
         `(ids, log_probs)`: int32 (batch, n_best, max_len) and float32 (batch, n_best).
@@ -210,7 +284,9 @@ def decode_n_best(
         return model.decode_step(token_ids, state, encoded)
 
     batch_size = tf.shape(encoder_token_ids)[0]
-    return beam_search_n_best(step_fn, state, batch_size, max_len, beam_size, alpha, n_best)
+    return beam_search_n_best(
+        step_fn, state, batch_size, max_len, beam_size, alpha, n_best, min_len, no_repeat_ngram_size
+    )
 
 
 def greedy_decode(model, encoder_token_ids, max_len) -> tf.Tensor:

@@ -40,9 +40,7 @@ def decode_sequences(
 
     def decode_fn(token_ids, max_len):
         if strategy == "beam" and n_best > 1:
-            return decode_n_best(
-                model, token_ids, max_len, options["beam_size"], options["alpha"], n_best
-            )
+            return decode_n_best(model, token_ids, max_len, n_best=n_best, **options)
         return decode(model, token_ids, max_len, strategy, **options)[:, None, :], tf.zeros([0, 0])
 
     @tf.function(reduce_retracing=True)

@@ -100,7 +100,7 @@ class TrainingRun:
 
     def start_lr_decay(self, saved: dict | None = None) -> PlateauDecay | None:
         """The learning rate's decay on plateau when `trainer.lr_schedule=plateau` (None
-        otherwise), watching early stopping's metric, from a resumed checkpoint's state."""
+        otherwise), watching `trainer.plateau.monitor`, from a resumed checkpoint's state."""
         trainer = self.cfg.trainer
         if trainer.lr_schedule != "plateau":
             return None
@@ -109,7 +109,7 @@ class TrainingRun:
             log.warning("The checkpoint resumed from has no plateau state: it starts afresh")
         plateau = trainer.plateau
         self.plateau = PlateauDecay(
-            trainer.early_stopping.monitor, plateau.factor, plateau.patience,
+            plateau.monitor, plateau.factor, plateau.patience,
             plateau.min_learning_rate, state,
         )  # fmt: skip
         return self.plateau

@@ -1,11 +1,11 @@
 """The console scripts an installation puts on the PATH: `seq2seq-train`,
-`seq2seq-evaluate`, `seq2seq-predict` and `seq2seq-modes` (pyproject.toml's
+`seq2seq-evaluate`, `seq2seq-predict`, `seq2seq-score` and `seq2seq-modes` (pyproject.toml's
 `[project.scripts]`).
 
-Each takes what `python train.py` and `python -m seq2seq.evaluate|predict|modes` take, from
-any directory, and `--version`. `--version` is answered here, before the command's module
-loads: the three that decode import TensorFlow (seconds), and Hydra's own `--version`
-names Hydra's.
+Each takes what `python train.py` and `python -m seq2seq.evaluate|predict|score|modes` take,
+from any directory, and `--version`. `--version` is answered here, before the command's
+module loads: the four that load a model import TensorFlow (seconds), and Hydra's own
+`--version` names Hydra's.
 """
 
 import sys
@@ -35,6 +35,15 @@ def predict() -> None:
     (`seq2seq.predict`)."""
     exit_if_version(sys.argv[1:])
     from seq2seq.predict import main  # noqa: PLC0415 - TensorFlow loads after --version
+
+    sys.exit(main())
+
+
+def score() -> None:
+    """`seq2seq-score run_dir=DIR input_file=pairs.tsv`: each pair's log-probability under a
+    finished run's model (`seq2seq.score`)."""
+    exit_if_version(sys.argv[1:])
+    from seq2seq.score import main  # noqa: PLC0415 - TensorFlow loads after --version
 
     sys.exit(main())
 

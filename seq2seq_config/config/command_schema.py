@@ -1,4 +1,4 @@
-"""Typed schemas of the `evaluate` and `predict` commands, and of decoding.
+"""Typed schemas of the `evaluate`, `predict` and `score` commands, and of decoding.
 
 As in `schema.py`, each field states the values it allows, and everything else reads
 them from here.
@@ -69,6 +69,28 @@ class DecodingConfig:
         maximum=2**31 - 1,
         help="sample: seeds sampling (with the step index): the same seed gives the same sequences.",
     )
+    top_p: float = number(
+        1.0,
+        minimum=0.0,
+        maximum=1.0,
+        exclusive_minimum=True,
+        help="sample: among the smallest set of most likely tokens whose probability reaches p (nucleus sampling), after temperature and top_k; 1 means all.",
+    )
+    min_len: int = integer(
+        0,
+        minimum=0,
+        help="Every strategy: the fewest tokens before EOS may be emitted (EOS's score is -inf before); 0 means no minimum. Must be below decoding.max_len; a source whose length bound is at most min_len cannot end and is cut at its bound.",
+    )
+    no_repeat_ngram_size: int = integer(
+        0,
+        minimum=0,
+        help="Every strategy: n > 0 forbids a token that would repeat an n-gram already in its hypothesis (beam search: each beam's own); 0 allows repeats.",
+    )
+
+
+#: `decoding.*` keys that only some strategies read, and those strategies: a value other
+#: than the key's default with another strategy is refused, never silently ignored.
+STRATEGY_KEYS = {"top_p": ("sample",)}
 
 
 @dataclass
@@ -141,3 +163,34 @@ class PredictConfig:
         help="An input symbol the run's vocabulary lacks reads as `<unk>`: warn (a line on stderr per such input, and their count) or error (refuse the input, exit status 2).",
     )
     decoding: DecodingConfig = field(default_factory=DecodingConfig)
+
+
+@dataclass
+class ScoreConfig:
+    """`python -m seq2seq.score run_dir=DIR input_file=pairs.tsv ...`."""
+
+    run_dir: str = described(
+        MISSING, help="The finished run whose model scores the pairs (required)."
+    )
+    input_file: str | None = filesystem_path(
+        None,
+        help="The file of `source<TAB>target` pairs to score, one a line, in the run's tokenizers (required).",
+    )
+    header: bool | None = described(
+        None,
+        help="`input_file`'s first line: column names (true: skipped), a pair (false), or null: one that looks like column names is refused, as `task.header`.",
+    )
+    output_file: str | None = filesystem_path(
+        None,
+        help="Where to write the scores, a TSV line per pair in input order (`source`, `target`, `log_prob`, `tokens`), atomically; null: stdout.",
+    )
+    per_token: bool = described(
+        False,
+        help="Adds a column: each target token's log-probability (EOS last), space-separated; they sum to `log_prob`.",
+    )
+    batch_size: int = integer(500, minimum=1, maximum=10**6, help="Pairs scored per batch.")
+    on_unknown: str = one_of(
+        "warn",
+        ("warn", "error"),
+        help="A symbol of either side the run's vocabulary lacks reads as `<unk>` (and is scored as it): warn (a line on stderr per such pair, and their count) or error (refuse the pair, exit status 2). A vocabulary without `<unk>` refuses it either way.",
+    )

@@ -1,4 +1,4 @@
-"""Checks of the `evaluate` and `predict` commands' configs against the run they name."""
+"""Checks of the `evaluate`, `predict` and `score` commands' configs against the run they name."""
 
 import json
 import os
@@ -8,12 +8,16 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from seq2seq_config.cli.errors import ConfigError
-from seq2seq_config.config.command_schema import EvaluateConfig, PredictConfig
+from seq2seq_config.config.command_schema import (
+    EvaluateConfig,
+    PredictConfig,
+    ScoreConfig,
+)
 from seq2seq_config.config.constraints import check_fields
+from seq2seq_config.config.decoding_validation import check_decoding
 from seq2seq_config.run.files import TEMPORARY_PREFIX
 from seq2seq_config.run.names import CONFIG_FILE, METRICS_FILE, MODEL_FILE, VOCAB_FILE
 from seq2seq_config.task.text_files import file_problem
-from seq2seq_config.tokens import FIRST_SYMBOL_ID
 
 
 def load_run_config(cfg: DictConfig) -> DictConfig:
@@ -102,47 +106,6 @@ def check_ensemble(cfg: DictConfig) -> None:
         seen[resolved] = f"the entry {str(entry)!r}"
 
 
-def check_top_k(cfg: DictConfig) -> None:
-    """Refuses sampling among more tokens than the run's vocabulary has.
-
-    Raises:
-        ConfigError: naming decoding.top_k and the vocabulary's size.
-    """
-    vocab_path = Path(cfg.run_dir) / VOCAB_FILE
-    try:
-        # The symbols, after PAD, BOS and EOS.
-        size = len(json.loads(vocab_path.read_text())["symbols"]) + FIRST_SYMBOL_ID
-    except (OSError, ValueError, KeyError, TypeError):
-        return  # a damaged vocabulary is refused when the run is loaded
-    if cfg.decoding.top_k > size:
-        raise ConfigError(
-            "decoding.top_k",
-            cfg.decoding.top_k,
-            f"the run's vocabulary has {size} tokens; allowed: 0 (all) to {size}",
-        )
-
-
-def check_n_best(decoding: DictConfig) -> None:
-    """n-best lists come from beam search, at most one hypothesis per beam.
-
-    Raises:
-        ConfigError: naming decoding.n_best.
-    """
-    if decoding.n_best == 1:
-        return
-    if decoding.strategy != "beam":
-        raise ConfigError(
-            "decoding.n_best",
-            decoding.n_best,
-            f"decoding={decoding.strategy} gives one hypothesis; allowed: 1, or decoding=beam",
-        )
-    if decoding.n_best > decoding.beam_size:
-        raise ConfigError(
-            "decoding.n_best", decoding.n_best,
-            f"the beam keeps {decoding.beam_size} hypotheses; allowed: 1 to decoding.beam_size ({decoding.beam_size})",
-        )  # fmt: skip
-
-
 def check_output_file(
     path: str | None, run_dir=None, input_file: str | None = None, key: str = "run_dir"
 ) -> None:
@@ -212,8 +175,7 @@ def validate_evaluate(cfg: DictConfig) -> DictConfig:
     run_cfg = load_run_config(cfg)
     check_fields(cfg, EvaluateConfig, prefix="")
     check_ensemble(cfg)
-    check_top_k(cfg)
-    check_n_best(cfg.decoding)  # n_best > 1 (beam): the oracle exact-match beside the best's
+    check_decoding(cfg)
     # decoding.max_len is allowed: it replaces the run's length bound, as in predict.
     if cfg.eval.file is not None and file_problem(cfg.eval.file) is not None:
         raise ConfigError("eval.file", cfg.eval.file, file_problem(cfg.eval.file))
@@ -258,9 +220,29 @@ def validate_predict(cfg: DictConfig) -> DictConfig:
         raise ConfigError("input_file", cfg.input_file, file_problem(cfg.input_file))
     check_fields(cfg, PredictConfig, prefix="")
     check_ensemble(cfg)
-    check_top_k(cfg)
-    check_n_best(cfg.decoding)
+    check_decoding(cfg)
     check_output_file(cfg.output_file, cfg.run_dir, cfg.input_file)
     for member in cfg.ensemble:  # nor any member's
         check_output_file(cfg.output_file, member, key="ensemble")
+    return run_cfg
+
+
+def validate_score(cfg: DictConfig) -> DictConfig:
+    """Checks a `score` config against the run it names.
+
+    Returns:
+        The run's training config.
+
+    Raises:
+        ConfigError: naming the first key whose value cannot work.
+    """
+    run_cfg = load_run_config(cfg)
+    if cfg.input_file is None:
+        raise ConfigError(
+            "input_file", None, "required: a file of source<TAB>target pairs (input_file=PATH)"
+        )
+    check_fields(cfg, ScoreConfig, prefix="")
+    if file_problem(cfg.input_file) is not None:
+        raise ConfigError("input_file", cfg.input_file, file_problem(cfg.input_file))
+    check_output_file(cfg.output_file, cfg.run_dir, cfg.input_file)
     return run_cfg

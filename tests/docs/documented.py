@@ -17,11 +17,17 @@ DOCUMENTS = (ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md")))
 
 PYTHONS = ("python", "python3", ".venv/bin/python")
 #: `python -m MODULE` and console-script commands, by the command they are.
-MODULES = {"seq2seq.evaluate": "evaluate", "seq2seq.predict": "predict", "seq2seq.modes": "modes"}
+MODULES = {
+    "seq2seq.evaluate": "evaluate",
+    "seq2seq.predict": "predict",
+    "seq2seq.score": "score",
+    "seq2seq.modes": "modes",
+}
 SCRIPTS = {
     "seq2seq-train": "train",
     "seq2seq-evaluate": "evaluate",
     "seq2seq-predict": "predict",
+    "seq2seq-score": "score",
     "seq2seq-modes": "modes",
 }
 #: Commands the docs show but the tests do not run (they install, lint, serve, time or
@@ -52,7 +58,8 @@ class Command:
     Attributes:
         where: `FILE:LINE` of its first line, for messages.
         text: the line as written, continuations joined.
-        kind: `train`, `evaluate`, `predict`, `modes`, `shown` (never run) or `unknown`.
+        kind: `train`, `evaluate`, `predict`, `score`, `modes`, `shown` (never run) or
+            `unknown`.
         args: its arguments after the program, split as the shell splits them.
         env: its environment prefix (`TF_CONFIG=...`).
         output: the lines a `$ command` block shows it printing.

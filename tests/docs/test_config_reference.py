@@ -7,11 +7,16 @@ import importlib.util
 import pytest
 from documented import ROOT
 
-from seq2seq_config.config.command_schema import EvaluateConfig, PredictConfig
+from seq2seq_config.config.command_schema import EvaluateConfig, PredictConfig, ScoreConfig
 from seq2seq_config.config.constraints import HELP
 from seq2seq_config.config.schema import TrainConfig
 
-SCHEMAS = {"train": TrainConfig, "evaluate": EvaluateConfig, "predict": PredictConfig}
+SCHEMAS = {
+    "train": TrainConfig,
+    "evaluate": EvaluateConfig,
+    "predict": PredictConfig,
+    "score": ScoreConfig,
+}
 
 
 @pytest.fixture(scope="module")

@@ -19,15 +19,15 @@ from doc_runs import (
 from documented import commands_of, documented_commands, hydra_command_line, of_kind
 
 from seq2seq_config import compose_config
-from seq2seq_config.config.command_schema import EvaluateConfig, PredictConfig
+from seq2seq_config.config.command_schema import EvaluateConfig, PredictConfig, ScoreConfig
 from seq2seq_config.config.constraints import check_fields
 
 TRAIN = of_kind("train")
 #: Train lines shown failing (with their `error: ...`), and those meant to work.
 FAILING = [command for command in TRAIN if command.error]
 WORKING = [command for command in TRAIN if not command.error]
-COMMANDS = of_kind("evaluate", "predict")
-SCHEMAS = {"evaluate": EvaluateConfig, "predict": PredictConfig}
+COMMANDS = of_kind("evaluate", "predict", "score")
+SCHEMAS = {"evaluate": EvaluateConfig, "predict": PredictConfig, "score": ScoreConfig}
 
 
 def ids(commands):
@@ -94,7 +94,7 @@ def test_only_the_machines_figures_of_an_error_may_differ():
 
 def test_the_docs_show_commands_of_every_kind():
     kinds = {command.kind for command in documented_commands()}
-    assert {"train", "evaluate", "predict", "modes"} <= kinds
+    assert {"train", "evaluate", "predict", "score", "modes"} <= kinds
     assert len(TRAIN) > 30 and len(FAILING) >= 5
 
 
@@ -140,7 +140,7 @@ def test_a_documented_error_is_the_one_the_command_prints(command, workspace, tm
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=ids(COMMANDS))
-def test_a_documented_evaluate_or_predict_command_composes(command, workspace):
+def test_a_documented_evaluate_predict_or_score_command_composes(command, workspace):
     run_dir_for(command)  # names a run the tests train
     ensemble_dirs_for(command)  # and so does its ensemble, if any
     with shell(workspace, command.env):

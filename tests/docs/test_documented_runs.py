@@ -23,8 +23,8 @@ from documented import of_kind, parse
 
 pytestmark = pytest.mark.slow
 
-DECODING = [command for command in of_kind("evaluate", "predict") if not command.error]
-FAILING = [command for command in of_kind("evaluate", "predict") if command.error]
+DECODING = [command for command in of_kind("evaluate", "predict", "score") if not command.error]
+FAILING = [command for command in of_kind("evaluate", "predict", "score") if command.error]
 MODES = of_kind("modes")
 
 
@@ -101,6 +101,12 @@ def test_a_documented_evaluate_or_predict_command_runs(command, workspace, train
     assert status == 0, f"{command}: exit status {status}: {err}"
     if command.kind == "evaluate":
         assert "written: " in out, out
+    elif command.kind == "score":
+        # A TSV line per pair, in order: source, target, log-probability, tokens (, per token).
+        pairs = (workspace / command.value("input_file")).read_text().splitlines()
+        path = command.value("output_file")
+        lines = (workspace / path).read_text().splitlines() if path else out.splitlines()
+        assert [line.split("\t")[:2] for line in lines] == [p.split("\t") for p in pairs], lines
     elif command.value("output_file"):
         assert (workspace / command.value("output_file")).is_file()
     else:

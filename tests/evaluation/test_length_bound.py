@@ -16,6 +16,7 @@ from seq2seq.evaluation.decoding import greedy_search
 from seq2seq.evaluation.evaluator import Evaluator
 from seq2seq.evaluation.length_bound import DEFAULT, LengthBound
 from seq2seq.evaluation.sequences import decode_sequences
+from seq2seq_config.config.command_schema import DecodingConfig
 
 
 def test_every_training_target_fits_and_the_bound_grows_with_the_source():
@@ -166,7 +167,8 @@ def test_the_evaluator_counts_truncated_outputs_and_compares_strings():
 
 
 def decoding(max_len=None):
-    return OmegaConf.create({"strategy": "greedy", "n_best": 1, "max_len": max_len})
+    # The schema's defaults (every key a strategy reads), greedy.
+    return OmegaConf.merge(OmegaConf.structured(DecodingConfig), {"max_len": max_len})
 
 
 def test_predict_gives_the_same_outputs_in_any_batch_and_its_summary_counts_the_cut():

@@ -32,7 +32,13 @@ pytestmark = pytest.mark.slow
 #: caches and earlier builds (a build writes into its source tree).
 IGNORED = (".venv", ".git", "outputs", "multirun", "build", "dist", "*.egg-info", "__pycache__")
 IGNORED += (".pytest_cache", "tests", "benchmarks")
-COMMANDS = ("seq2seq-train", "seq2seq-evaluate", "seq2seq-predict", "seq2seq-modes")
+COMMANDS = (
+    "seq2seq-train",
+    "seq2seq-evaluate",
+    "seq2seq-predict",
+    "seq2seq-score",
+    "seq2seq-modes",
+)
 #: A user's own experiment, in the config directory they pass with --config-dir: the
 #: shipped sample of pairs (`task=tsv` without a file), at the tiny sizes that apply to a
 #: file of pairs (its lengths and vocabulary are its own).

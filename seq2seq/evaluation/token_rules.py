@@ -1,0 +1,115 @@
+"""What a decoding step may not choose: EOS before `min_len` tokens, a token that would
+repeat an n-gram of its own hypothesis, a token outside the nucleus of `top_p`.
+
+Each rule takes the step's scores (logits, or beam search's log-probabilities), rows by
+vocabulary, and returns them with the forbidden tokens set to `blocked` (-inf unless the
+caller needs finite arithmetic, as beam search's sums do). They are graph ops of fixed
+shapes, no Python branch on a tensor, so the loops around them stay one `tf.while_loop`
+that XLA compiles where it compiled before. Their settings (`min_len`, `n`, `top_p`) are
+Python numbers, fixed when the graph is traced; a rule at its default adds no op.
+"""
+
+import tensorflow as tf
+
+from seq2seq.data.vocabulary import EOS_ID, PAD_ID
+
+#: How far below `top_p` a cumulative probability still counts as reaching it: float32
+#: sums of softmax outputs miss exact values (0.5 + 0.3 is not 0.8 there).
+NUCLEUS_TOLERANCE = 1e-6
+
+
+def block_early_eos(scores, t, min_len: int, blocked=float("-inf")):
+    """Forbids EOS while fewer than `min_len` tokens have been emitted.
+
+    Args:
+        scores: float (rows, vocab): the step's scores.
+        t: int32 scalar: the tokens emitted before this step.
+        min_len: the fewest tokens before EOS; 0 leaves `scores` as they are.
+        blocked: the score a forbidden token gets.
+
+    Returns:
+        `scores`, EOS's set to `blocked` while `t < min_len`.
+    """
+    if not min_len:
+        return scores
+    is_eos = tf.equal(tf.range(tf.shape(scores)[-1]), EOS_ID)[None, :]
+    early = tf.logical_and(is_eos, t < min_len)
+    return tf.where(early, tf.cast(blocked, scores.dtype), scores)
+
+
+def repeated_ngram_tokens(history, t, n: int, vocab):
+    """Which tokens would complete an n-gram that a row's history already holds.
+
+    As fairseq's and Hugging Face's `no_repeat_ngram_size`: the row's last n - 1 tokens
+    and a candidate make an n-gram; the candidate is blocked if that n-gram occurs
+    earlier in the row. BOS is not part of the history.
+
+    Args:
+        history: int32 (rows, width): each row's emitted tokens in positions 0 .. t-1
+            (what follows is ignored).
+        t: int32 scalar: how many tokens each row has emitted.
+        n: the n-gram size, >= 1.
+        vocab: int32 scalar: the vocabulary's size.
+
+    Returns:
+        bool (rows, vocab): True where the token is blocked.
+    """
+    # One column more, so that the gathers below have a column to read at t = 0.
+    history = tf.pad(history, [[0, 0], [0, 1]], constant_values=PAD_ID)
+    rows, width = tf.shape(history)[0], tf.shape(history)[1]
+    starts = tf.maximum(width - n + 1, 0)  # where an n-gram of the history may start
+    # The n-gram starting at i lies within the emitted tokens when i + n - 1 < t.
+    matches = tf.broadcast_to(tf.range(starts)[None, :] <= t - n, [rows, starts])
+    for j in range(n - 1):  # its first n - 1 tokens are the row's last n - 1
+        last = tf.gather(history, tf.maximum(t - n + 1 + j, 0), axis=1)
+        matches = tf.logical_and(matches, tf.equal(history[:, j : j + starts], last[:, None]))
+    following = history[:, n - 1 : n - 1 + starts]  # the token that completed it
+    # Non-matches scatter into a column past the vocabulary, dropped after: fixed shapes.
+    columns = tf.where(matches, following, vocab)
+    row_ids = tf.broadcast_to(tf.range(rows)[:, None], [rows, starts])
+    indices = tf.reshape(tf.stack([row_ids, columns], axis=-1), [-1, 2])
+    counts = tf.scatter_nd(indices, tf.ones([rows * starts], tf.int32), [rows, vocab + 1])
+    return counts[:, :vocab] > 0
+
+
+def block_repeated_ngrams(scores, history, t, n: int, blocked=float("-inf")):
+    """Forbids every token that would repeat an n-gram of its row (`repeated_ngram_tokens`).
+
+    Args:
+        scores: float (rows, vocab): the step's scores.
+        history, t: as `repeated_ngram_tokens`.
+        n: the n-gram size; 0 leaves `scores` as they are.
+        blocked: the score a forbidden token gets.
+
+    Returns:
+        `scores`, the blocked tokens' set to `blocked`.
+    """
+    if not n:
+        return scores
+    banned = repeated_ngram_tokens(history, t, n, tf.shape(scores)[-1])
+    return tf.where(banned, tf.cast(blocked, scores.dtype), scores)
+
+
+def nucleus(logits, top_p: float):
+    """Keeps the smallest set of most likely tokens whose probability reaches `top_p`.
+
+    The most likely token is always kept; tokens tied with the least likely one kept
+    are kept too. A cumulative probability within `NUCLEUS_TOLERANCE` of `top_p` reaches it.
+
+    Args:
+        logits: float (rows, vocab), already divided by the temperature (and cut to the
+            top k), as the distribution to draw from.
+        top_p: in (0, 1]; 1 leaves `logits` as they are.
+
+    Returns:
+        `logits`, those outside the nucleus set to -inf.
+    """
+    if top_p >= 1.0:
+        return logits
+    ranked = tf.sort(logits, axis=-1, direction="DESCENDING")
+    probabilities = tf.nn.softmax(tf.cast(ranked, tf.float32), axis=-1)
+    before = tf.math.cumsum(probabilities, axis=-1, exclusive=True)  # mass of the better ones
+    kept = before < top_p - NUCLEUS_TOLERANCE
+    inf = tf.constant(float("inf"), logits.dtype)
+    threshold = tf.reduce_min(tf.where(kept, ranked, inf), axis=-1, keepdims=True)
+    return tf.where(logits < threshold, -inf, logits)
