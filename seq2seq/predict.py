@@ -24,7 +24,7 @@ from pathlib import Path
 
 from seq2seq.data.vocabulary import EOS_ID, Vocabulary
 from seq2seq.evaluation.sequences import decode_sequences
-from seq2seq.serving.command_output import print_summary, write_output_file
+from seq2seq.serving.command_output import print_summary, write_outputs
 from seq2seq.serving.finished_run import load_ensemble, load_run
 from seq2seq.serving.unknown_symbols import unknown_summary, unknown_warnings
 from seq2seq_config import UserError, compose_config, exit_on_user_error
@@ -177,10 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             + unknown_summary(unknown, len(sequences))
         )
         text = format_outputs(outputs, run.vocabs.target, cfg.decoding.n_best)
-        if cfg.output_file is None:
-            sys.stdout.write(text)
-        else:
-            write_output_file(cfg.output_file, text)
+        write_outputs(cfg.output_file, text)
     return 0
 
 

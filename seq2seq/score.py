@@ -19,7 +19,7 @@ from pathlib import Path
 
 from seq2seq.data.vocabulary import Vocabulary
 from seq2seq.evaluation.scoring import score_pairs
-from seq2seq.serving.command_output import print_summary, write_output_file
+from seq2seq.serving.command_output import print_summary, write_outputs
 from seq2seq.serving.finished_run import load_run
 from seq2seq.serving.unknown_symbols import unknown_summary, unknown_warnings
 from seq2seq_config import UserError, compose_config, exit_on_user_error
@@ -139,10 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         scores = score_pairs(run.model, sources, targets, cfg.batch_size)
         print_summary(unknown_summary(unknown, len(texts)))
         text = format_scores(texts, scores, cfg.per_token)
-        if cfg.output_file is None:
-            sys.stdout.write(text)
-        else:
-            write_output_file(cfg.output_file, text)
+        write_outputs(cfg.output_file, text)
     return 0
 
 

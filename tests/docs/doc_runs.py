@@ -27,6 +27,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.types import RunMode
 from omegaconf import DictConfig, open_dict
 
+from conftest import write_cmudict_split
 from seq2seq_config import CONFIG_DIR, register_configs, validate
 from seq2seq_config.cli.runner import check_output_dirs
 from seq2seq_config.config.task_defaults import with_task_defaults
@@ -108,20 +109,6 @@ def make_workspace(path: Path) -> Path:
         (path / name).parent.mkdir(parents=True, exist_ok=True)
         (path / name).write_text(text)
     return path
-
-
-def write_cmudict_split(out: Path) -> None:
-    """What `python tools/cmudict_split.py` writes (it needs the cmudict package), through the
-    tool's own functions, from a made-up dictionary: three-letter words, their letters as
-    phonemes."""
-    spec = importlib.util.spec_from_file_location(
-        "cmudict_split", ROOT / "tools" / "cmudict_split.py"
-    )
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    words = ["".join(letters) for letters in itertools.product("abcdefghij", repeat=3)]
-    entries = {word: [[letter.upper() for letter in word]] for word in words}
-    tool.write_splits(tool.split_words(entries, dev_words=100, test_words=100), out)
 
 
 @contextlib.contextmanager
