@@ -90,28 +90,57 @@ def _batches_of_epoch(split: Split, batch_size: int, seed: int):
     return batches
 
 
+def _gathered_window(split: Split, batch_size: int, seed: int, start, count) -> tf.data.Dataset:
+    """Batches `start .. start + count - 1` of the stream of passes over an in-memory split
+    at random, each pass in `_batches_of_epoch`'s order; `start` may be a tensor."""
+    per_pass = steps_per_epoch(split, batch_size)
+    start = tf.cast(start, tf.int64)
+    first_pass = start // per_pass
+    last_pass = (start + count - 1) // per_pass
+    passes = tf.data.Dataset.range(first_pass, last_pass + 1)
+    batches = _batches_of_epoch(split, batch_size, seed)
+    return passes.flat_map(batches).skip(start - first_pass * per_pass).take(count)
+
+
+def planned_window(
+    lengths: np.ndarray, batch_size: int, seed: int, group_by_length: bool, start: int, count: int
+):  # fmt: skip
+    """The row indices of batches `start .. start + count - 1` of the stream of passes,
+    each pass planned by `batching.epoch_plan` for its own number."""
+    per_pass = -(-len(lengths) // batch_size)
+    step, stop = start, start + count
+    while step < stop:
+        number, offset = divmod(step, per_pass)
+        plan = epoch_plan(lengths, batch_size, seed, number, group_by_length)
+        yield from plan[offset : offset + stop - step]
+        step = (number + 1) * per_pass
+
+
 def training_dataset(
     split: Split | RaggedSplit, batch_size: int, seed: int, first_epoch: int, epochs: int,
-    group_by_length: bool = False,
+    group_by_length: bool = False, steps: int | None = None,
 ) -> tf.data.Dataset:  # fmt: skip
-    """Batches for epochs `first_epoch .. epochs-1` in one stream, each epoch's order as
-    `EpochBatches` makes it.
+    """Batches for epochs `first_epoch .. epochs-1` in one stream, each epoch's batches as
+    `EpochBatches` makes them.
 
     For loops that count their own steps (the multi-worker loop); Keras' `fit` takes
     `EpochBatches`, whose epochs stay whole whatever the steps per call.
 
+    Args:
+        steps: batches per epoch (`trainer.steps_per_epoch`); None: one pass.
+
     Returns:
-        A dataset of `ceil(len(split) / batch_size) * (epochs - first_epoch)` batches.
+        A dataset of `steps * (epochs - first_epoch)` batches.
     """
+    steps = steps or steps_per_epoch(split, batch_size)
+    start, count = first_epoch * steps, (epochs - first_epoch) * steps
     if isinstance(split, Split) and not group_by_length:
-        batches = _batches_of_epoch(split, batch_size, seed)
-        return prefetched(tf.data.Dataset.range(first_epoch, epochs).flat_map(batches))
+        return prefetched(_gathered_window(split, batch_size, seed, start, count))
     lengths = split.source_lengths + split.target_lengths
 
     def planned():
-        for epoch in range(first_epoch, epochs):
-            for rows in epoch_plan(lengths, batch_size, seed, epoch, group_by_length):
-                yield teacher_forcing(*split.pad_rows(rows))
+        for rows in planned_window(lengths, batch_size, seed, group_by_length, start, count):
+            yield teacher_forcing(*split.pad_rows(rows))
 
     return prefetched(tf.data.Dataset.from_generator(planned, output_signature=BATCH_SIGNATURE))
 
@@ -124,14 +153,21 @@ class EpochBatches(keras.callbacks.Callback):
     into the next. Given a dataset of exactly one epoch (its length known) and no
     `steps_per_epoch`, Keras starts a fresh iterator each epoch and ends the last call
     of the epoch early, when the data runs out: every epoch trains exactly its steps.
-    The order of the epoch Keras is about to read is set when the epoch begins (put this
-    callback first among the callbacks).
+    The batches of the epoch Keras is about to read are set when the epoch begins (put
+    this callback first among the callbacks).
+
+    An epoch is one pass over the split, or `steps` batches of the stream of passes
+    (each pass in its own order), so that validation, early stopping and checkpoints
+    come every `steps` steps; epoch k then reads batches `k * steps ..` of the stream,
+    which depend only on the seed: a resumed run sees the batches an uninterrupted one
+    sees either way.
 
     Args:
         split: the training split, in memory (`Split`) or on disk (`RaggedSplit`).
-        batch_size: sequences per batch; an epoch's last batch may be smaller.
-        seed: with the epoch, fixes the order of the batches.
+        batch_size: sequences per batch; a pass's last batch may be smaller.
+        seed: with the pass, fixes the order of the batches.
         group_by_length: batches of sequences of similar length (`batching.epoch_plan`).
+        steps: batches per epoch (`trainer.steps_per_epoch`); None: one pass.
 
     Attributes:
         dataset: what to pass to `fit` as its data.
@@ -139,17 +175,21 @@ class EpochBatches(keras.callbacks.Callback):
     """
 
     def __init__(
-        self, split: Split | RaggedSplit, batch_size: int, seed: int, group_by_length: bool = False
-    ):
+        self, split: Split | RaggedSplit, batch_size: int, seed: int,
+        group_by_length: bool = False, steps: int | None = None,
+    ):  # fmt: skip
         super().__init__()
-        self.steps = steps_per_epoch(split, batch_size)
+        self.steps = steps or steps_per_epoch(split, batch_size)
         self.split, self.batch_size, self.seed = split, batch_size, seed
         self.group_by_length = group_by_length
         self.epoch = 0
         self._epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="data_epoch")
         if isinstance(split, Split) and not group_by_length:
-            batches = _batches_of_epoch(split, batch_size, seed)
-            dataset = tf.data.Dataset.range(1).flat_map(lambda _: batches(self._epoch.read_value()))
+            dataset = tf.data.Dataset.range(1).flat_map(
+                lambda _: _gathered_window(
+                    split, batch_size, seed, self._epoch.read_value() * self.steps, self.steps
+                )
+            )
         else:
             self._lengths = split.source_lengths + split.target_lengths
             dataset = tf.data.Dataset.from_generator(
@@ -161,9 +201,10 @@ class EpochBatches(keras.callbacks.Callback):
 
     def _planned(self):
         """This epoch's batches, planned in NumPy, each padded to its own longest rows."""
-        for rows in epoch_plan(
-            self._lengths, self.batch_size, self.seed, self.epoch, self.group_by_length
-        ):
+        for rows in planned_window(
+            self._lengths, self.batch_size, self.seed, self.group_by_length,
+            self.epoch * self.steps, self.steps,
+        ):  # fmt: skip
             yield teacher_forcing(*self.split.pad_rows(rows))
 
     def on_epoch_begin(self, epoch, logs=None):

@@ -21,8 +21,16 @@ import tensorflow as tf
 
 
 def _sparse(sequences: Sequence[Sequence[int]]) -> tf.SparseTensor:
-    ragged = tf.ragged.constant([list(s) for s in sequences], dtype=tf.int64, ragged_rank=1)
-    return ragged.to_sparse()
+    """The sequences as one (rows, longest) sparse tensor, its indices made in NumPy
+    (`tf.ragged.constant` from lists took 30 ms of a 1,000-row validation)."""
+    lengths = np.fromiter((len(s) for s in sequences), np.int64, count=len(sequences))
+    values = np.fromiter((t for s in sequences for t in s), np.int64, count=int(lengths.sum()))
+    rows = np.repeat(np.arange(len(sequences), dtype=np.int64), lengths)
+    columns = np.arange(len(values), dtype=np.int64) - np.repeat(
+        np.cumsum(lengths) - lengths, lengths
+    )
+    shape = [len(sequences), int(lengths.max(initial=0))]
+    return tf.SparseTensor(np.stack([rows, columns], axis=1), values, shape)
 
 
 def edit_distances(

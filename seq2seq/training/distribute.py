@@ -193,7 +193,9 @@ def fit_multi_worker(run) -> Metrics:
         The final metrics (measured by every worker, written by the chief).
     """
     cfg, trainer = run.cfg, run.cfg.trainer
-    steps_per_epoch = pipeline.steps_per_epoch(run.task_data.train, trainer.batch_size)
+    steps_per_epoch = trainer.steps_per_epoch or pipeline.steps_per_epoch(
+        run.task_data.train, trainer.batch_size
+    )
     run.build(total_steps=steps_per_epoch * trainer.epochs)
     if run.chief:
         run.start_early_stopping()
@@ -203,7 +205,7 @@ def fit_multi_worker(run) -> Metrics:
     callbacks = keras.callbacks.CallbackList(callbacks, model=run.model)
     dataset = pipeline.training_dataset(
         run.task_data.train, trainer.batch_size, cfg.seed, 0, trainer.epochs,
-        trainer.group_by_length,
+        trainer.group_by_length, steps_per_epoch,
     )  # fmt: skip
     steps_before = int(run.model.optimizer.iterations.numpy())
     start = time.perf_counter()

@@ -77,6 +77,10 @@ def save_and_measure(
                 figures["truncated"], len(task_data.split(split)), split, evaluator.bound.describe(),
             )  # fmt: skip
     epochs = record.get("epochs_trained", trainer.epochs)
+    # An epoch is a pass, or `steps_per_epoch` batches of the stream of passes.
+    per_epoch = len(task_data.train)
+    if trainer.steps_per_epoch:
+        per_epoch = trainer.steps_per_epoch * trainer.batch_size
     tensorboard_summaries.write_final_metrics(run_dir / TENSORBOARD_DIR, metrics, step=epochs)
     write_run_record(
         run_dir,
@@ -85,7 +89,7 @@ def save_and_measure(
             **record,
             "train_seconds": round(train_seconds, 2),
             "train_sequences_per_second": round(
-                len(task_data.train) * trained_epochs / max(train_seconds, 1e-9)
+                per_epoch * trained_epochs / max(train_seconds, 1e-9)
             ),
         },
     )

@@ -53,8 +53,9 @@ def fit_and_save(run: TrainingRun, callbacks=()) -> Metrics:
     """
     cfg, run_dir, trainer = run.cfg, run.path, run.cfg.trainer
     batches = pipeline.EpochBatches(
-        run.task_data.train, trainer.batch_size, cfg.seed, trainer.group_by_length
-    )
+        run.task_data.train, trainer.batch_size, cfg.seed, trainer.group_by_length,
+        trainer.steps_per_epoch,
+    )  # fmt: skip
     run.build(total_steps=batches.steps * trainer.epochs)
     model = run.model
     saved = _resume(model, run_dir, trainer.epochs) if run.resuming else None

@@ -200,17 +200,26 @@ def states_image(
         "target": ["<bos>"] + vocabs.target.decode(target),
     }
     plt = _pyplot()
-    figure, axes = plt.subplots(
-        len(panels), 1, figsize=(6, 1.9 * len(panels)), squeeze=False, layout="constrained"
+    # No layout engine and one colorbar: a colorbar per panel and the constrained
+    # layout took 0.3 s of the 0.37 s an image cost, paid at every validation.
+    figure, axes = plt.subplots(len(panels), 1, figsize=(6, 1.9 * len(panels)), squeeze=False)
+    inches = 1.9 * len(panels)
+    figure.subplots_adjust(
+        left=0.1, right=0.86, top=1 - 0.35 / inches, bottom=0.45 / inches, hspace=0.7
     )
     for axis, (title, side, values) in zip(axes[:, 0], panels):
-        # h lies in [-1, 1]; c is unbounded, so each c panel gets its own symmetric scale.
-        limit = 1.0 if title.endswith(": h") else max(1.0, float(np.abs(values).max()))
-        image = axis.imshow(values.T, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit)
+        # h lies in [-1, 1]; c is unbounded, so each c panel is shown over its own
+        # symmetric scale, named in its title.
+        if title.endswith(": h"):
+            limit = 1.0
+        else:
+            limit = max(1.0, float(np.abs(values).max()))
+            title = f"{title} / {limit:.2g}"
+        image = axis.imshow(values.T / limit, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1)
         axis.set_title(title, fontsize=9)
         axis.set_xticks(range(len(labels[side])), labels[side], fontsize=7)
         axis.set_ylabel("unit", fontsize=7)
-        figure.colorbar(image, ax=axis, fraction=0.04)
+    figure.colorbar(image, cax=figure.add_axes([0.89, 0.45 / inches, 0.02, 1 - 0.8 / inches]))
     return _figure_to_image(figure)
 
 

@@ -159,7 +159,16 @@ class PlateauConfig:
 class TrainerConfig:
     """How to fit: optimizer, schedule, batching, when to stop."""
 
-    epochs: int | None = integer(None, minimum=1, help="The most passes over the training split.")
+    epochs: int | None = integer(
+        None,
+        minimum=1,
+        help="The most epochs (each a pass over the training split, or `trainer.steps_per_epoch` steps); null: 100 for files of pairs; for a generated task, 600 steps' or three passes' worth, whichever is fewer.",
+    )
+    steps_per_epoch: int | None = integer(
+        None,
+        minimum=0,
+        help="Optimizer steps per epoch, read from a stream of passes over the training split that carries on from one epoch to the next: validation, early stopping, TensorBoard and checkpoints come once an epoch; 0: one pass; null: one pass, but 100 steps (or a pass, where shorter) for a generated task whose `trainer.epochs` is null too, so that its run stops soon after it is solved.",
+    )
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
     keep_checkpoints: int | None = integer(
         None,

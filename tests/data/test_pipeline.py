@@ -48,3 +48,36 @@ def test_evaluation_dataset_keeps_order():
     ((x, y, weight),) = list(pipeline.evaluation_dataset(split, batch_size=8))
     np.testing.assert_array_equal(x["encoder_token_ids"].numpy(), split.source_ids)
     assert y.shape == (3, 4) and weight.shape == (3, 4)
+
+
+def _sources(dataset) -> list:
+    return [b[0]["encoder_token_ids"].numpy()[:, 0].tolist() for b in dataset]
+
+
+def _epoch_through_fit_order(batches, epoch) -> list:
+    """The batches `EpochBatches` gives Keras for `epoch`, as `fit` would read them."""
+    batches.on_epoch_begin(epoch)
+    return _sources(batches.dataset)
+
+
+def test_epochs_of_n_steps_read_the_stream_of_passes_in_order():
+    # 50 rows in batches of 16: passes of 4 batches (the last of 2 rows); epochs of 3 steps
+    # cut across them, and each epoch carries on where the one before stopped.
+    lengths = np.arange(50) % 7 + 1
+    split = Split(
+        np.arange(3, 53, dtype=np.int32)[:, None] * (np.arange(7)[None, :] < lengths[:, None]),
+        np.zeros((50, 1), np.int32) + 3,
+    )
+    for grouped in (False, True):
+        passes = _sources(pipeline.training_dataset(split, 16, 5, 0, 3, grouped))
+        assert len(passes) == 12  # three passes of 4 batches
+        stream = pipeline.EpochBatches(split, 16, seed=5, group_by_length=grouped, steps=3)
+        assert stream.steps == 3
+        epochs = [_epoch_through_fit_order(stream, e) for e in range(4)]
+        assert sum(epochs, []) == passes, grouped
+        # The multi-worker loop's stream, from a resumed epoch, is the same batches.
+        resumed = _sources(pipeline.training_dataset(split, 16, 5, 2, 4, grouped, steps=3))
+        assert resumed == epochs[2] + epochs[3], grouped
+        # Epochs of one pass are the passes, as without `steps`.
+        whole = pipeline.EpochBatches(split, 16, seed=5, group_by_length=grouped)
+        assert _epoch_through_fit_order(whole, 1) == passes[4:8], grouped

@@ -4,6 +4,7 @@ without a resume; run.json counts the steps the optimizer took, over the whole r
 import json
 
 import keras
+import numpy as np
 import pytest
 
 import seq2seq
@@ -44,3 +45,28 @@ def test_each_epoch_trains_exactly_its_steps_before_and_after_a_resume(
     # The optimizer's own count, as an uninterrupted run's: 3 epochs of 4 steps.
     assert record["train_steps"] == 12 and record["resumed_from_epoch"] == 3
     assert record["train_steps_this_process"] == 4
+
+
+def _final_weights(run_dir):
+    return keras.saving.load_model(run_dir / "model.keras").get_weights()
+
+
+@pytest.mark.slow
+def test_epochs_of_n_steps_cut_across_passes_and_resume_exactly(tiny_cfg, tmp_path):
+    # Passes of 4 steps, epochs of 3: epoch 2 begins inside the first pass and ends in
+    # the second; a run interrupted there and resumed ends with the uninterrupted weights.
+    setting = (*SETTING, "trainer.steps_per_epoch=3", "trainer.early_stopping.monitor=off")
+    whole = IterationsAtEpochEnd()
+    seq2seq.train(tiny_cfg(*setting), run_dir=str(tmp_path / "whole"), callbacks=[whole])
+    assert whole.seen == [3, 6, 9]
+    record = json.loads((tmp_path / "whole" / "run.json").read_text())
+    assert record["train_steps"] == 9 and record["epochs_trained"] == 3
+    with pytest.raises(Interrupted):
+        seq2seq.train(
+            tiny_cfg(*setting), run_dir=str(tmp_path / "cut"), callbacks=[InterruptAtEpoch(2)]
+        )
+    seq2seq.train(tiny_cfg(*setting, "trainer.resume=true"), run_dir=str(tmp_path / "cut"))
+    for a, b in zip(
+        _final_weights(tmp_path / "whole"), _final_weights(tmp_path / "cut"), strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
