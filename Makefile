@@ -42,7 +42,7 @@ $(VENV)/.bench-installed: $(STAMP)
 	touch $@
 
 ## Training throughput against bare Keras and PyTorch, time to 99%, decoding, a default run's
-## peak memory: benchmarks/results/bench.{json,md} (about 6 minutes).
+## peak memory, the default run against a PyTorch script, the real-data setting: benchmarks/results/bench.{json,md} (about 10 minutes).
 bench: $(VENV)/.bench-installed
 	$(BIN)/python benchmarks/suite.py
 

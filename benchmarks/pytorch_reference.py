@@ -166,3 +166,49 @@ def time_to_exact_match(
                 if match >= target:
                     return {"seconds": round(seconds, 2), "steps": step, "curve": curve}
     return {"seconds": None, "steps": None, "curve": curve}
+
+
+def script_run(
+    train_arrays, val, test, sizes, batch, target=0.99, every=100, max_epochs=20, seed=0
+):
+    """The plain PyTorch script of the default task, as a user would time it: train on the
+    training split (shuffled each pass), check greedy exact-match on the validation split
+    every `every` steps, the clock running (the script's user waits for its checks too),
+    and stop at `target`; then measure the test split.
+
+    Args:
+        train_arrays: the training split's teacher-forcing arrays.
+        val, test: `(source_ids, target_ids)` of the validation and test splits.
+        sizes: source and target vocabulary sizes.
+        batch: sequences per batch.
+
+    Returns:
+        A dict: `seconds` (training and checks), `steps`, `validation_exact_match` at the
+        stop, `test_exact_match`; `seconds` and `steps` None if `target` was not reached.
+    """
+    reference = Reference(*sizes, seed=seed)
+    torch = reference.torch
+    source, decoder_input, target_ids, weight = tensors(torch, train_arrays)
+    held_out = [(torch.from_numpy(np.asarray(s, np.int64)), t) for s, t in (val, test)]
+    n = source.shape[0]
+    per_epoch = math.ceil(n / batch)
+    rng = np.random.default_rng(seed)
+    step, match, start = 0, 0.0, time.perf_counter()
+    for _ in range(max_epochs):
+        order = torch.from_numpy(rng.permutation(n))
+        for b in range(per_epoch):
+            rows = order[b * batch : (b + 1) * batch]
+            reference.train_step(source[rows], decoder_input[rows], target_ids[rows], weight[rows])
+            step += 1
+            if step % every == 0:
+                match = exact_match(reference, *held_out[0])
+                if match >= target:
+                    seconds = time.perf_counter() - start
+                    return {
+                        "seconds": round(seconds, 2),
+                        "steps": step,
+                        "validation_exact_match": match,
+                        "test_exact_match": exact_match(reference, *held_out[1]),
+                    }
+    return {"seconds": None, "steps": None, "validation_exact_match": match,
+            "test_exact_match": exact_match(reference, *held_out[1])}  # fmt: skip

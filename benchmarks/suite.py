@@ -4,9 +4,12 @@
   framework's time to 99% held-out exact-match (benchmarks/training.py);
 - decoding throughput (benchmarks/decoding.py, run as its own process);
 - a default `python train.py` run in its own process: its peak resident memory, time
-  and exact-match.
+  and exact-match, against the plain PyTorch script of the same model and task
+  (benchmarks/pytorch_reference.py `script_run`), runs alternating;
+- the real-data setting (benchmarks/real_data.py): milliseconds per training step of
+  the attention model against the plain PyTorch reference on the same batches.
 
-    python benchmarks/suite.py [--repeats 5]
+    python benchmarks/suite.py [--repeats 5] [--default-runs 2]
 """
 
 import argparse
@@ -14,14 +17,20 @@ import datetime
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+import pytorch_reference
+import real_data
 import training
 
+from seq2seq.data import pipeline
+from seq2seq.data.load import load_task_data
 from seq2seq.training.hardware import cpu_flags
+from seq2seq_config import compose_config
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -76,6 +85,38 @@ def default_run() -> dict:
     }
 
 
+def pytorch_script() -> dict:
+    """The plain PyTorch script of the default task: its model, data and batch size, run
+    until 99% validation exact-match, checked every 100 steps."""
+    cfg = compose_config([])
+    data, _ = load_task_data(cfg.task, cfg.seed, cfg.data_dir)
+    return pytorch_reference.script_run(
+        pipeline.teacher_forcing_arrays(data.train),
+        (data.val.source_ids, data.val.target_ids),
+        (data.test.source_ids, data.test.target_ids),
+        (data.vocabs.source.size, data.vocabs.target.size),
+        cfg.trainer.batch_size,
+    )
+
+
+def default_runs(count: int) -> dict:
+    """`count` default runs and as many PyTorch scripts, alternating; the medians' ratio."""
+    runs, scripts = [], []
+    for _ in range(count):
+        runs.append(default_run())
+        if training.torch_installed():
+            scripts.append(pytorch_script())
+    median = lambda rows, key: statistics.median(r[key] for r in rows)  # noqa: E731
+    figures = {"runs": runs, "train_seconds": median(runs, "train_seconds")}
+    if scripts and all(s["seconds"] for s in scripts):
+        figures["pytorch_script"] = scripts
+        figures["pytorch_seconds"] = median(scripts, "seconds")
+        figures["ratio_to_pytorch_script"] = round(
+            figures["train_seconds"] / figures["pytorch_seconds"], 3
+        )
+    return figures
+
+
 def decoding(repeats: int) -> dict:
     subprocess.run(
         [sys.executable, "benchmarks/decoding.py", "--repeats", str(repeats)], cwd=ROOT, check=True
@@ -116,26 +157,52 @@ def markdown(figures: dict) -> str:
         )
     for name, rate in figures["decoding"].items():
         lines.append(f"| decoding, {name} | {rate:,.1f} sequences/s |")
-    run = figures["default_run"]
-    lines.append(
-        f"| default `python train.py` | peak memory {run['peak_memory_mib']:,} MiB, "
-        f"{run['train_seconds']} s training, test exact-match {run['test_exact_match']:.3f}, "
-        f"fit returned {run['seconds_after_last_epoch']} s after its last epoch |"
-    )
+    default = figures["default_run"]
+    for run in default["runs"]:
+        lines.append(
+            f"| default `python train.py` | peak memory {run['peak_memory_mib']:,} MiB, "
+            f"{run['train_seconds']} s training, test exact-match {run['test_exact_match']:.3f}, "
+            f"fit returned {run['seconds_after_last_epoch']} s after its last epoch |"
+        )
+    for script in default.get("pytorch_script", []):
+        lines.append(
+            f"| the plain PyTorch script of the default task, to 99% validation exact-match "
+            f"| {script['seconds']} s, {script['steps']} steps, test exact-match "
+            f"{script['test_exact_match']:.3f} |"
+        )
+    if "ratio_to_pytorch_script" in default:
+        lines.append(
+            f"| default run's training time / the PyTorch script's (medians) | "
+            f"{default['train_seconds']} s / {default['pytorch_seconds']} s = "
+            f"**{default['ratio_to_pytorch_script']:.2f}x** |"
+        )
+    real = figures.get("real_data")
+    if real:
+        ratios = real["ratio_to_pytorch"]
+        for name, ms in real["ms_per_step"].items():
+            versus = f" ({ratios[name]:.2f}x PyTorch's speed)" if name in ratios else ""
+            lines.append(f"| real-data setting, {name} | {ms} ms a step{versus} |")
+        lines.append(
+            f"| real-data setting | {real['setting']}; {real['parameters']:,} parameters, "
+            f"precision auto: {real['precision']}, {real['padding_share']:.0%} padding |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--default-runs", type=int, default=2)
     args = parser.parse_args()
     figures = {
         "date": datetime.date.today().isoformat(),
         "machine": machine(),
-        "default_run": default_run(),
+        "default_run": default_runs(args.default_runs),
         "training": training.measure(args.repeats),
         "decoding": decoding(args.repeats),
     }
+    if training.torch_installed():
+        figures["real_data"] = real_data.measure(repeats=min(args.repeats, 3))
     table = markdown(figures)
     print(table)
     RESULTS.mkdir(exist_ok=True)

@@ -45,8 +45,6 @@ def null_means(command: str, key: str) -> str:
     """What a null value of a `train` key becomes for the task (task_defaults.py), or ""."""
     if command != "train":
         return ""
-    if key in DEFAULTS and None in DEFAULTS[key]:
-        return ""  # computed for the task (generated_epochs): the key's help says how
     if key in DEFAULTS:
         generated, files = (text(value) for value in DEFAULTS[key])
         return f"null: {generated} for generated tasks, {files} for files of pairs"

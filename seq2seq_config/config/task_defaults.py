@@ -16,11 +16,9 @@ from seq2seq_config.config.shipped import sample_path
 #: of about 0.3 points), so that test exact-match stays at 99% or more.
 SOLVED = 0.995
 
-#: What null means for a generated task and for files of pairs (`trainer.epochs` and
-#: `trainer.steps_per_epoch` of a generated task: `generated_epochs`).
+#: What null means for a generated task and for files of pairs.
 DEFAULTS = {
-    "trainer.epochs": (None, 100),
-    "trainer.steps_per_epoch": (None, 0),
+    "trainer.epochs": (3, 100),
     "trainer.early_stopping.monitor": ("val/exact_match", "val/token_error_rate"),
     "trainer.group_by_length": (False, True),
     "trainer.lr_schedule": ("cosine", "plateau"),
@@ -30,43 +28,11 @@ DEFAULTS = {
 TSV_SAMPLE = "number_words.tsv"
 
 
-#: A generated task's epochs, at most this many steps each, so that validation sees it
-#: solved soon after it is (the default run's pass is 313 steps).
-GENERATED_EPOCH_STEPS = 100
-#: A generated task's budget when neither `trainer.epochs` nor `trainer.steps_per_epoch`
-#: is set: this many steps, or three passes where that is fewer. Measured on the default
-#: run (2-core Intel Xeon, bfloat16): 99.5% validation exact-match after 500 steps under a
-#: cosine over 600, 600 under one over 1,000 (the old three passes), 626 in whole passes.
-GENERATED_STEPS, GENERATED_PASSES = 600, 3
-
-
-def generated_epochs(cfg: DictConfig) -> tuple[int, int]:
-    """A generated task's `(steps_per_epoch, epochs)`, where they are null.
-
-    With both null: epochs of `GENERATED_EPOCH_STEPS` steps (one pass where a pass is
-    shorter), as many as `GENERATED_STEPS` steps or `GENERATED_PASSES` passes take,
-    whichever is fewer. With `trainer.epochs` set, an epoch is a pass unless
-    `trainer.steps_per_epoch` says otherwise, so `trainer.epochs=N` means N passes as
-    it always has. A `steps_per_epoch` of 0 is one pass.
-    """
-    # At least 1: values out of range are refused after this, by the validation.
-    per_pass = max(1, -(-cfg.task.train_size // max(1, cfg.trainer.batch_size)))
-    steps, epochs = cfg.trainer.steps_per_epoch, cfg.trainer.epochs
-    if steps is None:
-        steps = min(GENERATED_EPOCH_STEPS, per_pass) if epochs is None else 0
-    if epochs is None:
-        budget = min(GENERATED_STEPS, GENERATED_PASSES * per_pass)
-        epochs = -(-budget // (steps or per_pass))
-    return steps, epochs
-
-
 def with_task_defaults(cfg: DictConfig) -> DictConfig:
     """A copy of the `train` config with every null key of `DEFAULTS` filled in for its task,
     and, for `task=tsv` without a file, `task.path` set to the shipped sample."""
     cfg = cfg.copy()
     files = cfg.task.name == "tsv"
-    if not files:
-        cfg.trainer.steps_per_epoch, cfg.trainer.epochs = generated_epochs(cfg)
     for key, values in DEFAULTS.items():
         if OmegaConf.select(cfg, key) is None:
             OmegaConf.update(cfg, key, values[files], merge=False)

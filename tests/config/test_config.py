@@ -35,27 +35,6 @@ def test_default_config_is_the_reversal_task():
 
 
 @pytest.mark.parametrize(
-    "overrides,expected",
-    [
-        # The default run: passes of 313 steps, epochs of 100, 600 steps at most.
-        ((), (100, 6)),
-        # trainer.epochs=N is N passes, as it always was.
-        (("trainer.epochs=4",), (0, 4)),
-        # A pass shorter than 100 steps is the epoch; three passes at most.
-        (("task.train_size=512",), (4, 3)),
-        (("trainer.steps_per_epoch=50",), (50, 12)),
-        (("trainer.steps_per_epoch=0",), (0, 2)),
-        (("trainer.steps_per_epoch=70", "trainer.epochs=2"), (70, 2)),
-        # Files of pairs: one pass an epoch, 100 epochs at most.
-        (("task=tsv",), (0, 100)),
-    ],
-)
-def test_a_null_epoch_length_and_count_suit_the_task(overrides, expected):
-    cfg = compose_config(list(overrides))
-    assert (cfg.trainer.steps_per_epoch, cfg.trainer.epochs) == expected
-
-
-@pytest.mark.parametrize(
     "key,value",
     [
         ("seed", 7),
@@ -130,6 +109,7 @@ def test_appended_top_level_key_is_refused():
         ("task.min_len=0", "task.min_len=0", ">= 1"),
         ("task.max_len=2", "task.max_len=2", "task.min_len (3)"),
         ("task.train_size=0", "task.train_size=0", ">= 1"),
+        ("trainer.steps_per_epoch=0", "trainer.steps_per_epoch=0", ">= 1"),
         ("task.name=sorting", "task.name='sorting'", "allowed: reverse"),
         ("model.units=0", "model.units=0", ">= 1"),
         ("model.embedding_dim=-4", "model.embedding_dim=-4", ">= 1"),

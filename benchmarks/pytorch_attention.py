@@ -1,0 +1,137 @@
+"""The plain PyTorch reference of the real-data benchmark: the framework's `attention` model
+with a bidirectional encoder and a dense bridge, as a user would write it.
+
+Source embedding -> bidirectional `nn.LSTM` (packed, so padding is skipped both ways) ->
+each final state's two directions joined and mapped by a Linear (the dense bridge) to
+start a decoder `nn.LSTM` over the target embedding -> Luong's "general" attention over
+the encoder's outputs (keys = memory W, scores = query . keys, padding masked, context =
+weights . memory) -> tanh(Linear([context; output])) -> Linear to the logits. Adam with
+clipping by global norm, cross-entropy over the real target tokens. Same sizes and
+parameter count as the framework's model (checked by the benchmark).
+"""
+
+import time
+
+import numpy as np
+from pytorch_reference import _torch
+
+
+class AttentionReference:
+    """The model and its optimizer.
+
+    Args:
+        source_size, target_size: vocabulary sizes, special symbols included.
+        units: encoder width per direction, and the decoder's width.
+        embedding_dim: both embeddings' width.
+        learning_rate, clipnorm: Adam's step size and the global-norm clip.
+        seed: torch's seed for the initial weights.
+    """
+
+    def __init__(
+        self, source_size, target_size, units=256, embedding_dim=64, learning_rate=1e-2,
+        clipnorm=1.0, seed=0, packed=True,
+    ):  # fmt: skip
+        self.packed = packed
+        torch = self.torch = _torch()
+        torch.manual_seed(seed)
+        nn = torch.nn
+        self.source_embedding = nn.Embedding(source_size, embedding_dim)
+        self.target_embedding = nn.Embedding(target_size, embedding_dim)
+        self.encoder = nn.LSTM(embedding_dim, units, batch_first=True, bidirectional=True)
+        self.bridge_h = nn.Linear(2 * units, units)
+        self.bridge_c = nn.Linear(2 * units, units)
+        self.decoder = nn.LSTM(embedding_dim, units, batch_first=True)
+        self.memory_projection = nn.Linear(2 * units, units, bias=False)
+        self.combine = nn.Linear(2 * units + units, units)
+        self.projection = nn.Linear(units, target_size)
+        self.modules = nn.ModuleList(
+            [self.source_embedding, self.target_embedding, self.encoder, self.bridge_h,
+             self.bridge_c, self.decoder, self.memory_projection, self.combine, self.projection]
+        )  # fmt: skip
+        self.optimizer = torch.optim.Adam(self.modules.parameters(), lr=learning_rate)
+        self.clipnorm = clipnorm
+        self.loss = nn.CrossEntropyLoss(reduction="none")
+
+    def parameter_count(self) -> int:
+        """Parameters as Keras counts them: PyTorch's LSTM keeps two bias vectors per
+        direction (`bias_ih`, `bias_hh`) where Keras keeps one, the same function."""
+        second_biases = sum(
+            p.numel() for name, p in self.modules.named_parameters() if "bias_hh" in name
+        )
+        return sum(p.numel() for p in self.modules.parameters()) - second_biases
+
+    def logits(self, source, decoder_input):
+        torch = self.torch
+        pack = torch.nn.utils.rnn
+        embedded = self.source_embedding(source)
+        if self.packed:
+            lengths = (source != 0).sum(1)
+            packed = pack.pack_padded_sequence(
+                embedded, lengths, batch_first=True, enforce_sorted=False
+            )
+            memory, (h, c) = self.encoder(packed)
+            memory, _ = pack.pad_packed_sequence(
+                memory, batch_first=True, total_length=source.shape[1]
+            )
+        else:  # the backward direction reads the padding first: faster, not the same model
+            memory, (h, c) = self.encoder(embedded)
+        # (2, batch, units) -> (1, batch, 2 units): forward then backward, as Keras joins them.
+        h = self.bridge_h(torch.cat([h[0], h[1]], -1))[None]
+        c = self.bridge_c(torch.cat([c[0], c[1]], -1))[None]
+        outputs, _ = self.decoder(self.target_embedding(decoder_input), (h, c))
+        keys = self.memory_projection(memory)
+        scores = outputs @ keys.transpose(1, 2)
+        scores = scores.masked_fill((source == 0)[:, None, :], float("-inf"))
+        context = scores.softmax(-1) @ memory
+        attended = torch.tanh(self.combine(torch.cat([context, outputs], -1)))
+        return self.projection(attended)
+
+    def train_step(self, source, decoder_input, target, weight):
+        """One optimizer step on a batch of int64 / float32 tensors; returns the loss."""
+        self.optimizer.zero_grad(set_to_none=True)
+        logits = self.logits(source, decoder_input)
+        per_token = self.loss(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
+        weight = weight.reshape(-1)
+        loss = (per_token * weight).sum() / weight.sum()
+        loss.backward()
+        self.torch.nn.utils.clip_grad_norm_(self.modules.parameters(), self.clipnorm)
+        self.optimizer.step()
+        return loss
+
+
+def as_tensors(torch, batch):
+    """One framework batch `(x, y, weight)` of NumPy arrays as torch tensors."""
+    x, y, weight = batch
+    return (
+        torch.from_numpy(np.asarray(x["encoder_token_ids"], np.int64)),
+        torch.from_numpy(np.asarray(x["decoder_token_ids"], np.int64)),
+        torch.from_numpy(np.asarray(y, np.int64)),
+        torch.from_numpy(np.asarray(weight, np.float32)),
+    )
+
+
+def runner(batches_of_epoch, sizes, units, embedding_dim, packed=True):
+    """`run() -> seconds` for one epoch of the given batches, the epoch advancing each call.
+
+    Args:
+        batches_of_epoch: `epoch -> list of framework batches`, the ones the framework trains on.
+        sizes: source and target vocabulary sizes.
+        units, embedding_dim: the model's widths.
+        packed: whether the encoder skips padding (`pack_padded_sequence`), as the
+            framework's does; unpacked is faster and gives the backward direction padding.
+
+    Returns:
+        `(run, reference)`.
+    """
+    reference = AttentionReference(*sizes, units=units, embedding_dim=embedding_dim, packed=packed)
+    epoch = [0]
+
+    def run():
+        batches = [as_tensors(reference.torch, b) for b in batches_of_epoch(epoch[0])]
+        epoch[0] += 1
+        start = time.perf_counter()
+        for batch in batches:
+            reference.train_step(*batch)
+        return time.perf_counter() - start
+
+    return run, reference
