@@ -17,7 +17,7 @@ import tensorflow as tf
 from seq2seq.evaluation import length_bound
 from seq2seq.evaluation.evaluator import Evaluator
 from seq2seq.model.families import build_model
-from seq2seq.training import averaging, checkpoints, distribute
+from seq2seq.training import averaging, checkpoints, distribute, init_from
 from seq2seq.training.callbacks import (
     BestEpoch,
     FlushingTensorBoard,
@@ -67,6 +67,7 @@ class TrainingRun:
     best: BestEpoch | None = None
     plateau: PlateauDecay | None = None
     first_epoch: int = 0
+    parent: dict | None = None
 
     @property
     def chief(self) -> bool:
@@ -75,10 +76,19 @@ class TrainingRun:
 
     def build(self, total_steps: int) -> None:
         """Builds and compiles the model under the strategy's scope, and its evaluator,
-        which decodes to the run's length bound (fitted and saved by `train`)."""
+        which decodes to the run's length bound (fitted and saved by `train`).
+
+        A fine-tuned run (`trainer.init_from`) starts from its parent's weights, frozen
+        where asked; a resumed one then loads its checkpoint over them."""
+        trainer = self.cfg.trainer
         with distribute.scope(self.strategy):
             self.model = build_model(self.cfg.model, *self.task_data.vocabs.model_sizes())
-            compile_model(self.model, self.cfg.trainer, total_steps=total_steps)
+            if trainer.init_from is not None:
+                self.parent = init_from.initialize_from(
+                    self.model, trainer.init_from, self.task_data.vocabs
+                )
+                self.parent["frozen"] = init_from.freeze(self.model, trainer)
+            compile_model(self.model, trainer, total_steps=total_steps)
         self.evaluator = Evaluator(
             self.model,
             self.cfg.trainer.batch_size,
@@ -222,6 +232,7 @@ class TrainingRun:
             "strategy": self.cfg.trainer.strategy,
             "replicas": self.strategy.num_replicas_in_sync,
             "resumed_from_epoch": self.first_epoch + 1 if self.resuming else None,
+            **({"init_from": self.parent} if self.parent is not None else {}),
             "epochs_trained": epochs_done,
             **self.keep_averaged(self.keep_best(epochs_done, best_weights)),
             "data": self.task_data.record,

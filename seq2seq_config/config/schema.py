@@ -162,12 +162,12 @@ class TrainerConfig:
     epochs: int | None = integer(
         None,
         minimum=1,
-        help="The most epochs (each a pass over the training split, or `trainer.steps_per_epoch` steps); null: 100 for files of pairs; for a generated task, 600 steps' or three passes' worth, whichever is fewer.",
+        help="The most epochs: passes over the training split, or `trainer.steps_per_epoch` steps each.",
     )
     steps_per_epoch: int | None = integer(
         None,
-        minimum=0,
-        help="Optimizer steps per epoch, read from a stream of passes over the training split that carries on from one epoch to the next: validation, early stopping, TensorBoard and checkpoints come once an epoch; 0: one pass; null: one pass, but 100 steps (or a pass, where shorter) for a generated task whose `trainer.epochs` is null too, so that its run stops soon after it is solved.",
+        minimum=1,
+        help="Optimizer steps per epoch, read from a stream of passes over the training split that carries on from one epoch to the next, so that validation, early stopping, TensorBoard and checkpoints come every N steps (Lightning's `val_check_interval`); null: one pass.",
     )
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
     keep_checkpoints: int | None = integer(
@@ -243,6 +243,17 @@ class TrainerConfig:
     resume: bool = described(
         False,
         help="Continue the run already in the run directory (`hydra.run.dir`) from its last checkpoint; it must have the same config (docs/reliability.md).",
+    )
+    init_from: str | None = filesystem_path(
+        None,
+        help="Fine-tuning: start from the weights of the finished run in this directory (a model of the same shape; `model.dropout` may differ), with a fresh optimizer and schedule; embedding and output rows of the symbols both vocabularies know are copied, new symbols' rows start fresh; run.json names the parent.",
+    )
+    freeze_embeddings: bool = described(
+        False,
+        help="With `trainer.init_from`: keep the parent's embeddings as they are (both sides').",
+    )
+    freeze_encoder: bool = described(
+        False, help="With `trainer.init_from`: keep the parent's encoder as it is."
     )
 
 

@@ -13,6 +13,7 @@ from omegaconf.errors import OmegaConfBaseException
 from seq2seq_config.cli.errors import ConfigError, UserError, describe
 from seq2seq_config.config import memory
 from seq2seq_config.config.constraints import check_fields
+from seq2seq_config.config.init_from_validation import check_init_from
 from seq2seq_config.config.schema import TrainConfig
 from seq2seq_config.task.pair_files import check_pair_files
 from seq2seq_config.task.task_counts import held_out_capacity
@@ -197,6 +198,7 @@ def validate(cfg: DictConfig) -> None:
     _check_task(cfg.task)
     _check_model(cfg.model)
     _check_trainer(cfg.trainer)
+    check_init_from(cfg)
     _check_memory(cfg)
 
 

@@ -41,6 +41,8 @@ TRAINED = (
     "python train.py task=tsv",
     "python train.py task=tsv task.train_path=train.tsv task.val_path=dev.tsv task.test_path=test.tsv",
     "python train.py experiment=dates hydra.run.dir=runs/dates",
+    # After its parent, runs/dates.
+    "python train.py experiment=dates task.path=more_dates.tsv trainer.init_from=runs/dates hydra.run.dir=runs/dates_more",
     "python train.py experiment=cmudict hydra.run.dir=runs/cmudict",
     "python train.py model.units=64 trainer.epochs=3",
 )
@@ -102,6 +104,12 @@ def make_workspace(path: Path) -> Path:
     (path / "pairs.tsv").write_text("".join(reversals) + "3 1 4\t3 1 4\n")
     (path / "bad_pairs.tsv").write_text("3 1 4\t4 1 3\n2 7\t7 12\n")
     (path / "inputs.txt").write_text("3 1 4 1 5\n2 7 1 8\n")
+    # Dates to fine-tune a dates run on: another part of the sample.
+    (path / "more_dates.tsv").write_text(
+        "".join(
+            line + "\n" for line in (ROOT / "data" / "dates.tsv").read_text().splitlines()[-2000:]
+        )
+    )
     dates = (ROOT / "data" / "dates.tsv").read_text().splitlines()[:3]
     (path / "dates.txt").write_text("".join(line.split("\t")[0] + "\n" for line in dates))
     write_cmudict_split(path / "data" / "cmudict")
@@ -197,6 +205,15 @@ def validated_train_configs(command: Command) -> list:
     """
     line = hydra_command_line(command)
     check_output_dirs(list(line.overrides))
+    # A fine-tuning line's parent is a run of TRAINED, which the slow tests train in tiny
+    # form before the line's own tiny form trains (and checks the parent); the line as
+    # written is checked here without it.
+    parent = command.value("trainer.init_from")
+    if parent is not None:
+        assert parent in [run_dir_of_training(text) for text in TRAINED], (
+            f"{command}: trainer.init_from={parent} is no run the tests train; add the "
+            "command that trains it to TRAINED in tests/docs/doc_runs.py, before this one"
+        )
     configs = []
     for job in combinations(list(line.overrides), line.multirun):
         cfg = compose_train(job, line.config_dir, line.multirun)
@@ -204,6 +221,8 @@ def validated_train_configs(command: Command) -> list:
             if point:
                 cfg = compose_train([*job, *point], line.config_dir, line.multirun)
             job_cfg = without_hydra(cfg)
+            if parent is not None:
+                job_cfg.trainer.init_from = None
             validate(job_cfg)
             configs.append(job_cfg)
     return configs

@@ -64,6 +64,10 @@ def trained(workspace):
 
     def train(text: str) -> int:
         if text not in statuses:
+            parent = parse("", text).value("trainer.init_from")
+            for other in TRAINED:  # a fine-tuning line's parent first
+                if parent is not None and run_dir_of_training(other) == parent:
+                    assert train(other) == 0, f"{other}: the tiny run failed"
             statuses[text] = train_in_process(tiny(text, workspace), workspace)
         return statuses[text]
 
