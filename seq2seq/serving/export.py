@@ -18,8 +18,11 @@ The contract, checked inside the graph:
   an empty batch, or rows of width 0, give an empty output of the same batch size;
   neither is truncated.
 
-Given the run's vocabularies, the export also has a `serve_text` signature: source
-strings in, decoded strings out (`seq2seq.serving.text_signature`).
+Given the run's vocabularies, the export also has a `serve_text` signature (source strings
+in, decoded strings out), which is also `serving_default` (the first endpoint, as Keras'
+ExportArchive names it), and `serve_text_beam` (the n best hypotheses of beam search, with
+their log-probabilities and lengths): `seq2seq.serving.text_signature`. A run writes it
+to `saved_model/1/`, TensorFlow Serving's layout.
 """
 
 from pathlib import Path
@@ -74,7 +77,8 @@ def export_saved_model(
     vocabs: Vocabularies | None = None,
     bound: length_bound.LengthBound | None = None,
 ) -> None:
-    """Writes `model`'s greedy decoder as a SavedModel with a `serve` signature.
+    """Writes `model`'s decoders as a SavedModel: `serve`, and with `vocabs` `serve_text`
+    (`serving_default`) and `serve_text_beam`.
 
     Keras' ExportArchive tracks the model's variables and traces the endpoint; the
     directory appears whole or not at all.
@@ -115,11 +119,13 @@ def export_saved_model(
     if vocabs is not None:
         server = TextServer(model, vocabs, bound)
         archive.track(server)
-        archive.add_endpoint(
-            "serve_text",
-            server.serve_text,
-            input_signature=[tf.TensorSpec([None], tf.string, name="text")],
-        )
+        # The first endpoint is also `serving_default` (Keras' ExportArchive): text.
+        for name in ("serve_text", "serve_text_beam"):
+            archive.add_endpoint(
+                name,
+                getattr(server, name),
+                input_signature=[tf.TensorSpec([None], tf.string, name="text")],
+            )
     archive.add_endpoint(
         "serve", serve, input_signature=[tf.TensorSpec([None, None], tf.int32, name="symbol_ids")]
     )

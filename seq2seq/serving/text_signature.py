@@ -1,4 +1,6 @@
-"""The SavedModel's `serve_text` signature: source strings in, decoded strings out, with the
+"""The SavedModel's `serve_text` signature (source strings in, decoded strings out) and
+`serve_text_beam` (the n best hypotheses of beam search for each, with their
+log-probabilities and lengths), with the
 run's tokenizers inside the graph, so that a server needs TensorFlow alone (and, for a
 subword vocabulary, TensorFlow Text's SentencePiece op: `import tensorflow_text`).
 
@@ -29,7 +31,16 @@ import tensorflow as tf
 
 from seq2seq.data.vocabulary import EOS_ID, PAD_ID, Vocabularies, Vocabulary
 from seq2seq.evaluation import length_bound
-from seq2seq.evaluation.decoding import greedy_decode
+from seq2seq.evaluation.decoding import decode_n_best, greedy_decode
+from seq2seq_config.config.command_schema import DecodingConfig
+
+#: The `serve_text_beam` signature's options: predict's defaults for `decoding=beam`, with
+#: every beam returned (`decoding.n_best` = `decoding.beam_size`).
+BEAM = {
+    "beam_size": DecodingConfig.beam_size,
+    "length_penalty": DecodingConfig.length_penalty,
+    "n_best": DecodingConfig.beam_size,
+}
 
 #: Returned for a symbol the vocabulary does not have (and has no `<unk>` for).
 NOT_FOUND = -1
@@ -106,15 +117,8 @@ class TextServer(tf.Module):
             self.source if vocabs.is_shared else TextSide(vocabs.target, "target", encodes=False)
         )
 
-    def serve_text(self, texts: tf.Tensor) -> dict:
-        """Decodes a batch of source strings greedily, each up to its length bound.
-
-        Returns `{"text": strings (batch,), "truncated": bool (batch,)}`: `truncated` says
-        that a row reached its bound without ending, its text cut short. An empty string
-        decodes to an empty string (not truncated). A string that is not UTF-8, or a symbol
-        the source vocabulary does not have (and has no `<unk>` for), fails with an
-        InvalidArgumentError saying so.
-        """
+    def _encoded(self, texts: tf.Tensor) -> tuple:
+        """Checked source strings as padded token ids, and which rows are empty."""
         with tf.control_dependencies([utf8_check(texts)]):
             texts = tf.identity(texts)
         ids = self.source.encode(texts)
@@ -124,7 +128,18 @@ class TextServer(tf.Module):
         )
         with tf.control_dependencies([check]):
             padded = tf.identity(ids.to_tensor(default_value=PAD_ID))
-        empty = ids.row_lengths() == 0
+        return padded, ids.row_lengths() == 0
+
+    def serve_text(self, texts: tf.Tensor) -> dict:
+        """Decodes a batch of source strings greedily, each up to its length bound.
+
+        Returns `{"text": strings (batch,), "truncated": bool (batch,)}`: `truncated` says
+        that a row reached its bound without ending, its text cut short. An empty string
+        decodes to an empty string (not truncated). A string that is not UTF-8, or a symbol
+        the source vocabulary does not have (and has no `<unk>` for), fails with an
+        InvalidArgumentError saying so.
+        """
+        padded, empty = self._encoded(texts)
 
         def greedy(token_ids, max_len):
             return greedy_decode(self.model, token_ids, max_len)
@@ -139,3 +154,49 @@ class TextServer(tf.Module):
 
         text, truncated = tf.cond(tf.reduce_all(empty), nothing, decode)
         return {"text": text, "truncated": truncated}
+
+    def serve_text_beam(self, texts: tf.Tensor) -> dict:
+        """Beam search over a batch of source strings: the `n_best` best hypotheses of each.
+
+        With the options of `BEAM` (predict's `decoding=beam decoding.n_best=5` defaults),
+        each row up to its length bound, as predict decodes it.
+
+        Returns `{"texts": strings (batch, n_best), "log_probs": float32 (batch, n_best),
+        "lengths": int32 (batch, n_best), "truncated": bool (batch, n_best)}`, best first:
+        each hypothesis's text, log-probability (EOS included, as predict prints it), its
+        length in target symbols (EOS not counted), and whether it reached its bound
+        without ending. An empty string gives empty hypotheses of log-probability 0.
+        Refusals as `serve_text`.
+        """
+        padded, empty = self._encoded(texts)
+        n_best = BEAM["n_best"]
+
+        def decode():
+            bounds = self.bound.tensor(length_bound.source_lengths(padded))
+            ids, log_probs = decode_n_best(
+                self.model, padded, tf.reduce_max(bounds), BEAM["beam_size"],
+                BEAM["length_penalty"], n_best,
+            )  # fmt: skip
+            ids, truncated = length_bound.cut(ids, bounds)
+            flat = until_eos(tf.reshape(ids, [-1, tf.shape(ids)[-1]]))
+            text = tf.reshape(self.target.decode(flat), [-1, n_best])
+            lengths = tf.reshape(tf.cast(flat.row_lengths(), tf.int32), [-1, n_best])
+            gone = empty[:, None]
+            return (
+                tf.where(gone, "", text),
+                tf.where(gone, 0.0, log_probs),
+                tf.where(gone, 0, lengths),
+                tf.logical_and(truncated, tf.logical_not(gone)),
+            )
+
+        def nothing():
+            shape = [tf.shape(texts)[0], n_best]
+            return (
+                tf.fill(shape, ""),
+                tf.zeros(shape),
+                tf.zeros(shape, tf.int32),
+                tf.zeros(shape, tf.bool),
+            )
+
+        text, log_probs, lengths, truncated = tf.cond(tf.reduce_all(empty), nothing, decode)
+        return {"texts": text, "log_probs": log_probs, "lengths": lengths, "truncated": truncated}

@@ -15,6 +15,7 @@ from seq2seq_config.run.names import (
     MODEL_FILE,
     RUN_RECORD,
     SAVED_MODEL_DIR,
+    SAVED_MODEL_VERSION,
     TENSORBOARD_DIR,
 )
 from seq2seq_config.version import __version__
@@ -67,7 +68,9 @@ def save_and_measure(
     """
     trainer = cfg.trainer
     save_model(model, run_dir / MODEL_FILE)
-    export_saved_model(model, run_dir / SAVED_MODEL_DIR, task_data.vocabs, evaluator.bound)
+    (run_dir / SAVED_MODEL_DIR).mkdir(exist_ok=True)
+    export = run_dir / SAVED_MODEL_DIR / SAVED_MODEL_VERSION
+    export_saved_model(model, export, task_data.vocabs, evaluator.bound)
 
     metrics = {split: evaluator(task_data.split(split)) for split in ("val", "test")}
     for split, figures in metrics.items():

@@ -5,7 +5,7 @@ what every saved run holds.
 
     config.yaml, overrides.yaml, train.log, vocab.json (+ *.spm.model), data.json,
     length_bound.json, held_out/, checkpoints/ (latest.json, epoch-NNN.weights.h5),
-    tensorboard/, model.keras, saved_model/, run.json, metrics.json, evaluation/, .lock
+    tensorboard/, model.keras, saved_model/1/, run.json, metrics.json, evaluation/, .lock
 """
 
 #: The run's whole config, resolved (written when it starts).
@@ -33,6 +33,9 @@ TENSORBOARD_DIR = "tensorboard"
 #: The finished model: Keras' file and the SavedModel export.
 MODEL_FILE = "model.keras"
 SAVED_MODEL_DIR = "saved_model"
+#: The export's version directory inside it, TensorFlow Serving's layout
+#: (`--model_base_path=DIR/saved_model` serves version 1).
+SAVED_MODEL_VERSION = "1"
 #: How many tokens each source decodes to.
 LENGTH_BOUND_FILE = "length_bound.json"
 #: How the run went: its start, end, epochs, precision, timings.

@@ -45,6 +45,9 @@ SHOWN_ONLY = {
     "python -m build",
     "python -m venv",
     "python -m pytest",
+    # TensorFlow Serving's container and a REST request to it: no such binary here.
+    "docker",
+    "curl",
 }
 #: Python scripts of the checkout that only write samples, figures or screenshots.
 SHOWN_ONLY_SCRIPTS = ("tools/", "benchmarks/")

@@ -274,7 +274,7 @@ def test_saved_model_serves_greedy_decoding_without_the_package(trained_run, tmp
     run_dir, _ = trained_run
     inputs = [[3, 1, 4, 1, 5], [2, 0, -1, -1, -1], [5, 4, 3, 2, 1]]
     result = subprocess.run(
-        [sys.executable, "-c", SERVE, str(run_dir / "saved_model"), json.dumps(inputs)],
+        [sys.executable, "-c", SERVE, str(run_dir / "saved_model" / "1"), json.dumps(inputs)],
         cwd=tmp_path,  # not the repository: `seq2seq` is importable only if installed
         capture_output=True,
         text=True,

@@ -110,7 +110,7 @@ def test_evaluate_metrics_predict_and_serve_text_give_the_same_outputs(
     assert "length bound: ceil(6.6 n + 3) tokens" in table
 
     served = subprocess.run(
-        [sys.executable, "-c", SERVE_TEXT, str(run_dir / "saved_model"), json.dumps(sources)],
+        [sys.executable, "-c", SERVE_TEXT, str(run_dir / "saved_model" / "1"), json.dumps(sources)],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert served.returncode == 0, served.stderr[-2000:]

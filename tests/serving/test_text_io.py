@@ -27,13 +27,16 @@ SIDES = {
 
 @pytest.fixture(scope="module", params=list(SIDES))
 def text_run(request, tmp_path_factory):
-    """A short run on a file of word pairs with character or subword vocabularies."""
+    """A short run on a file of word pairs with character or subword vocabularies; float32
+    whatever `auto` picks, for the served log-probabilities are compared with predict's to
+    its 4 decimals, and bfloat16's rounding depends on the batch."""
     root = tmp_path_factory.mktemp(f"text_{request.param}")
     path = write_pairs(root / "pairs.tsv", 300)
     cfg = compose_config(["task=tsv", f"task.path={path}", "task.val_size=10", "task.test_size=10",
                           *SIDES[request.param], "model.units=16", "model.embedding_dim=8",
                           "trainer.epochs=2", "logging.images=false", "logging.samples=0",
-                          "logging.histogram_freq=0", f"data_dir={root}"])  # fmt: skip
+                          "logging.histogram_freq=0", "trainer.precision=float32",
+                          f"data_dir={root}"])  # fmt: skip
     seq2seq.train(cfg, run_dir=str(root / "run"))
     return root / "run", request.param
 
@@ -120,7 +123,7 @@ def serve_text(saved_model, texts, tokenizer, cwd):
 
 def test_the_saved_model_serves_text_without_this_package(text_run, tmp_path):
     run_dir, tokenizer = text_run
-    served = serve_text(run_dir / "saved_model", [*INPUTS, ""], tokenizer, tmp_path)
+    served = serve_text(run_dir / "saved_model" / "1", [*INPUTS, ""], tokenizer, tmp_path)
     texts, truncated = in_process(run_dir, INPUTS, truncated=True)
     assert served["out"] == [*texts, ""]
     assert served["truncated"] == [*truncated, False]
@@ -187,3 +190,57 @@ def test_predict_counts_symbols_the_vocabulary_lacks_or_refuses_them(text_run, c
     assert exit_info.value.code == 2 and "\n" not in err
     assert err.startswith("error: input line 2, position ")  # subword: after the piece '▁'
     assert ": 'z' is not a symbol of the vocabulary (it would read as <unk>)" in err
+
+
+SERVE_BEAM = """
+import json, sys
+import tensorflow as tf
+if sys.argv[3] == "subword":
+    import tensorflow_text  # registers the SentencePiece op (no seq2seq)
+loaded = tf.saved_model.load(sys.argv[1])
+texts = tf.constant(json.loads(sys.argv[2]), tf.string)
+out = loaded.signatures["serve_text_beam"](text=texts)
+default = loaded.signatures["serving_default"](text=texts)
+blank = loaded.signatures["serve_text_beam"](text=tf.constant(["", json.loads(sys.argv[2])[0]]))
+assert "seq2seq" not in sys.modules and "seq2seq_config" not in sys.modules
+print(json.dumps({
+    "signatures": sorted(loaded.signatures),
+    "texts": [[t.decode() for t in row] for row in out["texts"].numpy().tolist()],
+    "log_probs": out["log_probs"].numpy().tolist(),
+    "lengths": out["lengths"].numpy().tolist(),
+    "truncated": out["truncated"].numpy().tolist(),
+    "default": [t.decode() for t in default["text"].numpy().tolist()],
+    "blank": [[t.decode() for t in blank["texts"].numpy()[0].tolist()], blank["log_probs"].numpy()[0].tolist(),
+              blank["lengths"].numpy()[0].tolist(), blank["truncated"].numpy()[0].tolist()],
+}))
+"""
+
+
+def test_the_beam_signature_serves_predicts_n_best_lists_without_this_package(text_run, tmp_path):
+    run_dir, tokenizer = text_run
+    result = subprocess.run(
+        [sys.executable, "-c", SERVE_BEAM, str(run_dir / "saved_model" / "1"),
+         json.dumps(INPUTS), tokenizer],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    served = json.loads(result.stdout)
+    assert served["signatures"] == ["serve", "serve_text", "serve_text_beam", "serving_default"]
+    assert served["default"] == in_process(run_dir, INPUTS)  # serving_default: serve_text
+    out = tmp_path / "n_best.tsv"
+    args = [f"run_dir={run_dir}", f"input_file={inputs_file(tmp_path)}", "decoding=beam",
+            "decoding.n_best=5", f"output_file={out}"]  # fmt: skip
+    assert predict.main(args) == 0
+    rows = [line.split("\t") for line in out.read_text().splitlines()]
+    for i, line in enumerate(INPUTS):
+        expected = [r for r in rows if r[0] == str(i + 1)]
+        assert served["texts"][i] == [r[3] for r in expected], line
+        # To predict's 4 decimals in float32; bfloat16 (auto, with AMX) rounds by the batch.
+        assert served["log_probs"][i] == pytest.approx(
+            [float(r[2]) for r in expected], rel=1e-3, abs=1e-3
+        ), line
+        if tokenizer == "char":  # a symbol per character (subword pieces do not re-encode 1:1)
+            assert served["lengths"][i] == [len(r[3]) for r in expected], line
+        assert all(n > 0 for n, t in zip(served["lengths"][i], served["texts"][i]) if t), line
+    # An empty string: empty hypotheses, log-probability 0, length 0, not truncated.
+    assert served["blank"] == [[""] * 5, [0.0] * 5, [0] * 5, [False] * 5]
