@@ -11,7 +11,9 @@ decoding steps (10 symbols and EOS) for every decoder, so each does the same wor
   per token per sequence (timed on a few sequences, it is slow);
 - a batched greedy decoder of the same size in plain PyTorch (when torch is installed);
 - the exported SavedModel's `serve` signature, loaded back, against the in-process
-  greedy decoder run for as many steps.
+  greedy decoder run for as many steps;
+- the SavedModel's `serve_text_beam` (5 beams, all returned, text in and out) against
+  predict's `decoding=beam decoding.n_best=5` on the same texts.
 
 Prints a Markdown table (median of --repeats runs) and writes it with the raw figures to
 benchmarks/results/decoding.{md,json}.
@@ -32,15 +34,19 @@ import numpy as np
 import tensorflow as tf
 
 from seq2seq import Seq2Seq
-from seq2seq.data.vocabulary import BOS_ID, EOS_ID, FIRST_SYMBOL_ID
+from seq2seq.data.vocabulary import BOS_ID, EOS_ID, FIRST_SYMBOL_ID, Vocabularies, Vocabulary
 from seq2seq.evaluation import decoding
 from seq2seq.evaluation.beam_search import repeat_beams
 from seq2seq.evaluation.decoding import default_max_len
+from seq2seq.evaluation.sequences import decode_sequences
 from seq2seq.serving.export import export_saved_model
+from seq2seq_config import compose_config
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SEQUENCES, LENGTH, SYMBOLS, UNITS, EMBEDDING = 1000, 10, 10, 128, 64
 STEPS = LENGTH + 1
+#: predict's default batch size (`batch_size`, seq2seq_config/config/command_schema.py).
+PREDICT_BATCH = 500
 VOCAB = FIRST_SYMBOL_ID + SYMBOLS
 
 
@@ -83,6 +89,43 @@ def saved_model_serve(model, source, directory):
     serve = tf.saved_model.load(str(Path(directory) / "saved_model")).signatures["serve"]
     ids = tf.constant(source - FIRST_SYMBOL_ID)
     return lambda: serve(symbol_ids=ids)["symbol_ids"].numpy()
+
+
+def _text_vocabs() -> Vocabularies:
+    """The benchmark's symbols as a vocabulary of space-separated digits, for the text
+    signatures."""
+    return Vocabularies.shared(Vocabulary([str(s) for s in range(SYMBOLS)], tokenizer="space"))
+
+
+def _texts(source) -> list:
+    return [" ".join(str(t - FIRST_SYMBOL_ID) for t in row) for row in source]
+
+
+def saved_model_beam(model, source, directory):
+    """The SavedModel's `serve_text_beam` (5 beams, all 5 returned), on text, up to the
+    default bound (2n + 2 steps: an untrained model never stops early)."""
+    path = Path(directory) / "saved_model_text"
+    export_saved_model(model, path, _text_vocabs())
+    serve = tf.saved_model.load(str(path)).signatures["serve_text_beam"]
+    texts = tf.constant(_texts(source))
+    return lambda: serve(text=texts)["texts"].numpy()
+
+
+def predict_beam(model, source, batch_size):
+    """predict's decoding of the same texts: `decoding=beam decoding.n_best=5`, its batches
+    of `batch_size`, to the same bound, the texts encoded and the outputs read back."""
+    vocabs = _text_vocabs()
+    decoding_cfg = compose_config(
+        ["decoding=beam", "decoding.n_best=5"], config_name="predict"
+    ).decoding
+    texts = _texts(source)
+
+    def run():
+        sequences = [vocabs.source.encode_text(t) for t in texts]
+        outputs = decode_sequences(model, sequences, decoding_cfg, batch_size)
+        return [[vocabs.target.decode_text(ids) for ids, _ in hypotheses] for hypotheses in outputs]
+
+    return run
 
 
 def keras_hub_sampler(model, source, sampler):
@@ -179,6 +222,14 @@ def main():
         ),
         f"SavedModel `serve`, {serve_steps} steps": (
             saved_model_serve(model, source, exported.name),
+            SEQUENCES,
+        ),
+        f"predict, beam (5), n-best 5, {serve_steps} steps, in batches of {PREDICT_BATCH}": (
+            predict_beam(model, source, PREDICT_BATCH),
+            SEQUENCES,
+        ),
+        f"SavedModel `serve_text_beam` (5), {serve_steps} steps, one batch": (
+            saved_model_beam(model, source, exported.name),
             SEQUENCES,
         ),
     }
