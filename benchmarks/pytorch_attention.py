@@ -86,6 +86,40 @@ class AttentionReference:
         attended = torch.tanh(self.combine(torch.cat([context, outputs], -1)))
         return self.projection(attended)
 
+    def greedy(self, source, max_len):
+        """Batched greedy decoding of int64 sources: (batch, max_len) ids, as the framework's
+        `greedy_decode` does it (attention over the encoder's outputs at every step)."""
+        torch = self.torch
+        from seq2seq.data.vocabulary import BOS_ID  # noqa: PLC0415
+
+        with torch.no_grad():
+            pack = torch.nn.utils.rnn
+            embedded = self.source_embedding(source)
+            lengths = (source != 0).sum(1).clamp(min=1)
+            packed = pack.pack_padded_sequence(
+                embedded, lengths, batch_first=True, enforce_sorted=False
+            )
+            memory, (h, c) = self.encoder(packed)
+            memory, _ = pack.pad_packed_sequence(
+                memory, batch_first=True, total_length=source.shape[1]
+            )
+            state = (
+                self.bridge_h(torch.cat([h[0], h[1]], -1))[None],
+                self.bridge_c(torch.cat([c[0], c[1]], -1))[None],
+            )
+            keys = self.memory_projection(memory)
+            padding = (source == 0)[:, None, :]
+            token = torch.full((source.shape[0], 1), BOS_ID, dtype=torch.long)
+            out = []
+            for _ in range(max_len):
+                output, state = self.decoder(self.target_embedding(token), state)
+                scores = (output @ keys.transpose(1, 2)).masked_fill(padding, float("-inf"))
+                context = scores.softmax(-1) @ memory
+                attended = torch.tanh(self.combine(torch.cat([context, output], -1)))
+                token = self.projection(attended).argmax(-1)
+                out.append(token)
+            return torch.cat(out, 1).numpy()
+
     def train_step(self, source, decoder_input, target, weight):
         """One optimizer step on a batch of int64 / float32 tensors; returns the loss."""
         self.optimizer.zero_grad(set_to_none=True)

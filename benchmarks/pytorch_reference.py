@@ -212,3 +212,29 @@ def script_run(
                     }
     return {"seconds": None, "steps": None, "validation_exact_match": match,
             "test_exact_match": exact_match(reference, *held_out[1])}  # fmt: skip
+
+
+def main():
+    """`python benchmarks/pytorch_reference.py`: the plain PyTorch script of the default task
+    (`script_run` on its data), in a process of its own, as a user runs a script; prints
+    its figures as JSON."""
+    import json  # noqa: PLC0415
+
+    from seq2seq.data import pipeline  # noqa: PLC0415
+    from seq2seq.data.load import load_task_data  # noqa: PLC0415
+    from seq2seq_config import compose_config  # noqa: PLC0415
+
+    cfg = compose_config([])
+    data, _ = load_task_data(cfg.task, cfg.seed, cfg.data_dir)
+    figures = script_run(
+        pipeline.teacher_forcing_arrays(data.train),
+        (data.val.source_ids, data.val.target_ids),
+        (data.test.source_ids, data.test.target_ids),
+        (data.vocabs.source.size, data.vocabs.target.size),
+        cfg.trainer.batch_size,
+    )
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

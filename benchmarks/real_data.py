@@ -51,7 +51,7 @@ class EpochTimer(keras.callbacks.Callback):
 
 def write_files(directory: Path, pairs: int) -> list[str]:
     """The stand-in's training, validation and test files; the overrides that read them."""
-    for name, n, seed in (("train", pairs, 0), ("dev", 200, 1), ("test", 200, 2)):
+    for name, n, seed in (("train", pairs, 0), ("dev", 1000, 1), ("test", 200, 2)):
         stand_in.write_tsv(directory / f"{name}.tsv", n, seed)
     return [
         f"task.train_path={directory / 'train.tsv'}",
@@ -82,6 +82,35 @@ def framework_runner(cfg, task_data, batches):
         return timer.seconds
 
     return run, model
+
+
+def greedy_decoding(model, reference, split, repeats, steps=20) -> dict:
+    """Greedy decoding of the validation words, `steps` steps each, sequences per second:
+    the framework's in-graph decoder (as validation and predict run it, and compiled by
+    XLA) against the PyTorch reference's batched loop, medians of `repeats`."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    from seq2seq.evaluation.decoding import greedy_decode  # noqa: PLC0415
+
+    source = split.source_ids
+    ids = tf.constant(source)
+    runs = {
+        "framework": tf.function(lambda x: greedy_decode(model, x, steps)),
+        "framework, XLA": tf.function(lambda x: greedy_decode(model, x, steps), jit_compile=True),
+    }
+    timed = {name: (lambda fn=fn: fn(ids).numpy()) for name, fn in runs.items()}
+    held = reference.torch.from_numpy(source.astype("int64"))
+    timed["pytorch"] = lambda: reference.greedy(held, steps)
+    rates = {}
+    for name, fn in timed.items():
+        fn()  # trace, compile
+        seconds = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            seconds.append(time.perf_counter() - start)
+        rates[name] = round(len(source) / statistics.median(seconds))
+    return rates
 
 
 def measure(pairs=8000, repeats=3, overrides=()):
@@ -133,6 +162,7 @@ def measure(pairs=8000, repeats=3, overrides=()):
         for name, run in runners.items():
             seconds[name].append(run())
     ms = {name: 1000 * statistics.median(s) / batches.steps for name, s in seconds.items()}
+    decoding = greedy_decoding(model, reference, task_data.val, repeats)
     plan = epoch_plan(lengths, trainer.batch_size, cfg.seed, 0, trainer.group_by_length)
     return {
         "setting": DESCRIPTION,
@@ -146,6 +176,7 @@ def measure(pairs=8000, repeats=3, overrides=()):
         "ratio_to_pytorch": {
             name: round(ms["pytorch"] / value, 3) for name, value in ms.items() if name != "pytorch"
         },
+        "greedy_decoding_sequences_per_second": decoding,
     }
 
 
@@ -160,6 +191,8 @@ def main():
     for name, value in figures["ms_per_step"].items():
         versus = f" ({ratios[name]:.2f}x PyTorch)" if name in ratios else ""
         print(f"{name}: {value} ms a step{versus}")
+    for name, rate in figures["greedy_decoding_sequences_per_second"].items():
+        print(f"greedy decoding, {name}: {rate:,} sequences/s")
     print(
         f"precision auto: {figures['precision']}; {figures['steps_per_epoch']} steps an epoch, "
         f"{figures['padding_share']:.0%} padding"

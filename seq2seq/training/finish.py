@@ -14,8 +14,7 @@ from seq2seq_config.run.names import (
     METRICS_FILE,
     MODEL_FILE,
     RUN_RECORD,
-    SAVED_MODEL_DIR,
-    SAVED_MODEL_VERSION,
+    SAVED_MODEL_EXPORT,
     TENSORBOARD_DIR,
 )
 from seq2seq_config.version import __version__
@@ -68,8 +67,8 @@ def save_and_measure(
     """
     trainer = cfg.trainer
     save_model(model, run_dir / MODEL_FILE)
-    (run_dir / SAVED_MODEL_DIR).mkdir(exist_ok=True)
-    export = run_dir / SAVED_MODEL_DIR / SAVED_MODEL_VERSION
+    export = run_dir / SAVED_MODEL_EXPORT
+    export.parent.mkdir(exist_ok=True)
     export_saved_model(model, export, task_data.vocabs, evaluator.bound)
 
     metrics = {split: evaluator(task_data.split(split)) for split in ("val", "test")}

@@ -33,9 +33,9 @@ TENSORBOARD_DIR = "tensorboard"
 #: The finished model: Keras' file and the SavedModel export.
 MODEL_FILE = "model.keras"
 SAVED_MODEL_DIR = "saved_model"
-#: The export's version directory inside it, TensorFlow Serving's layout
-#: (`--model_base_path=DIR/saved_model` serves version 1).
-SAVED_MODEL_VERSION = "1"
+#: The export itself: version 1 inside it, TensorFlow Serving's layout
+#: (`--model_base_path=DIR/saved_model` serves it).
+SAVED_MODEL_EXPORT = f"{SAVED_MODEL_DIR}/1"
 #: How many tokens each source decodes to.
 LENGTH_BOUND_FILE = "length_bound.json"
 #: How the run went: its start, end, epochs, precision, timings.

@@ -114,6 +114,7 @@ def peak_memory_of_loading(path, data_dir):
     return data, peak
 
 
+@pytest.mark.slow  # about 5 s: keeps make test-fast under 2 minutes
 def test_a_training_file_streams_into_a_store_on_disk(tmp_path):
     """The file is never in memory whole: four times the lines (1.3 kB each) raise the peak
     of Python's memory while the file is read, split, counted and stored by a small part

@@ -216,6 +216,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.slow  # about 5 s: keeps make test-fast under 2 minutes
 def test_the_beam_signature_serves_predicts_n_best_lists_without_this_package(text_run, tmp_path):
     run_dir, tokenizer = text_run
     result = subprocess.run(

@@ -109,6 +109,7 @@ def test_averaging_that_cannot_work_is_refused(overrides, message):
         validate(compose_config(overrides))
 
 
+@pytest.mark.slow  # about 5 s: keeps make test-fast under 2 minutes
 def test_with_early_stopping_it_averages_up_to_the_best_epoch(tmp_path, tiny_cfg):
     cfg = tiny_cfg("trainer.epochs=8", "trainer.early_stopping.monitor=val/loss",
                    "trainer.early_stopping.patience=2", "trainer.keep_checkpoints=2",

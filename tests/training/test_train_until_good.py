@@ -98,6 +98,7 @@ GOAL = (
 )
 
 
+@pytest.mark.slow  # about 5 s: keeps make test-fast under 2 minutes
 def test_training_stops_at_the_goal_and_a_resumed_run_trains_no_more(tiny_cfg, tmp_path):
     with pytest.raises(Interrupted):
         seq2seq.train(tiny_cfg(*GOAL), run_dir=str(tmp_path), callbacks=[InterruptAtTrainEnd()])
