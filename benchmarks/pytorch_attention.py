@@ -12,12 +12,14 @@ parameter count as the framework's model (checked by the benchmark).
 
 import time
 
-import numpy as np
-from pytorch_reference import _torch
+from pytorch_reference import Reference, _torch, tensors
+
+from seq2seq.data.vocabulary import BOS_ID
 
 
-class AttentionReference:
-    """The model and its optimizer.
+class AttentionReference(Reference):
+    """The model and its optimizer; `train_step` (masked cross-entropy, Adam, clipping) is
+    `Reference`'s.
 
     Args:
         source_size, target_size: vocabulary sizes, special symbols included.
@@ -60,12 +62,13 @@ class AttentionReference:
         )
         return sum(p.numel() for p in self.modules.parameters()) - second_biases
 
-    def logits(self, source, decoder_input):
+    def _encode(self, source):
+        """The encoder's outputs (the memory), their keys and the decoder's initial state."""
         torch = self.torch
         pack = torch.nn.utils.rnn
         embedded = self.source_embedding(source)
         if self.packed:
-            lengths = (source != 0).sum(1)
+            lengths = (source != 0).sum(1).clamp(min=1)
             packed = pack.pack_padded_sequence(
                 embedded, lengths, batch_first=True, enforce_sorted=False
             )
@@ -78,70 +81,35 @@ class AttentionReference:
         # (2, batch, units) -> (1, batch, 2 units): forward then backward, as Keras joins them.
         h = self.bridge_h(torch.cat([h[0], h[1]], -1))[None]
         c = self.bridge_c(torch.cat([c[0], c[1]], -1))[None]
-        outputs, _ = self.decoder(self.target_embedding(decoder_input), (h, c))
-        keys = self.memory_projection(memory)
-        scores = outputs @ keys.transpose(1, 2)
-        scores = scores.masked_fill((source == 0)[:, None, :], float("-inf"))
+        return memory, self.memory_projection(memory), (h, c)
+
+    def _attend(self, outputs, memory, keys, padding):
+        """Luong's attentional state of the decoder's outputs, then the logits."""
+        scores = (outputs @ keys.transpose(1, 2)).masked_fill(padding, float("-inf"))
         context = scores.softmax(-1) @ memory
-        attended = torch.tanh(self.combine(torch.cat([context, outputs], -1)))
-        return self.projection(attended)
+        return self.projection(
+            self.torch.tanh(self.combine(self.torch.cat([context, outputs], -1)))
+        )
+
+    def logits(self, source, decoder_input):
+        memory, keys, state = self._encode(source)
+        outputs, _ = self.decoder(self.target_embedding(decoder_input), state)
+        return self._attend(outputs, memory, keys, (source == 0)[:, None, :])
 
     def greedy(self, source, max_len):
         """Batched greedy decoding of int64 sources: (batch, max_len) ids, as the framework's
         `greedy_decode` does it (attention over the encoder's outputs at every step)."""
         torch = self.torch
-        from seq2seq.data.vocabulary import BOS_ID  # noqa: PLC0415
-
         with torch.no_grad():
-            pack = torch.nn.utils.rnn
-            embedded = self.source_embedding(source)
-            lengths = (source != 0).sum(1).clamp(min=1)
-            packed = pack.pack_padded_sequence(
-                embedded, lengths, batch_first=True, enforce_sorted=False
-            )
-            memory, (h, c) = self.encoder(packed)
-            memory, _ = pack.pad_packed_sequence(
-                memory, batch_first=True, total_length=source.shape[1]
-            )
-            state = (
-                self.bridge_h(torch.cat([h[0], h[1]], -1))[None],
-                self.bridge_c(torch.cat([c[0], c[1]], -1))[None],
-            )
-            keys = self.memory_projection(memory)
+            memory, keys, state = self._encode(source)
             padding = (source == 0)[:, None, :]
             token = torch.full((source.shape[0], 1), BOS_ID, dtype=torch.long)
             out = []
             for _ in range(max_len):
                 output, state = self.decoder(self.target_embedding(token), state)
-                scores = (output @ keys.transpose(1, 2)).masked_fill(padding, float("-inf"))
-                context = scores.softmax(-1) @ memory
-                attended = torch.tanh(self.combine(torch.cat([context, output], -1)))
-                token = self.projection(attended).argmax(-1)
+                token = self._attend(output, memory, keys, padding).argmax(-1)
                 out.append(token)
             return torch.cat(out, 1).numpy()
-
-    def train_step(self, source, decoder_input, target, weight):
-        """One optimizer step on a batch of int64 / float32 tensors; returns the loss."""
-        self.optimizer.zero_grad(set_to_none=True)
-        logits = self.logits(source, decoder_input)
-        per_token = self.loss(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
-        weight = weight.reshape(-1)
-        loss = (per_token * weight).sum() / weight.sum()
-        loss.backward()
-        self.torch.nn.utils.clip_grad_norm_(self.modules.parameters(), self.clipnorm)
-        self.optimizer.step()
-        return loss
-
-
-def as_tensors(torch, batch):
-    """One framework batch `(x, y, weight)` of NumPy arrays as torch tensors."""
-    x, y, weight = batch
-    return (
-        torch.from_numpy(np.asarray(x["encoder_token_ids"], np.int64)),
-        torch.from_numpy(np.asarray(x["decoder_token_ids"], np.int64)),
-        torch.from_numpy(np.asarray(y, np.int64)),
-        torch.from_numpy(np.asarray(weight, np.float32)),
-    )
 
 
 def runner(batches_of_epoch, sizes, units, embedding_dim, packed=True):
@@ -161,7 +129,7 @@ def runner(batches_of_epoch, sizes, units, embedding_dim, packed=True):
     epoch = [0]
 
     def run():
-        batches = [as_tensors(reference.torch, b) for b in batches_of_epoch(epoch[0])]
+        batches = [tensors(reference.torch, b) for b in batches_of_epoch(epoch[0])]
         epoch[0] += 1
         start = time.perf_counter()
         for batch in batches:

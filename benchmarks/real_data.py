@@ -21,11 +21,14 @@ from pathlib import Path
 
 import keras
 import stand_in
+import tensorflow as tf
+from decoding import timed
 
 from seq2seq import build_model
 from seq2seq.data import pipeline
 from seq2seq.data.batching import epoch_plan, padding_share
 from seq2seq.data.load import load_task_data
+from seq2seq.evaluation.decoding import greedy_decode
 from seq2seq.training.compile import compile_model, dtype_policy, precision_on_this_machine
 from seq2seq_config import compose_config
 from seq2seq_config.config.task_defaults import with_task_defaults
@@ -88,29 +91,16 @@ def greedy_decoding(model, reference, split, repeats, steps=20) -> dict:
     """Greedy decoding of the validation words, `steps` steps each, sequences per second:
     the framework's in-graph decoder (as validation and predict run it, and compiled by
     XLA) against the PyTorch reference's batched loop, medians of `repeats`."""
-    import tensorflow as tf  # noqa: PLC0415
-
-    from seq2seq.evaluation.decoding import greedy_decode  # noqa: PLC0415
-
     source = split.source_ids
     ids = tf.constant(source)
     runs = {
         "framework": tf.function(lambda x: greedy_decode(model, x, steps)),
         "framework, XLA": tf.function(lambda x: greedy_decode(model, x, steps), jit_compile=True),
     }
-    timed = {name: (lambda fn=fn: fn(ids).numpy()) for name, fn in runs.items()}
+    runs = {name: (lambda fn=fn: fn(ids).numpy()) for name, fn in runs.items()}
     held = reference.torch.from_numpy(source.astype("int64"))
-    timed["pytorch"] = lambda: reference.greedy(held, steps)
-    rates = {}
-    for name, fn in timed.items():
-        fn()  # trace, compile
-        seconds = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            fn()
-            seconds.append(time.perf_counter() - start)
-        rates[name] = round(len(source) / statistics.median(seconds))
-    return rates
+    runs["pytorch"] = lambda: reference.greedy(held, steps)
+    return {name: round(len(source) / timed(fn, repeats)) for name, fn in runs.items()}
 
 
 def measure(pairs=8000, repeats=3, overrides=()):
