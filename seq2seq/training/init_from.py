@@ -32,10 +32,9 @@ def row_map(new: Vocabulary, parent: Vocabulary) -> np.ndarray:
     return np.asarray([parent_ids.get(token, -1) for token in new.tokens], np.int64)
 
 
-def _vocabulary_axes(model, vocabs: Vocabularies, parent_vocabs: Vocabularies) -> dict:
-    """`weight path -> (axis, row map)` for the weights with a vocabulary axis."""
-    source = row_map(vocabs.source, parent_vocabs.source)
-    target = row_map(vocabs.target, parent_vocabs.target)
+def _vocabulary_axes(model, source: np.ndarray, target: np.ndarray) -> dict:
+    """`weight path -> (axis, row map)` for the weights with a vocabulary axis, given each
+    side's `row_map`."""
     axes = {model.embedding.embeddings.path: (0, source)}
     if model.target_embedding is not None:
         axes[model.target_embedding.embeddings.path] = (0, target)
@@ -76,7 +75,11 @@ def initialize_from(model, parent_dir, vocabs: Vocabularies) -> dict:
     """
     parent = load_run(parent_dir)
     theirs = {w.path: w for w in parent.model.weights}
-    axes = _vocabulary_axes(model, vocabs, parent.vocabs)
+    maps = {
+        side: row_map(getattr(vocabs, side), getattr(parent.vocabs, side))
+        for side in ("source", "target")
+    }
+    axes = _vocabulary_axes(model, maps["source"], maps["target"])
     for weight in model.weights:
         other = theirs.get(weight.path)
         fresh = np.asarray(weight)
@@ -97,8 +100,7 @@ def initialize_from(model, parent_dir, vocabs: Vocabularies) -> dict:
             )
         weight.assign(value.astype(fresh.dtype))
     record = {"run_dir": str(Path(parent_dir).resolve()), "weights_copied": len(model.weights)}
-    for side in ("source", "target"):
-        rows = row_map(getattr(vocabs, side), getattr(parent.vocabs, side))
+    for side, rows in maps.items():
         record[f"{side}_symbols"] = {
             "from_parent": int((rows[FIRST_SYMBOL_ID:] >= 0).sum()),
             "new": int((rows[FIRST_SYMBOL_ID:] < 0).sum()),
