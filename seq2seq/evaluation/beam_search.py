@@ -95,10 +95,9 @@ def beam_search_n_best(
         logits, state = step_fn(tokens, state)
         vocab = tf.shape(logits)[-1]
         log_probs = tf.nn.log_softmax(logits)
-        log_probs = token_rules.block_early_eos(log_probs, t, min_len, neg_inf)
         history = tf.reshape(sequences, [batch_size * k, t])  # each beam's own tokens
-        log_probs = token_rules.block_repeated_ngrams(
-            log_probs, history, t, no_repeat_ngram_size, neg_inf
+        log_probs = token_rules.apply_rules(
+            log_probs, history, t, min_len, no_repeat_ngram_size, neg_inf
         )
         log_probs = tf.reshape(log_probs, [batch_size, k, vocab])
         # A finished hypothesis continues only with PAD, at no cost.

@@ -55,8 +55,7 @@ def _token_by_token(
 
     def step(t, tokens, finished, state, emitted):
         logits, state = step_fn(tokens, state)
-        logits = token_rules.block_early_eos(logits, t, min_len)
-        logits = token_rules.block_repeated_ngrams(logits, emitted, t, no_repeat_ngram_size)
+        logits = token_rules.apply_rules(logits, emitted, t, min_len, no_repeat_ngram_size)
         next_tokens = tf.where(finished, PAD_ID, choose(logits, t))
         finished = tf.logical_or(finished, tf.equal(next_tokens, EOS_ID))
         emitted = tf.where(tf.equal(positions, t)[None, :], next_tokens[:, None], emitted)

@@ -12,29 +12,11 @@ Python numbers, fixed when the graph is traced; a rule at its default adds no op
 import tensorflow as tf
 
 from seq2seq.data.vocabulary import EOS_ID, PAD_ID
+from seq2seq_config.tokens import FIRST_SYMBOL_ID
 
 #: How far below `top_p` a cumulative probability still counts as reaching it: float32
 #: sums of softmax outputs miss exact values (0.5 + 0.3 is not 0.8 there).
 NUCLEUS_TOLERANCE = 1e-6
-
-
-def block_early_eos(scores, t, min_len: int, blocked=float("-inf")):
-    """Forbids EOS while fewer than `min_len` tokens have been emitted.
-
-    Args:
-        scores: float (rows, vocab): the step's scores.
-        t: int32 scalar: the tokens emitted before this step.
-        min_len: the fewest tokens before EOS; 0 leaves `scores` as they are.
-        blocked: the score a forbidden token gets.
-
-    Returns:
-        `scores`, EOS's set to `blocked` while `t < min_len`.
-    """
-    if not min_len:
-        return scores
-    is_eos = tf.equal(tf.range(tf.shape(scores)[-1]), EOS_ID)[None, :]
-    early = tf.logical_and(is_eos, t < min_len)
-    return tf.where(early, tf.cast(blocked, scores.dtype), scores)
 
 
 def repeated_ngram_tokens(history, t, n: int, vocab):
@@ -72,21 +54,36 @@ def repeated_ngram_tokens(history, t, n: int, vocab):
     return counts[:, :vocab] > 0
 
 
-def block_repeated_ngrams(scores, history, t, n: int, blocked=float("-inf")):
-    """Forbids every token that would repeat an n-gram of its row (`repeated_ngram_tokens`).
+def apply_rules(scores, history, t, min_len: int, n: int, blocked=float("-inf")):
+    """Forbids EOS while fewer than `min_len` tokens have been emitted, and every token that
+    would repeat an n-gram of its row (`repeated_ngram_tokens`).
+
+    A row the n-gram rule leaves no symbol to choose (`no_repeat_ngram_size=1` once every
+    symbol came, say) ends there: EOS is its only allowed token, even before `min_len`.
+    Every strategy applies this, so greedy, beam and sampling end such a row alike, shorter
+    than `min_len`, where it would otherwise have emitted PAD or BOS, or nothing at all.
 
     Args:
         scores: float (rows, vocab): the step's scores.
         history, t: as `repeated_ngram_tokens`.
-        n: the n-gram size; 0 leaves `scores` as they are.
+        min_len: the fewest tokens before EOS; 0 sets no minimum.
+        n: the n-gram size; 0 allows repeats.
         blocked: the score a forbidden token gets.
 
     Returns:
-        `scores`, the blocked tokens' set to `blocked`.
+        `scores`, the forbidden tokens' set to `blocked`; `scores` as they are when both
+        rules are at their defaults (no op added).
     """
-    if not n:
+    if not min_len and not n:
         return scores
-    banned = repeated_ngram_tokens(history, t, n, tf.shape(scores)[-1])
+    vocab = tf.shape(scores)[-1]
+    ids = tf.range(vocab)[None, :]
+    is_eos = tf.equal(ids, EOS_ID)
+    banned = tf.broadcast_to(tf.logical_and(is_eos, t < min_len), tf.shape(scores))
+    if n:
+        banned = tf.logical_or(banned, repeated_ngram_tokens(history, t, n, vocab))
+        stuck = tf.reduce_all(tf.logical_or(banned, ids < FIRST_SYMBOL_ID), axis=-1, keepdims=True)
+        banned = tf.where(stuck, tf.logical_not(is_eos), banned)
     return tf.where(banned, tf.cast(blocked, scores.dtype), scores)
 
 
@@ -109,7 +106,10 @@ def nucleus(logits, top_p: float):
     ranked = tf.sort(logits, axis=-1, direction="DESCENDING")
     probabilities = tf.nn.softmax(tf.cast(ranked, tf.float32), axis=-1)
     before = tf.math.cumsum(probabilities, axis=-1, exclusive=True)  # mass of the better ones
-    kept = before < top_p - NUCLEUS_TOLERANCE
+    # The first is kept whatever top_p: a top_p within NUCLEUS_TOLERANCE of 0 would
+    # otherwise keep nothing, and a draw from nothing has no token.
+    first = tf.equal(tf.range(tf.shape(ranked)[-1]), 0)[None, :]
+    kept = tf.logical_or(before < top_p - NUCLEUS_TOLERANCE, first)
     inf = tf.constant(float("inf"), logits.dtype)
     threshold = tf.reduce_min(tf.where(kept, ranked, inf), axis=-1, keepdims=True)
     return tf.where(logits < threshold, -inf, logits)

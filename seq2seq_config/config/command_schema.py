@@ -56,7 +56,9 @@ class DecodingConfig:
         help="sample: logits are divided by it; below 1e-6, logits / temperature overflows float32 (sampling is greedy long before).",
     )
     top_k: int = integer(
-        0, minimum=0, help="sample: among the k most likely tokens only; 0 means all."
+        0,
+        minimum=0,
+        help="sample: among the k most likely tokens only; 0 means all; at most the run's target vocabulary's tokens.",
     )
     max_len: int | None = integer(
         None,
@@ -74,7 +76,7 @@ class DecodingConfig:
         minimum=0.0,
         maximum=1.0,
         exclusive_minimum=True,
-        help="sample: among the smallest set of most likely tokens whose probability reaches p (nucleus sampling), after temperature and top_k; 1 means all.",
+        help="sample: among the smallest set of most likely tokens whose probability reaches p (nucleus sampling), after temperature and top_k; 1 means all. The most likely token is always among them: a p it alone reaches is greedy.",
     )
     min_len: int = integer(
         0,
@@ -84,7 +86,7 @@ class DecodingConfig:
     no_repeat_ngram_size: int = integer(
         0,
         minimum=0,
-        help="Every strategy: n > 0 forbids a token that would repeat an n-gram already in its hypothesis (beam search: each beam's own); 0 allows repeats.",
+        help="Every strategy: n > 0 forbids a token that would repeat an n-gram already in its hypothesis (beam search: each beam's own); 0 allows repeats. A hypothesis it leaves no symbol ends there with EOS, even before `min_len`; a `min_len` no hypothesis could reach is refused.",
     )
 
 

@@ -18,30 +18,98 @@ def check_decoding(cfg: DictConfig) -> None:
     Raises:
         ConfigError: naming the first decoding key whose value cannot work.
     """
-    check_top_k(cfg)
+    symbols = target_symbols(cfg.run_dir)
+    if symbols is not None:
+        check_top_k(cfg.decoding, symbols + FIRST_SYMBOL_ID)
+        check_min_len(cfg.decoding, symbols)
     # n_best > 1 (beam): predict's K best, evaluate's oracle exact-match beside the best's.
     check_n_best(cfg.decoding)
     check_strategy_keys(cfg.decoding)
 
 
-def check_top_k(cfg: DictConfig) -> None:
-    """Refuses sampling among more tokens than the run's vocabulary has.
+def target_symbols(run_dir: str) -> int | None:
+    """How many symbols the run's target vocabulary holds (PAD, BOS and EOS not counted),
+    shared with the source (`vocab.json` is one vocabulary) or its own (`target`).
+
+    Args:
+        run_dir: a finished run's directory.
+
+    Returns:
+        The count, or None for a damaged `vocab.json` (refused when the run is loaded).
+    """
+    try:
+        saved = json.loads((Path(run_dir) / VOCAB_FILE).read_text())
+        return len(saved["target"]["symbols"] if "target" in saved else saved["symbols"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def check_top_k(decoding: DictConfig, size: int) -> None:
+    """Refuses sampling among more tokens than the run's target vocabulary has.
+
+    Args:
+        decoding: the `decoding` group.
+        size: the target vocabulary's tokens, PAD, BOS and EOS included: the logits' width.
 
     Raises:
         ConfigError: naming decoding.top_k and the vocabulary's size.
     """
-    vocab_path = Path(cfg.run_dir) / VOCAB_FILE
-    try:
-        # The symbols, after PAD, BOS and EOS.
-        size = len(json.loads(vocab_path.read_text())["symbols"]) + FIRST_SYMBOL_ID
-    except (OSError, ValueError, KeyError, TypeError):
-        return  # a damaged vocabulary is refused when the run is loaded
-    if cfg.decoding.top_k > size:
+    if decoding.top_k > size:
         raise ConfigError(
             "decoding.top_k",
-            cfg.decoding.top_k,
-            f"the run's vocabulary has {size} tokens; allowed: 0 (all) to {size}",
+            decoding.top_k,
+            f"the run's target vocabulary has {size} tokens; allowed: 0 (all) to {size}",
         )
+
+
+def longest_without_repeats(symbols: int, n: int, enough: int) -> int:
+    """The most tokens a hypothesis of `symbols` symbols holds without an n-gram twice:
+    each symbol once for n = 1, a de Bruijn sequence's `symbols ** n + n - 1` for n > 1.
+
+    Args:
+        symbols: the target vocabulary's symbols.
+        n: `no_repeat_ngram_size`, >= 1.
+        enough: a length past which the exact figure does not matter.
+
+    Returns:
+        The length, or `enough` where it is at least that (the power passes any `enough`
+        within its bit length of steps, however large n is).
+    """
+    if n == 1:
+        return symbols
+    power = 1
+    for _ in range(n if symbols > 1 else 0):
+        power *= symbols
+        if power + n - 1 >= enough:
+            return enough
+    return power + n - 1
+
+
+def check_min_len(decoding: DictConfig, symbols: int) -> None:
+    """Refuses a `min_len` that `no_repeat_ngram_size` leaves no hypothesis able to reach.
+
+    A hypothesis that runs out of symbols on its way ends with EOS there, before `min_len`
+    (`seq2seq.evaluation.token_rules.apply_rules`); this refuses the settings under which
+    every hypothesis would.
+
+    Args:
+        decoding: the `decoding` group.
+        symbols: the target vocabulary's symbols.
+
+    Raises:
+        ConfigError: naming decoding.min_len and the longest hypothesis possible.
+    """
+    n = decoding.no_repeat_ngram_size
+    if not n:
+        return
+    longest = longest_without_repeats(symbols, n, decoding.min_len)
+    if decoding.min_len > longest:
+        raise ConfigError(
+            "decoding.min_len", decoding.min_len,
+            f"with decoding.no_repeat_ngram_size={n} the run's {symbols} target symbols make "
+            f"hypotheses of at most {longest} tokens; allowed: 0 to {longest}, or a larger "
+            "decoding.no_repeat_ngram_size",
+        )  # fmt: skip
 
 
 def check_n_best(decoding: DictConfig) -> None:

@@ -4,10 +4,12 @@ or decode garbage are refused at config time, with the key and the allowed range
 import json
 
 import pytest
+from omegaconf import OmegaConf
 
 from conftest import write_pairs
 from seq2seq_config import ConfigError, compose_config, validate
 from seq2seq_config.config.command_validation import validate_evaluate
+from seq2seq_config.config.decoding_validation import check_decoding
 
 
 @pytest.mark.parametrize(
@@ -71,7 +73,7 @@ def finished_run_files(tmp_path):
         ("decoding.temperature=1e-50", "decoding.temperature=1e-50: must be a number >= 1e-06"),
         (
             "decoding.top_k=14",
-            "decoding.top_k=14: the run's vocabulary has 13 tokens; allowed: 0 (all) to 13",
+            "decoding.top_k=14: the run's target vocabulary has 13 tokens; allowed: 0 (all) to 13",
         ),
         (
             "decoding.seed=2147483648",
@@ -84,6 +86,71 @@ def test_decoding_values_that_decode_garbage_are_refused(finished_run_files, ove
     with pytest.raises(ConfigError) as info:
         validate_evaluate(cfg)
     assert str(info.value) == message
+
+
+@pytest.fixture
+def files_of_pairs_run(finished_run_files):
+    """A finished run's files with a vocabulary per side, as files of pairs save them:
+    30 source symbols, 10 target symbols (13 target tokens)."""
+    (finished_run_files / "vocab.json").write_text(
+        json.dumps(
+            {
+                "source": {"symbols": [f"s{i}" for i in range(30)]},
+                "target": {"symbols": [f"t{i}" for i in range(10)]},
+            }
+        )
+    )
+    return finished_run_files
+
+
+@pytest.mark.parametrize("top_k", [14, 33])
+def test_top_k_is_checked_against_the_target_vocabulary_of_a_run_with_two(
+    files_of_pairs_run, top_k
+):
+    # 33 tokens is the source's size: the logits are the target's 13 wide.
+    cfg = compose_config(
+        [f"run_dir={files_of_pairs_run}", "decoding=sample", f"decoding.top_k={top_k}"],
+        config_name="predict",
+    )
+    with pytest.raises(ConfigError) as info:
+        check_decoding(cfg)
+    assert str(info.value) == (
+        f"decoding.top_k={top_k}: the run's target vocabulary has 13 tokens; allowed: 0 (all) to 13"
+    )
+    check_decoding(OmegaConf.merge(cfg, {"decoding": {"top_k": 13}}))
+
+
+@pytest.mark.parametrize(
+    "n, longest", [(1, 10), (2, 101)]
+)  # 10 symbols once each; a de Bruijn sequence of 10 ** 2 bigrams
+def test_a_min_len_no_hypothesis_can_reach_without_repeating_is_refused(
+    files_of_pairs_run, n, longest
+):
+    cfg = compose_config(
+        [f"run_dir={files_of_pairs_run}", f"decoding.no_repeat_ngram_size={n}"],
+        config_name="predict",
+    )
+    for min_len in (longest, 0):
+        check_decoding(OmegaConf.merge(cfg, {"decoding": {"min_len": min_len}}))
+    with pytest.raises(ConfigError) as info:
+        check_decoding(OmegaConf.merge(cfg, {"decoding": {"min_len": longest + 1}}))
+    assert str(info.value) == (
+        f"decoding.min_len={longest + 1}: with decoding.no_repeat_ngram_size={n} the run's 10 "
+        f"target symbols make hypotheses of at most {longest} tokens; allowed: 0 to "
+        f"{longest}, or a larger decoding.no_repeat_ngram_size"
+    )
+
+
+def test_a_huge_no_repeat_ngram_size_is_checked_at_once(files_of_pairs_run):
+    cfg = compose_config(
+        [
+            f"run_dir={files_of_pairs_run}",
+            "decoding.no_repeat_ngram_size=1000000000000",
+            "decoding.min_len=1000000",
+        ],
+        config_name="predict",
+    )
+    check_decoding(cfg)  # 10 ** (10 ** 12) is never computed
 
 
 def test_one_very_long_pair_is_named_in_the_log(tmp_path, caplog):

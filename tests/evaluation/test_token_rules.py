@@ -9,7 +9,7 @@ import tensorflow as tf
 from omegaconf import OmegaConf
 
 from seq2seq import beam_search, greedy_search, sample
-from seq2seq.data.vocabulary import BOS_ID, EOS_ID, PAD_ID
+from seq2seq.data.vocabulary import BOS_ID, EOS_ID, FIRST_SYMBOL_ID, PAD_ID
 from seq2seq.evaluation.beam_search import beam_search_n_best
 from seq2seq.evaluation.decoding import DECODING_STRATEGIES, decoding_tag
 from seq2seq.evaluation.token_rules import repeated_ngram_tokens
@@ -125,6 +125,28 @@ def test_no_repeat_ngram_history_follows_the_beams_as_they_are_reordered():
         assert len(ngrams(row, 2)) == len(set(ngrams(row, 2))), row
 
 
+# Every symbol leads to the others, EOS no likelier than PAD or BOS (the table's -20).
+E = 7
+ROUND = markov({BOS_ID: [A, B, C, D, E], A: [B, C, D, E], B: [C, D, E, A],
+                C: [D, E, A, B], D: [E, A, B, C], E: [A, B, C, D]})  # fmt: skip
+
+
+@pytest.mark.parametrize("search", ["greedy", "beam", "sample"])
+def test_a_row_the_rules_leave_no_symbol_ends_there_with_eos(search):
+    # With no_repeat_ngram_size=1 each of the five symbols may come once: after the
+    # fifth, min_len=7 cannot be met and EOS is the one token left, whatever the
+    # strategy (greedy chose PAD, tied with EOS, and sampling drew from nothing).
+    decode = {
+        "greedy": lambda **o: greedy_search(ROUND, state(4), 4, 10, **o),
+        "beam": lambda **o: beam_search(ROUND, state(4), 4, 10, beam_size=3, **o),
+        "sample": lambda **o: sample(ROUND, state(4), 4, 10, seed=2, **o),
+    }[search]
+    symbol_ids = list(range(FIRST_SYMBOL_ID, VOCAB))
+    for row in decode(min_len=7, no_repeat_ngram_size=1).numpy():
+        tokens = list(row)
+        assert sorted(tokens[:5]) == symbol_ids and tokens[5:] == [EOS_ID] + [PAD_ID] * 4, tokens
+
+
 def test_repeated_ngram_tokens_reads_only_the_emitted_tokens():
     history = tf.constant([[A, B, A, PAD_ID, PAD_ID], [A, C, A, B, PAD_ID]], tf.int32)
     # After A B A, B would repeat (A, B); after A C A, C would repeat (A, C); what follows
@@ -164,6 +186,14 @@ def test_top_p_draws_only_from_the_nucleus():
     assert abs(np.mean(drawn == A) - 0.5 / 0.8) < 0.03  # renormalized within the nucleus
     plain = sample(fixed_step, state(4000), 4000, 1, seed=2).numpy()[:, 0]
     assert {C, D} <= set(plain.tolist())
+
+
+@pytest.mark.parametrize("top_p", [1e-6, 1e-9])
+def test_a_top_p_that_no_token_reaches_keeps_the_most_likely_one(top_p):
+    # A nucleus is never empty (Hugging Face's min_tokens_to_keep=1): the most likely
+    # token stays, so a tiny top_p draws greedily instead of drawing from nothing.
+    drawn = sample(LOOP, state(50), 50, 6, seed=4, top_p=top_p)
+    np.testing.assert_array_equal(drawn, greedy_search(LOOP, state(50), 50, 6))
 
 
 def test_top_p_comes_after_temperature_and_top_k():
