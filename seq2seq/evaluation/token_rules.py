@@ -56,12 +56,13 @@ def repeated_ngram_tokens(history, t, n: int, vocab):
 
 def apply_rules(scores, history, t, min_len: int, n: int, blocked=float("-inf")):
     """Forbids EOS while fewer than `min_len` tokens have been emitted, and every token that
-    would repeat an n-gram of its row (`repeated_ngram_tokens`).
+    would repeat an n-gram of its row (`repeated_ngram_tokens`); with either rule, PAD and
+    BOS too, so that the tokens a rule counts are symbols an output shows.
 
     A row the n-gram rule leaves no symbol to choose (`no_repeat_ngram_size=1` once every
     symbol came, say) ends there: EOS is its only allowed token, even before `min_len`.
     Every strategy applies this, so greedy, beam and sampling end such a row alike, shorter
-    than `min_len`, where it would otherwise have emitted PAD or BOS, or nothing at all.
+    than `min_len`, where they would otherwise have emitted PAD or BOS, or drawn from nothing.
 
     Args:
         scores: float (rows, vocab): the step's scores.
@@ -79,10 +80,12 @@ def apply_rules(scores, history, t, min_len: int, n: int, blocked=float("-inf"))
     vocab = tf.shape(scores)[-1]
     ids = tf.range(vocab)[None, :]
     is_eos = tf.equal(ids, EOS_ID)
-    banned = tf.broadcast_to(tf.logical_and(is_eos, t < min_len), tf.shape(scores))
+    special = tf.logical_and(ids < FIRST_SYMBOL_ID, tf.logical_not(is_eos))  # PAD, BOS
+    banned = tf.logical_or(special, tf.logical_and(is_eos, t < min_len))
+    banned = tf.broadcast_to(banned, tf.shape(scores))
     if n:
         banned = tf.logical_or(banned, repeated_ngram_tokens(history, t, n, vocab))
-        stuck = tf.reduce_all(tf.logical_or(banned, ids < FIRST_SYMBOL_ID), axis=-1, keepdims=True)
+        stuck = tf.reduce_all(tf.logical_or(banned, is_eos), axis=-1, keepdims=True)
         banned = tf.where(stuck, tf.logical_not(is_eos), banned)
     return tf.where(banned, tf.cast(blocked, scores.dtype), scores)
 

@@ -68,6 +68,27 @@ def test_min_len_forbids_eos_before_it(search):
     assert min(list(row).index(EOS_ID) for row in decode(EARLY_END).numpy()) == 1
 
 
+# After A, the step ranks PAD and BOS above every symbol.
+SPECIALS_FIRST = markov({BOS_ID: [A], A: [PAD_ID, BOS_ID, EOS_ID, B], B: [EOS_ID, C]})
+
+
+@pytest.mark.parametrize("search", ["greedy", "beam", "sample"])
+def test_the_rules_count_only_symbols_an_output_shows(search):
+    # PAD and BOS never show in an output: a rule forbids them, so that min_len counts
+    # symbols (greedy's A PAD EOS was an output of one symbol under min_len=2).
+    decode = {
+        "greedy": lambda **o: greedy_search(SPECIALS_FIRST, state(2), 2, 6, **o),
+        "beam": lambda **o: beam_search(SPECIALS_FIRST, state(2), 2, 6, beam_size=2, **o),
+        "sample": lambda **o: sample(SPECIALS_FIRST, state(2), 2, 6, temperature=0.1, **o),
+    }[search]
+    for rules, start in (
+        ({"min_len": 2}, [A, B, EOS_ID]),
+        ({"no_repeat_ngram_size": 2}, [A, EOS_ID]),
+    ):
+        for row in decode(**rules).numpy():
+            assert list(row[: len(start)]) == start, (rules, row)
+
+
 @pytest.mark.parametrize("search", ["greedy", "beam"])
 def test_min_len_changes_nothing_when_eos_comes_later_anyway(search):
     def decode(**options):
