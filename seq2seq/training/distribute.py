@@ -28,6 +28,7 @@ import tensorflow as tf
 from seq2seq.data import pipeline
 from seq2seq.training.callbacks import StopOnNonFiniteLoss
 from seq2seq.training.finish import Metrics, write_run_record
+from seq2seq.training.progress import ProgressLog
 from seq2seq_config.cli.errors import RunError, UserError
 from seq2seq_config.config.constraints import choices, dispatch_table
 from seq2seq_config.config.schema import TrainerConfig
@@ -164,11 +165,8 @@ def _train_epochs(run, callbacks, dataset, steps_per_epoch: int) -> tuple:
             total += loss
             callbacks.on_train_batch_end(step, {"loss": loss})
         logs = {"loss": total / steps_per_epoch}
-        callbacks.on_epoch_end(epoch, logs)  # the chief's: validation, ..., checkpoint
-        log.info(
-            "Epoch %d/%d - %s", epoch + 1, trainer.epochs,
-            " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()),
-        )  # fmt: skip
+        # The chief's: validation, ..., the epoch's line (ProgressLog), checkpoint.
+        callbacks.on_epoch_end(epoch, logs)
         chief_best = run.best.best_epoch if run.chief and run.best is not None else -1
         stop, chief_best = broadcast_from_chief(
             all_reduce, run.chief, [float(model.stop_training), float(chief_best)]
@@ -201,8 +199,14 @@ def fit_multi_worker(run) -> Metrics:
         run.start_early_stopping()
         callbacks = run.callbacks()
     else:
-        callbacks = [StopOnNonFiniteLoss(run.path / CHECKPOINTS_DIR)]
-    callbacks = keras.callbacks.CallbackList(callbacks, model=run.model)
+        callbacks = [
+            StopOnNonFiniteLoss(run.path / CHECKPOINTS_DIR),
+            ProgressLog(trainer.progress_seconds),
+        ]
+    # The params `fit` gives its callbacks, which ProgressLog reads.
+    callbacks = keras.callbacks.CallbackList(
+        callbacks, model=run.model, epochs=trainer.epochs, steps=steps_per_epoch
+    )
     dataset = pipeline.training_dataset(
         run.task_data.train, trainer.batch_size, cfg.seed, 0, trainer.epochs,
         trainer.group_by_length, steps_per_epoch,

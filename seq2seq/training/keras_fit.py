@@ -2,7 +2,6 @@
 `TrainingRun`: resuming from a checkpoint, the run's callbacks, then the finish."""
 
 import logging
-import sys
 import time
 from pathlib import Path
 
@@ -10,6 +9,7 @@ from seq2seq.data import pipeline
 from seq2seq.training import checkpoints
 from seq2seq.training.callbacks import EpochClock
 from seq2seq.training.finish import Metrics, write_run_record
+from seq2seq.training.progress import keras_verbose
 from seq2seq.training.run import TrainingRun
 from seq2seq.training.tensorboard_rewind import truncate_events
 from seq2seq_config.cli.errors import RunError, UserError
@@ -78,9 +78,9 @@ def fit_and_save(run: TrainingRun, callbacks=()) -> Metrics:
                 clock,  # last: an epoch ends once its checkpoint is written
             ],
             shuffle=False,  # the dataset shuffles, per epoch, from the seed
-            # A progress bar in a terminal; one line per epoch in logs, where Keras' bar
-            # would print every update.
-            verbose=1 if sys.stdout.isatty() else 2,
+            # A progress bar in a terminal; elsewhere the run's callbacks log the
+            # progress (`progress.py`), where Keras' bar would print every update.
+            verbose=keras_verbose(),
         )
     except RunError as error:
         write_run_record(run_dir, {"status": "failed", "error": str(error)})

@@ -28,6 +28,7 @@ from seq2seq.training.callbacks import (
 )
 from seq2seq.training.compile import compile_model
 from seq2seq.training.finish import Metrics, save_and_measure
+from seq2seq.training.progress import ProgressLog
 from seq2seq_config.run.names import CHECKPOINTS_DIR, TENSORBOARD_DIR
 from seq2seq_config.run.run_dir import is_chief_process
 
@@ -140,6 +141,8 @@ class TrainingRun:
             StopOnNonFiniteLoss(run_dir / CHECKPOINTS_DIR),
             GreedyValidation(self.evaluator, self.task_data.val),
             *([best] if best is not None else []),
+            # After the figures it logs are all in, before PlateauDecay changes the rate.
+            ProgressLog(cfg.trainer.progress_seconds),
             TensorBoardExtras(
                 writer,
                 cfg,

@@ -166,6 +166,11 @@ class TrainerConfig:
     group_by_length: bool | None = described(
         None, help="Batches of sequences of similar length, so that little of a batch is padding."
     )
+    progress_seconds: float = number(
+        30.0,
+        minimum=0.0,
+        help="Seconds between the progress lines logged during an epoch (step, loss, steps/s, time left) to train.log and to a stdout that is not a terminal, where Keras' progress bar is off; every epoch's figures are logged whatever it is; 0: no lines during an epoch.",
+    )
     steps_per_execution: int = integer(
         1,
         minimum=1,
