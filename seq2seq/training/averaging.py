@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seq2seq.training.checkpoints import _weights_name
+from seq2seq.training.checkpoints import weights_name
 
 log = logging.getLogger(__name__)
 
@@ -44,26 +44,43 @@ def mean_weights(arrays: list[list[np.ndarray]]) -> list[np.ndarray]:
     return means
 
 
-def average_into(model, directory: Path, epochs: list[int]) -> None:
-    """Sets the model's weights to the mean of the given epochs' checkpoints.
+def average_into(model, directory: Path, epochs: list[int]) -> list[int]:
+    """Sets the model's weights to the mean of the given epochs' checkpoints that are on disk.
+
+    A run that lost some of them (a deleted `checkpoints/`, a file removed by hand) still
+    finishes: the epochs present are averaged, with one warning naming the missing ones;
+    with none present the model is left as it is, said in one line.
 
     Args:
         model: the run's model.
         directory: the run's checkpoints/ directory.
         epochs: the epochs to average (`averaged_epochs`).
 
-    Raises:
-        FileNotFoundError: naming a checkpoint that is not on disk.
+    Returns:
+        The epochs actually averaged: those of `epochs` whose checkpoint was on disk.
     """
-    files = [directory / _weights_name(epoch) for epoch in epochs]
-    missing = [f.name for f in files if not f.is_file()]
-    if missing:
-        raise FileNotFoundError(
-            f"cannot average checkpoints: {', '.join(missing)} not in {directory}"
-        )
+    present = [epoch for epoch in epochs if (directory / weights_name(epoch)).is_file()]
+    missing = [epoch for epoch in epochs if epoch not in present]
+    if missing and present:
+        log.warning(
+            "Cannot average epochs %s: their checkpoints are not in %s; averaging epochs %s",
+            _listed(missing), directory, _listed(present),
+        )  # fmt: skip
+    elif missing:
+        log.warning(
+            "Cannot average epochs %s: their checkpoints are not in %s; the final model "
+            "keeps the weights it has, not averaged",
+            _listed(missing), directory,
+        )  # fmt: skip
+        return []
     weights = []
-    for path in files:
-        model.load_weights(path)
+    for epoch in present:
+        model.load_weights(directory / weights_name(epoch))
         weights.append([np.asarray(w) for w in model.get_weights()])
     model.set_weights(mean_weights(weights))
-    log.info("Averaged the weights of epochs %s", ", ".join(map(str, epochs)))
+    log.info("Averaged the weights of epochs %s", _listed(present))
+    return present
+
+
+def _listed(epochs: list[int]) -> str:
+    return ", ".join(map(str, epochs))

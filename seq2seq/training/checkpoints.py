@@ -47,7 +47,7 @@ def save(model: keras.Model, directory: Path, epoch: int, extra: dict | None = N
         The weights file.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    weights = directory / _weights_name(epoch)
+    weights = directory / weights_name(epoch)
     # Staged in memory: HDF5 crashes the process when the disk fills mid-file.
     with atomic_write(weights, suffix=".weights.h5", staged=True) as temporary:
         model.save_weights(temporary)
@@ -61,7 +61,8 @@ def save(model: keras.Model, directory: Path, epoch: int, extra: dict | None = N
     return weights
 
 
-def _weights_name(epoch: int) -> str:
+def weights_name(epoch: int) -> str:
+    """The name of epoch `epoch`'s checkpoint in `checkpoints/`: `epoch-NNN.weights.h5`."""
     return f"epoch-{epoch:03d}.weights.h5"
 
 
@@ -73,7 +74,7 @@ def _valid_record(record, directory: Path, epochs: int | None) -> bool:
         and isinstance(record.get("epoch"), int)
         and not isinstance(record["epoch"], bool)
         and 1 <= record["epoch"] <= (epochs or record["epoch"])
-        and record.get("weights") == _weights_name(record["epoch"])
+        and record.get("weights") == weights_name(record["epoch"])
         and isinstance(record.get("random_states"), list)
         and (directory / record["weights"]).is_file()
     )
@@ -133,12 +134,12 @@ def restore(model: keras.Model, directory: Path, state: dict) -> dict:
     # Optimizer variables are created on first use; make them now so they can be loaded.
     model.optimizer.build(model.trainable_variables)
     for epoch in range(state["epoch"], 0, -1):
-        weights = directory / _weights_name(epoch)
+        weights = directory / weights_name(epoch)
         try:
             model.load_weights(weights)
         except Exception as error:  # noqa: BLE001 - HDF5 and Keras each raise their own kind
             log.warning("%s cannot be loaded (%s); trying the epoch before", weights.name, error)
-            state = {"epoch": epoch - 1, "weights": _weights_name(epoch - 1), "random_states": None}
+            state = {"epoch": epoch - 1, "weights": weights_name(epoch - 1), "random_states": None}
             continue
         break
     else:
@@ -171,7 +172,7 @@ def prune(directory: Path, keep: int, protected: set) -> list:
     )
     doomed = [e for e in epochs[:-keep] if e not in protected] if keep else []
     for epoch in doomed:
-        (directory / _weights_name(epoch)).unlink(missing_ok=True)
+        (directory / weights_name(epoch)).unlink(missing_ok=True)
     return doomed
 
 

@@ -183,7 +183,8 @@ class TrainingRun:
 
     def keep_best(self, epochs_done: int, best_weights=None) -> dict:
         """Loads the best epoch's weights when early stopping watched a metric; says what
-        the run keeps and why it stopped, for run.json.
+        the run keeps and why it stopped, for run.json. A best epoch's checkpoint that is
+        gone leaves the last epoch's weights, with a warning and `missing_checkpoints`.
 
         Args:
             epochs_done: epochs trained, over every process of the run.
@@ -193,39 +194,56 @@ class TrainingRun:
         best = self.best
         if best is None:
             return {"final_epoch": epochs_done, "stopped": "after trainer.epochs"}
-        best_epoch = best.best_epoch + 1
+        best_epoch = kept_epoch = best.best_epoch + 1
+        missing = {}
         if best_epoch != epochs_done:
+            path = self.path / CHECKPOINTS_DIR / checkpoints.weights_name(best_epoch)
             if best_weights is not None:
                 self.model.set_weights(best_weights)
+            elif path.is_file():
+                self.model.load_weights(path)
             else:
-                name = f"epoch-{best_epoch:03d}.weights.h5"
-                self.model.load_weights(self.path / CHECKPOINTS_DIR / name)
+                # Lost (a deleted checkpoints/, a file removed by hand): the run finishes
+                # with the weights it holds, the last epoch's, rather than never.
+                log.warning(
+                    "%s, the best epoch's checkpoint, is missing: the final model keeps "
+                    "the weights of epoch %d, the last trained",
+                    path, epochs_done,
+                )  # fmt: skip
+                kept_epoch = epochs_done
+                missing = {"missing_checkpoints": [path.name]}
         if best.goal_reached:
             stopped = f"early stopping: {best.watched} reached the goal {best.goal}"
         elif best.stopped_epoch:
             stopped = f"early stopping: {best.watched} did not improve for {best.wait} epochs"
         else:
             stopped = "after trainer.epochs"
-        log.info(
-            "Keeping epoch %d, the best by %s (%s); %s",
-            best_epoch, best.watched, best.best, stopped,
-        )  # fmt: skip
+        if not missing:
+            log.info(
+                "Keeping epoch %d, the best by %s (%s); %s",
+                best_epoch, best.watched, best.best, stopped,
+            )  # fmt: skip
         return {
-            "final_epoch": best_epoch,
+            "final_epoch": kept_epoch,
             "best_epoch": best_epoch,
             "monitor": best.watched,
             "best_value": best.best,
             "stopped": stopped,
+            **missing,
         }
 
     def keep_averaged(self, kept: dict) -> dict:
         """Averages the checkpoints `trainer.average_checkpoints` asks for into the model,
-        ending at the kept epoch; `kept` (`keep_best`'s) gains the epochs averaged."""
+        ending at the kept epoch; `kept` (`keep_best`'s) gains the epochs averaged, those on
+        disk, and the files missing among them in `missing_checkpoints`."""
         count = self.cfg.trainer.average_checkpoints
         if not count:
             return kept
-        epochs = averaging.averaged_epochs(kept["final_epoch"], count)
-        averaging.average_into(self.model, self.path / CHECKPOINTS_DIR, epochs)
+        wanted = averaging.averaged_epochs(kept["final_epoch"], count)
+        epochs = averaging.average_into(self.model, self.path / CHECKPOINTS_DIR, wanted)
+        missing = [checkpoints.weights_name(e) for e in wanted if e not in epochs]
+        if missing:
+            kept = {**kept, "missing_checkpoints": [*kept.get("missing_checkpoints", ()), *missing]}
         return {**kept, "averaged_epochs": epochs}
 
     def record(self, epochs_done: int, best_weights=None, **more) -> dict:
