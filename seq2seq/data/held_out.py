@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from seq2seq.data import tsv
+from seq2seq.data.load import load_task_data
 from seq2seq.data.splits import Split, TaskData
 from seq2seq.data.vocabulary import Vocabularies
 from seq2seq_config.run.files import atomic_write_text
@@ -48,3 +49,28 @@ def load_split(run_dir: Path, split: str, vocabs: Vocabularies) -> Split:
     # The run wrote it: every line is a pair, even one that reads like column names.
     path = run_dir / HELD_OUT_DIR / f"{split}.tsv"
     return tsv.load_pairs_file(path, vocabs, "error", key="run_dir", header=False)
+
+
+def example_source(run_dir: Path, cfg) -> str | None:
+    """One source as `predict` reads it, for the command a finished run suggests: the
+    first held-out test source (validation's when the test split is empty).
+
+    Args:
+        run_dir: the finished run.
+        cfg: its config (a generated task's data is read back from its cache).
+
+    Returns:
+        The source's text, or None when neither split holds one.
+    """
+    if has_held_out(run_dir):
+        for split in ("test", "val"):
+            with (run_dir / HELD_OUT_DIR / f"{split}.tsv").open(encoding="utf-8") as lines:
+                first = lines.readline()
+            if first:
+                return first.split("\t", 1)[0]
+        return None
+    task_data, _ = load_task_data(cfg.task, cfg.seed, cfg.data_dir)
+    for split in (task_data.test, task_data.val):
+        if len(split):
+            return task_data.vocabs.source.decode_text(split.source_ids[0])
+    return None

@@ -97,5 +97,7 @@ def save_and_measure(
     )
     # Written last: its presence marks the run as finished.
     atomic_write_text(run_dir / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
-    log.info("Trained in %.1f s; final metrics: %s", train_seconds, json.dumps(metrics))
+    # Not the figures themselves: a line of 17-digit JSON read by no one; programs read
+    # the file, and `python train.py` ends with the run's figure and commands.
+    log.info("Trained in %.1f s; the final metrics are in %s", train_seconds, METRICS_FILE)
     return metrics

@@ -9,6 +9,8 @@ usual, `--config-dir DIR` among them: DIR's configs join the shipped ones, so a 
 a shipped name is not replaced).
 """
 
+import logging
+import sys
 from pathlib import Path
 
 import hydra
@@ -16,11 +18,14 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from seq2seq_config.cli.finished import finished_block
 from seq2seq_config.cli.runner import exit_on_user_error
 from seq2seq_config.config.schema import register_configs
 from seq2seq_config.config.shipped import CONFIG_DIR
-from seq2seq_config.run.run_dir import open_run
+from seq2seq_config.run.run_dir import is_chief_process, open_run
 from seq2seq_config.run.sweep import run_sweep_job
+
+log = logging.getLogger(__name__)
 
 register_configs()
 
@@ -37,13 +42,28 @@ def run(cfg: DictConfig) -> float:
     Raises:
         seq2seq_config.UserError: for a config or run directory that cannot be used.
     """
-    with open_run(cfg, Path(HydraConfig.get().runtime.output_dir)) as opened:
+    path = Path(HydraConfig.get().runtime.output_dir)
+    with open_run(cfg, path) as opened:
         # Deferred until the config is known to be good: TensorFlow takes seconds to load.
         from seq2seq.training.trainer import train_in  # noqa: PLC0415
 
         metrics = train_in(opened)
+    if HydraConfig.get().mode != RunMode.MULTIRUN and is_chief_process(cfg):
+        # A sweep's jobs end in its summary instead (`seq2seq_config.run.sweep`).
+        _say_finished(cfg, path, metrics)
     split, name = cfg.optimized_metric.split("/")
     return metrics[split][name]
+
+
+def _say_finished(cfg: DictConfig, path: Path, metrics: dict) -> None:
+    """Logs where the finished run is, its figure and the commands that use it, to stdout
+    and train.log (`metrics.json` keeps the figures for programs)."""
+    from seq2seq.data.held_out import example_source  # noqa: PLC0415 - TensorFlow is loaded
+
+    block = finished_block(
+        path, metrics, cfg.optimized_metric, sys.argv[0], sys.argv[1:], example_source(path, cfg)
+    )
+    log.info("%s", block)
 
 
 # The config path is absolute: the shipped configs, wherever the package is installed.

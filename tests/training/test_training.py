@@ -2,6 +2,10 @@
 and held-out exact-match decodes without the target."""
 
 import json
+import re
+import shlex
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -9,10 +13,11 @@ import tensorflow as tf
 import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import TINY, run_script
+from conftest import ROOT, TINY, run_script
 from seq2seq.data.load import load_task_data
 from seq2seq.data.vocabulary import EOS_ID, PAD_ID
 from seq2seq.evaluation.evaluator import Evaluator
+from seq2seq_config import compose_config
 
 METRIC_KEYS = {
     "loss", "token_accuracy", "exact_match", "truncated", "token_error_rate", "bleu", "chrf",
@@ -25,8 +30,9 @@ def tiny_run(tmp_path_factory, data_dir):
     """One tiny run of `python train.py`, two epochs, shared by the tests below."""
     run_dir = tmp_path_factory.mktemp("run")
     result = run_script(
-        "train.py", *TINY, "trainer.epochs=2", f"data_dir={data_dir}", f"hydra.run.dir={run_dir}"
-    )
+        "train.py", *TINY, "trainer.epochs=2", "trainer.progress_seconds=0.001",
+        f"data_dir={data_dir}", f"hydra.run.dir={run_dir}",
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     return run_dir, result
 
@@ -97,6 +103,63 @@ def test_progress_is_shown_per_epoch(tiny_run):
     _, result = tiny_run
     assert "Epoch 1/2" in result.stdout and "Epoch 2/2" in result.stdout
     assert "val_exact_match" in result.stdout
+
+
+def test_train_log_holds_every_epoch_and_lines_during_it_which_stdout_shows(tiny_run):
+    run_dir, result = tiny_run
+    log = (run_dir / "train.log").read_text().splitlines()
+    for epoch in (1, 2):
+        (line,) = [line for line in log if f"- Epoch {epoch}/2 - loss: " in line and "val_" in line]
+        for figure in ("val_loss: ", "val_exact_match: ", "val_bleu: ", "learning_rate: "):
+            assert figure in line, line
+        assert re.search(r" - \d+\.\d s \([\d.]+ steps/s\)$", line), line
+        during = [line for line in log if f"- Epoch {epoch}/2 - step " in line]
+        assert during, log
+        assert all(re.search(r"step [1-4]/4 - loss: [\d.]+ - [\d.]+ steps/s - \d+:\d\d left$", line)
+                   for line in during), during  # fmt: skip
+    # Keras' bar is off on a pipe: what stdout shows of the epochs is the log's lines.
+    shown = [line for line in result.stdout.splitlines() if "Epoch 1/2" in line]
+    assert shown == [line for line in log if "Epoch 1/2" in line]
+
+
+def first_test_source(data_dir) -> str:
+    task_data, _ = load_task_data(compose_config([*TINY, f"data_dir={data_dir}"]).task, 0, data_dir)
+    return task_data.vocabs.source.decode_text(task_data.test.source_ids[0])
+
+
+def test_the_run_ends_saying_where_it_is_its_figure_and_the_commands(tiny_run, data_dir):
+    run_dir, result = tiny_run
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    kept = json.loads((run_dir / "run.json").read_text())["final_epoch"]
+    end = result.stdout[result.stdout.index("Finished: ") :].splitlines()
+    val, test = metrics["val"]["exact_match"], metrics["test"]["exact_match"]
+    assert end[:4] == [
+        f"Finished: {run_dir}",
+        f"  kept:      epoch {kept} of 2: val/exact_match {val:.4f}, test/exact_match "
+        f"{test:.4f} (every figure: metrics.json)",
+        f"  evaluate:  python -m seq2seq.evaluate run_dir={run_dir}",
+        f"  predict:   python -m seq2seq.predict run_dir={run_dir} input=\"'{first_test_source(data_dir)}'\"",
+    ]
+    assert end[4].startswith(f"  serve:     {run_dir}/saved_model/1, a SavedModel: docker run")
+    assert end[5] == f"  fine-tune: python {ROOT / 'train.py'} " + " ".join(
+        [*TINY, "trainer.epochs=2", "trainer.progress_seconds=0.001", f"data_dir={data_dir}",
+         f"trainer.init_from={run_dir}"]
+    )  # fmt: skip
+    assert end[6:] == []
+    assert "final metrics:" not in result.stdout  # the JSON line it replaces
+
+
+@pytest.mark.slow
+def test_the_predict_command_the_run_ends_with_runs_as_printed(tiny_run):
+    run_dir, result = tiny_run
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("  predict:")]
+    python, *command = shlex.split(line.removeprefix("  predict:"))
+    assert python == "python"
+    done = subprocess.run(
+        [sys.executable, *command], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(done.stdout.splitlines()) == 1, done.stdout
 
 
 def test_run_json_says_which_precision_ran_and_why(tiny_run):
