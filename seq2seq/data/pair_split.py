@@ -94,6 +94,29 @@ def read_held_out_file(
     return pairs
 
 
+def first_sources(pairs: list, limit: int | None, tokenizer: str) -> list:
+    """The pairs of the first `limit` distinct sources of `pairs` (`task.held_out_limit`),
+    in file order: a source kept keeps all its pairs, its references.
+
+    Args:
+        pairs: `(source, target)` texts, as `read_held_out_file` returns them.
+        limit: how many distinct sources to keep; None: all.
+        tokenizer: the source side's tokenizer, which says when two sources are one
+            (`key_hash`).
+
+    Returns:
+        The pairs kept.
+    """
+    if limit is None:
+        return pairs
+    kept = set()
+    for source, _ in pairs:
+        if len(kept) == limit:
+            break
+        kept.add(key_hash(source, tokenizer))
+    return [pair for pair in pairs if key_hash(pair[0], tokenizer) in kept]
+
+
 def _lines_of(scan: Scan, chosen: np.ndarray) -> np.ndarray:
     """Every line of the `chosen` sources (hashes), source by source in the order chosen,
     each source's lines in file order: a held-out source keeps all its targets."""
@@ -115,8 +138,10 @@ class SplitPlan:
                 pairs = read_held_out_file(
                     files[split], tokenizers, task.on_bad_line, f"task.{split}_path", task.header
                 )
-                self.held_out_text[split] = pairs
+                # Every source of the file stays out of training, those past the limit too,
+                # so that the training split is the one a run on the whole file has.
                 held_hashes += [key_hash(source, tokenizers[0]) for source, _ in pairs]
+                self.held_out_text[split] = first_sources(pairs, task.held_out_limit, tokenizers[0])
         unique, first = np.unique(scan.hashes, return_index=True)
         first = np.sort(first)  # each distinct source's first line, in the order they appear
         sizes = cut_sizes(task)

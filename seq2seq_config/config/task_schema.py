@@ -73,6 +73,11 @@ class TaskConfig:
         None,
         help="tsv: a file of pairs of its own for test; null: cut from the training file (`test_size` sources).",
     )
+    held_out_limit: int | None = integer(
+        None,
+        minimum=1,
+        help="tsv: validate and test on the first N sources of each held-out file (`val_path`, `test_path`), each with all its pairs; every source of the file still stays out of training; null: the whole file (splits cut from the training file take `val_size` / `test_size`).",
+    )
     tokenizer: str = one_of(
         "space",
         TOKENIZERS,

@@ -194,3 +194,31 @@ def test_a_cached_store_still_says_which_sources_repeat(tmp_path, caplog):
         caplog.clear()
         tsv.load(cfg, 0, tmp_path / "data")
         assert "2 lines repeat a source seen on an earlier line" in caplog.text, attempt
+
+
+def test_held_out_limit_keeps_the_first_sources_of_each_file_and_every_one_out_of_training(
+    tmp_path,
+):
+    """task.held_out_limit (debug=fast sets it): the first N sources of val_path and
+    test_path, each with all its pairs; the sources past them still never train."""
+    train = write(tmp_path, "".join(f"s{i}\tt{i}\n" for i in range(40)))
+    val = write(
+        tmp_path,
+        "s0\tt0\ns1\tt1\ns0\tother\ns2\tt2\ns3\tt3\ns4\tt4\ns1\tmore\n",
+        "val.tsv",
+    )
+    test = write(tmp_path, "".join(f"s{i}\tt{i}\n" for i in range(10, 16)), "test.tsv")
+    files = (f"task.val_path={val}", f"task.test_path={test}")
+    data = tsv.load(tsv_cfg(train, *files, "task.held_out_limit=2"), 0, tmp_path / "a")
+    assert data.held_out_text["val"] == [
+        ("s0", "t0"),
+        ("s1", "t1"),
+        ("s0", "other"),
+        ("s1", "more"),
+    ]
+    assert data.held_out_text["test"] == [("s10", "t10"), ("s11", "t11")]
+    assert len(data.val) == 2 and len(data.test) == 2
+    # s2..s4 and s12..s15 are past the limit and train no more than without it.
+    assert len(data.train) == 40 - 5 - 6
+    whole = tsv.load(tsv_cfg(train, *files), 0, tmp_path / "b")
+    assert len(whole.val) == 5 and len(whole.test) == 6 and len(whole.train) == len(data.train)
