@@ -2,8 +2,9 @@
 
 The training file is streamed, never held in memory whole (files of any size):
 
-1. one pass reads every line (`seq2seq_config.task.text_files`: BOM, CRLF, bad lines) and
-   keeps, per good line, its number, a 64-bit hash of its source and its lengths;
+1. one pass reads every line (`seq2seq_config.task.text_files`: BOM, CRLF, bad lines;
+   each source normalized as `task.normalize` says) and keeps, per good line, its
+   number, a 64-bit hash of its source and its lengths;
 2. validation and test come from their own files (`task.val_path`, `task.test_path`),
    or are cut from the training file: its distinct sources, in the order they first
    appear, shuffled from the seed, the first ones held out (with all their pairs: every
@@ -59,18 +60,20 @@ OUTLIER_RATIO, LONG = 10, 50
 STORE_VERSION = 2  # 2: a held-out source keeps every target
 
 
+def _pairs_of(task, path, tokenizers, lines: np.ndarray):
+    """`texts_of_lines` of the training file, read as the task says."""
+    return texts_of_lines(
+        path, tokenizers, task.on_bad_line, lines, "task.path", task.header, task.normalize
+    )
+
+
 def _fit_vocabularies(
     task, path, tokenizers, train_lines: np.ndarray, longest_source: int
 ) -> Vocabularies:
     """Pass 2: each side's vocabulary from the training pairs alone."""
 
     def texts(side):
-        return (
-            pair[1 + side]
-            for pair in texts_of_lines(
-                path, tokenizers, task.on_bad_line, train_lines, "task.path", task.header
-            )
-        )
+        return (pair[1 + side] for pair in _pairs_of(task, path, tokenizers, train_lines))
 
     def fit(sides, tokenizer, size_key, size):
         if TOKENIZER_CLASSES[tokenizer].trained:
@@ -185,15 +188,10 @@ def _log_left_out(path, counts: dict, repeated_sources: str, prepared: bool) -> 
 
 def _prepare(task, seed: int, path, tokenizers: tuple, store: Path) -> None:
     """Passes 1 to 3 (see the module docstring), written to `store`."""
-    scan = Scan(path, tokenizers, task.on_bad_line, "task.path", task.header)
+    scan = Scan(path, tokenizers, task.on_bad_line, "task.path", task.header, task.normalize)
     plan = SplitPlan(task, seed, scan, tokenizers)
     for split, lines in plan.held_out_lines.items():
-        texts = {
-            n: (s, t)
-            for n, s, t in texts_of_lines(
-                path, tokenizers, task.on_bad_line, lines, "task.path", task.header
-            )
-        }
+        texts = {n: (s, t) for n, s, t in _pairs_of(task, path, tokenizers, lines)}
         plan.held_out_text[split] = [texts[n] for n in lines.tolist()]
     train_lines = scan.lines[plan.train]
     if not len(train_lines):
@@ -206,9 +204,7 @@ def _prepare(task, seed: int, path, tokenizers: tuple, store: Path) -> None:
     limits = (task.max_source_len, task.max_target_len)
 
     def encoded():
-        for _, source, target in texts_of_lines(
-            path, tokenizers, task.on_bad_line, train_lines, "task.path", task.header
-        ):
+        for _, source, target in _pairs_of(task, path, tokenizers, train_lines):
             ids = vocabs.source.encode_text(source), vocabs.target.encode_text(target)
             if any(limit is not None and len(i) > limit for i, limit in zip(ids, limits)):
                 dropped["subword pairs too long"] += 1  # char and space were left out in pass 1
@@ -272,11 +268,18 @@ def to_split(pairs, vocabs: Vocabularies) -> Split:
         [vocabs.target.encode_text(targets[0]) for _, targets in grouped],
         tuple(targets[0] for _, targets in grouped),
         tuple(targets for _, targets in grouped),
+        tuple(source for source, _ in grouped),
     )
 
 
 def load_pairs_file(
-    path, vocabs: Vocabularies, on_bad_line: str, key: str, header=None, header_key="eval.header"
+    path,
+    vocabs: Vocabularies,
+    on_bad_line: str,
+    key: str,
+    header=None,
+    header_key="eval.header",
+    normalize: str = "none",
 ) -> Split:
     """Every pair of a file as one split, encoded with a run's vocabularies.
 
@@ -286,6 +289,8 @@ def load_pairs_file(
         on_bad_line: `error` or `skip`.
         key: the key that named the file.
         header, header_key: its first line, as `text_files.read_pairs`.
+        normalize: the run's `task.normalize`, applied to each source as it is read
+            ("none" for pairs the run saved, which it read normalized).
 
     Returns:
         The split.
@@ -296,5 +301,6 @@ def load_pairs_file(
     """
     tokenizers = (vocabs.source.tokenizer, vocabs.target.tokenizer)
     return to_split(
-        read_held_out_file(path, tokenizers, on_bad_line, key, header, header_key), vocabs
+        read_held_out_file(path, tokenizers, on_bad_line, key, header, header_key, normalize),
+        vocabs,
     )

@@ -13,6 +13,7 @@ from seq2seq.evaluation import length_bound
 from seq2seq.evaluation.ensemble import Ensemble, source_id_map
 from seq2seq_config.cli.errors import UserError
 from seq2seq_config.run.names import CONFIG_FILE, LENGTH_BOUND_FILE, MODEL_FILE, VOCAB_FILE
+from seq2seq_config.task.text_rules import run_normalization
 
 
 @dataclass
@@ -95,6 +96,13 @@ def load_ensemble(run: Run, member_dirs: Sequence[str]) -> Ensemble:
                 f"{where}: its target vocabulary differs from run_dir's "
                 f"({_difference(member.vocabs.target, run.vocabs.target)}); allowed: runs "
                 "whose target vocabularies equal run_dir's"
+            )
+        normalize = [run_normalization(r.config.task) for r in (member, run)]
+        if normalize[0] != normalize[1]:  # its symbols are of other text than run_dir's
+            raise UserError(
+                f"{where}: it normalizes sources otherwise (task.normalize={normalize[0]}) "
+                f"than run_dir ({normalize[1]}); allowed: runs whose task.normalize is "
+                "run_dir's"
             )
         source, own = run.vocabs.source, member.vocabs.source
         # Another tokenizer, or other subword pieces, would cut the text otherwise: mapping

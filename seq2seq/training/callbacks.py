@@ -1,15 +1,17 @@
-"""Keras callbacks that give `model.fit` this framework's validation and TensorBoard views."""
+"""Keras callbacks that give `model.fit` this framework's validation and TensorBoard views
+(the TensorBoard ones in `tensorboard_callbacks.py`, imported here with the others)."""
 
 import time
 
 import keras
-import tensorflow as tf
 
 from seq2seq.data.splits import Split
-from seq2seq.evaluation import length_bound
-from seq2seq.evaluation.decoding import greedy_decode
 from seq2seq.evaluation.evaluator import Evaluator
-from seq2seq.training import checkpoints, tensorboard_summaries
+from seq2seq.training import checkpoints
+from seq2seq.training.tensorboard_callbacks import (  # noqa: F401 - with the others
+    FlushingTensorBoard,
+    TensorBoardExtras,
+)
 from seq2seq_config.cli.errors import RunError
 from seq2seq_config.config.schema import METRICS
 
@@ -38,68 +40,6 @@ class GreedyValidation(keras.callbacks.Callback):
         if logs is not None:
             for name, value in self.evaluator(self.split).items():
                 logs[f"val_{name}"] = value
-
-
-class TensorBoardExtras(keras.callbacks.Callback):
-    """Writes the run's config, HParams session, decoded samples and state images.
-
-    Args:
-        writer: a summary writer on the run's `tensorboard/` directory.
-        cfg: the run's resolved config.
-        vocabs: the vocabularies, to show tokens as symbols.
-        split: where the samples come from (the validation split).
-        samples: how many decoded samples to show after each epoch; 0 shows none.
-        images: whether to draw h and c heatmaps (and attention weights) after each epoch.
-        run_name: the run's name in the HParams dashboard.
-        first_epoch: the epoch training starts from (later than 0 when resuming).
-        bound: how far the samples decode (the run's length bound, as validation).
-    """
-
-    def __init__(
-        self, writer, cfg, vocabs, split: Split, samples, images, run_name, first_epoch=0,
-        bound: length_bound.LengthBound | None = None,
-    ):  # fmt: skip
-        super().__init__()
-        self.bound = length_bound.DEFAULT if bound is None else bound
-        self.first_epoch = first_epoch
-        self.writer = writer
-        self.cfg = cfg
-        self.vocabs = vocabs
-        self.split = split
-        self.samples = samples
-        self.images = images
-        self.run_name = run_name
-
-    def on_train_begin(self, logs=None):
-        if self.first_epoch == 0:  # a resumed run wrote these when it started
-            tensorboard_summaries.write_run_start(self.writer, self.cfg, self.run_name)
-
-    def on_epoch_end(self, epoch, logs=None):
-        with self.writer.as_default(step=epoch):
-            if self.samples:
-                self._write_samples()
-            if self.images:
-                self._write_images()
-        self.writer.flush()
-
-    def _write_samples(self):
-        sources = self.split.source_ids[: self.samples]
-        targets = self.split.target_ids[: self.samples]
-        decoded, _ = length_bound.bounded(
-            lambda ids, max_len: greedy_decode(self.model, ids, max_len), sources, self.bound
-        )
-        decoded = decoded.numpy()
-        table = tensorboard_summaries.samples_table(self.vocabs, sources, targets, decoded)
-        tf.summary.text("decoded_samples", table)
-
-    def _write_images(self):
-        source, target = self.split.source_ids[0], self.split.target_ids[0]
-        tf.summary.image(
-            "states", tensorboard_summaries.states_image(self.model, self.vocabs, source, target)
-        )
-        if hasattr(self.model, "attention_weights"):
-            image = tensorboard_summaries.attention_image(self.model, self.vocabs, source, target)
-            tf.summary.image("attention", image)
 
 
 class StopOnNonFiniteLoss(keras.callbacks.TerminateOnNaN):
@@ -136,21 +76,6 @@ class StopOnNonFiniteLoss(keras.callbacks.TerminateOnNaN):
                 f"training stopped: the loss is {float(logs['loss'])} at epoch {self.epoch + 1}, "
                 f"step {batch + 1}; {kept}"
             ) from None
-
-
-class FlushingTensorBoard(keras.callbacks.TensorBoard):
-    """Keras' TensorBoard callback, its epoch's summaries flushed to disk at once.
-
-    Keras leaves them buffered; a checkpoint saved after this callback must not outlive
-    summaries that a kill would lose. Keras offers no public flush, so this reaches into
-    the callback's private `_writers` (Keras 3.15); tests/training/test_callbacks.py
-    fails if a Keras upgrade renames it.
-    """
-
-    def on_epoch_end(self, epoch, logs=None):
-        super().on_epoch_end(epoch, logs)
-        for writer in self._writers.values():
-            writer.flush()
 
 
 class EpochClock(keras.callbacks.Callback):

@@ -17,6 +17,7 @@ from seq2seq_config.run.names import (
     SAVED_MODEL_EXPORT,
     TENSORBOARD_DIR,
 )
+from seq2seq_config.task.text_rules import run_normalization
 from seq2seq_config.version import __version__
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,9 @@ def save_and_measure(
     save_model(model, run_dir / MODEL_FILE)
     export = run_dir / SAVED_MODEL_EXPORT
     export.parent.mkdir(exist_ok=True)
-    export_saved_model(model, export, task_data.vocabs, evaluator.bound)
+    export_saved_model(
+        model, export, task_data.vocabs, evaluator.bound, run_normalization(cfg.task)
+    )
 
     metrics = {split: evaluator(task_data.split(split)) for split in ("val", "test")}
     for split, figures in metrics.items():

@@ -18,8 +18,9 @@ from seq2seq_config.run.names import CHECKPOINTS_DIR, TENSORBOARD_DIR
 log = logging.getLogger(__name__)
 
 
-def _resume(model, run_dir: Path, epochs: int) -> dict | None:
-    """Loads the latest checkpoint of `run_dir`, if any, and rewinds TensorBoard to it.
+def _resume(model, run_dir: Path, epochs: int, steps_per_epoch: int) -> dict | None:
+    """Loads the latest checkpoint of `run_dir`, if any, and rewinds TensorBoard to it
+    (its step-level figures to the epoch's first optimizer step).
 
     Returns:
         The checkpoint's record (None without one): its `epoch` is where training
@@ -35,7 +36,7 @@ def _resume(model, run_dir: Path, epochs: int) -> dict | None:
                 f"trainer.resume=true: {error}; start the run again in another directory"
             ) from None
     first_epoch = 0 if state is None else state["epoch"]
-    dropped = truncate_events(run_dir / TENSORBOARD_DIR, first_epoch)
+    dropped = truncate_events(run_dir / TENSORBOARD_DIR, first_epoch, steps_per_epoch)
     log.info(
         "Resuming from epoch %d (%s); %d TensorBoard events of later steps dropped",
         first_epoch + 1, state["weights"] if state else "no checkpoint yet", dropped,
@@ -58,7 +59,7 @@ def fit_and_save(run: TrainingRun, callbacks=()) -> Metrics:
     )  # fmt: skip
     run.build(total_steps=batches.steps * trainer.epochs)
     model = run.model
-    saved = _resume(model, run_dir, trainer.epochs) if run.resuming else None
+    saved = _resume(model, run_dir, trainer.epochs, batches.steps) if run.resuming else None
     run.first_epoch = first_epoch = 0 if saved is None else saved["epoch"]
     run.start_early_stopping(saved)
     run.start_lr_decay(saved)

@@ -13,6 +13,9 @@ from seq2seq_config.config.constraints import described, filesystem_path, intege
 GENERATED_TASKS = ("reverse", "copy", "sort", "reverse_prefix", "addition")
 #: How text becomes symbols (task.tokenizer, task.source_tokenizer, task.target_tokenizer).
 TOKENIZERS = ("char", "space", "subword")
+#: How each source is normalized as it is read, before it splits into symbols
+#: (task.normalize); the functions are `seq2seq_config.task.text_rules.NORMALIZERS`.
+NORMALIZATIONS = ("none", "lower", "nfc", "nfkc", "nfkc_lower")
 #: The size of a subword vocabulary when task.*_vocab_size is null.
 DEFAULT_SUBWORD_VOCAB = 8000
 
@@ -88,6 +91,11 @@ class TaskConfig:
     )
     target_tokenizer: str | None = one_of(
         None, TOKENIZERS, help="tsv: the target side's own tokenizer; null means `task.tokenizer`."
+    )
+    normalize: str = one_of(
+        "none",
+        NORMALIZATIONS,
+        help="tsv: each source as it is read, before it splits into symbols, in training and in every command (evaluate, predict, score, the SavedModel's text signatures) alike: none (as written), lower (lower case), nfc (Unicode's composed form), nfkc (compatibility form: full-width letters, ligatures, superscripts become plain ones), nfkc_lower (NFKC, then lower case). Targets stay as written: they are the references (docs/data.md).",
     )
     shared_vocab: bool = described(
         False,

@@ -33,6 +33,10 @@ def _check_task(task) -> None:
     if task.name == "tsv":
         check_pair_files(task)
         return
+    if task.normalize != "none":  # generated symbols are numbers: nothing to normalize
+        raise ConfigError(
+            "task.normalize", task.normalize, "applies to task=tsv only; allowed here: none"
+        )
     if task.name == "addition" and task.vocab_size < 2:
         raise ConfigError("task.vocab_size", task.vocab_size, "must be an integer >= 2 (the base)")
     if task.max_len < task.min_len:

@@ -44,5 +44,8 @@ RUN_RECORD = "run.json"
 METRICS_FILE = "metrics.json"
 #: `evaluate`'s reports (in the run directory, and in `tensorboard/`).
 EVALUATION_DIR = "evaluation"
+#: Beside each report (`evaluation/NAME.json`), every example it measured, one per line:
+#: `evaluation/NAME.examples.tsv`.
+EVALUATION_EXAMPLES = "examples.tsv"
 #: The lock a running command holds on the run directory.
 LOCK_FILE = ".lock"

@@ -3,16 +3,19 @@
 import keras
 import numpy as np
 import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from seq2seq.training.callbacks import FlushingTensorBoard, StopOnNonFiniteLoss
+from seq2seq.training.tensorboard_callbacks import STEP_POINTS_PER_EPOCH, step_frequency
 from seq2seq_config import RunError
 
 
-def tiny_fit(callbacks, y_scale=1.0):
+def tiny_fit(callbacks, y_scale=1.0, rows=8, batch_size=4, epochs=1, steps_per_execution=1):
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
-    model.compile(optimizer="sgd", loss="mse")
-    x, y = np.ones((8, 3), "float32"), np.full((8, 1), y_scale, "float32")
-    model.fit(x, y, batch_size=4, epochs=1, callbacks=callbacks, verbose=0)
+    model.compile(optimizer="sgd", loss="mse", steps_per_execution=steps_per_execution)
+    x, y = np.ones((rows, 3), "float32"), np.full((rows, 1), y_scale, "float32")
+    model.fit(x, y, batch_size=batch_size, epochs=epochs, callbacks=callbacks, verbose=0)
+    return model
 
 
 def test_tensorboard_callback_still_keeps_its_writers_where_flushing_reads_them(tmp_path):
@@ -23,6 +26,36 @@ def test_tensorboard_callback_still_keeps_its_writers_where_flushing_reads_them(
     assert isinstance(callback._writers, dict) and callback._writers
     assert all(hasattr(writer, "flush") for writer in callback._writers.values())
     assert list((tmp_path / "train").glob("events.out.tfevents.*"))
+    # The step-level figures go to Keras' private `_train_writer`, one of `_writers`.
+    assert callback._train_writer is callback._writers["train"]
+
+
+def test_step_level_figures_are_at_the_optimizer_steps_taken(tmp_path):
+    """Under steps_per_execution=3 the batch hook runs once per 3 steps, the last call of
+    each 10-step epoch on 1 step (its `batch` past the epoch's end): the figures stand at
+    the steps taken, and the last at the optimizer's own count."""
+    callback = FlushingTensorBoard(str(tmp_path), histogram_freq=0, write_graph=False)
+    model = tiny_fit([callback], rows=10, batch_size=1, epochs=2, steps_per_execution=3)
+    events = EventAccumulator(str(tmp_path / "train"), size_guidance={"tensors": 0})
+    events.Reload()
+    steps = [e.step for e in events.Tensors("batch_loss")]
+    assert steps == [3, 6, 9, 10, 13, 16, 19, 20]
+    assert steps[-1] == int(model.optimizer.iterations)
+    assert [e.step for e in events.Tensors("epoch_loss")] == [0, 1]
+
+
+def test_step_level_figures_come_about_twenty_times_an_epoch():
+    assert STEP_POINTS_PER_EPOCH == 20
+    assert step_frequency(313) == 15  # the default run: 40,000 sequences in batches of 128
+    assert step_frequency(40) == 2 and step_frequency(4) == 1 and step_frequency(None) == 1
+
+
+def test_step_level_figures_are_written_every_nth_step(tmp_path):
+    callback = FlushingTensorBoard(str(tmp_path), histogram_freq=0, write_graph=False)
+    tiny_fit([callback], rows=80, batch_size=1)  # 80 steps: one point every 4
+    events = EventAccumulator(str(tmp_path / "train"), size_guidance={"tensors": 0})
+    events.Reload()
+    assert [e.step for e in events.Tensors("batch_loss")] == list(range(4, 81, 4))
 
 
 def test_non_finite_loss_raises_through_keras_terminate_on_nan(tmp_path):

@@ -15,7 +15,9 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 import seq2seq
 from seq2seq.data.vocabulary import EOS_ID, Vocabularies, Vocabulary
-from seq2seq.training import tensorboard_summaries
+from seq2seq.training import tensorboard_images, tensorboard_summaries
+from seq2seq.training.tensorboard_rewind import truncate_events
+from seq2seq_config import compose_config
 
 MONITORED = (
     "model=attention",
@@ -79,7 +81,7 @@ def test_samples_table_shows_source_target_prediction_and_verdict():
 
 def test_states_image_has_a_panel_per_state_of_every_layer(monitored_run):
     run = seq2seq.load_run(monitored_run)
-    panels = tensorboard_summaries.layer_state_panels(
+    panels = tensorboard_images.layer_state_panels(
         run.model, np.array([[4, 5, 6, 0]]), np.array([[1, 6, 5, 4]])
     )
     titles = [title for title, _, _ in panels]
@@ -98,6 +100,80 @@ def test_states_image_has_a_panel_per_state_of_every_layer(monitored_run):
     twin.build(x.shape)
     twin.set_weights(run.model.encoder.rnns[0].get_weights())
     np.testing.assert_allclose(encoder_h, np.asarray(twin(x))[0], atol=1e-5)
+
+
+def test_images_are_drawn_at_a_size_that_reads(monitored_run):
+    """About a TensorBoard card's width (which shrinks wider images), every panel and
+    attention cell large enough to see: at 72 dpi and 7 pt the labels were 7 px high."""
+    run = seq2seq.load_run(monitored_run)
+    source, target = [4, 5, 6, 7, 0], [7, 6, 5, 4]
+    states = tensorboard_images.states_image(run.model, run.vocabs, source, target)
+    assert states.shape[0] == 1 and states.shape[3] == 4
+    assert 400 <= states.shape[2] <= 600
+    assert states.shape[1] >= 4 * 200  # four panels (h, c; encoder, decoder), 200 px each
+    attention = tensorboard_images.attention_image(run.model, run.vocabs, source, target)
+    assert attention.shape[1] >= 30 * 5 and attention.shape[2] >= 30 * 4  # cells of 30 px+
+    assert tensorboard_images.IMAGE_DPI >= 100 and tensorboard_images.LABEL_SIZE >= 10
+
+
+def test_long_sequences_label_every_kth_step():
+    ticks = {}
+
+    def set_ticks(positions, labels, **style):
+        ticks.update(positions=list(positions), labels=labels, style=style)
+
+    tensorboard_images.label_steps(set_ticks, [str(i % 10) for i in range(40)])
+    assert ticks["positions"] == list(range(0, 40, 3))
+    assert len(ticks["labels"]) <= tensorboard_images.MAX_LABELS
+    assert ticks["style"] == {"fontsize": tensorboard_images.LABEL_SIZE}
+    tensorboard_images.label_steps(set_ticks, ["<bos>", "1"])
+    assert ticks["style"]["rotation"] == 45  # long labels turned, to stay apart
+
+
+def test_hparams_trial_is_named_by_the_overrides_that_set_hyperparameters(data_dir):
+    cfg = compose_config(["model=attention", "model.units=64", "seed=3"])
+    overrides = [
+        "model=attention", "model.units=64", f"data_dir={data_dir}", "logging.images=false",
+        "trainer.resume=true", "seed=3", "+experiment=dates", "optimized_metric=val/bleu",
+    ]  # fmt: skip
+    name = tensorboard_summaries.trial_name(cfg, overrides, "outputs/2026-11-22/10-00-00")
+    assert name == "model=attention,model.units=64,seed=3,+experiment=dates"
+    assert tensorboard_summaries.trial_name(cfg, ["logging.samples=0"], "x") == "default"
+    assert tensorboard_summaries.trial_name(cfg, [], "x") == "default"
+    # Without a command line (`seq2seq.train(cfg)` in Python): the fallback, its directory.
+    assert tensorboard_summaries.trial_name(cfg, None, "runs/a") == "runs/a"
+
+
+def test_command_line_overrides_are_hydras_task_overrides():
+    from hydra import compose, initialize_config_dir
+    from hydra.core.hydra_config import HydraConfig
+
+    from seq2seq_config.config.shipped import CONFIG_DIR
+
+    assert tensorboard_summaries.command_line_overrides() is None
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=["model.units=64"], return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    try:
+        assert tensorboard_summaries.command_line_overrides() == ["model.units=64"]
+    finally:
+        HydraConfig.instance().cfg = None
+
+
+def test_resume_rewinds_step_level_figures_to_the_epochs_kept(tmp_path):
+    """Epoch-level tags are counted in epochs, `batch_*` in optimizer steps (4 an epoch
+    here): resuming at epoch 2 keeps epochs 0-1 and steps 1-8 of each."""
+    writer = tf.summary.create_file_writer(str(tmp_path / "train"))
+    with writer.as_default():
+        for epoch in range(3):
+            for step in range(epoch * 4 + 1, epoch * 4 + 5):
+                tf.summary.scalar("batch_loss", 1.0, step=step)
+            tf.summary.scalar("epoch_loss", 1.0, step=epoch)
+    writer.close()
+    assert truncate_events(tmp_path, 2, steps_per_epoch=4) == 5
+    kept = events(tmp_path / "train")
+    assert [e.step for e in kept.Tensors("epoch_loss")] == [0, 1]
+    assert [e.step for e in kept.Tensors("batch_loss")] == list(range(1, 9))
 
 
 # --- the real TensorBoard server ----------------------------------------------------------

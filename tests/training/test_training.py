@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.hparams import plugin_data_pb2
 
 from conftest import ROOT, TINY, run_script
 from seq2seq.data.load import load_task_data
@@ -94,9 +95,29 @@ def test_tensorboard_events_hold_the_scalars(tiny_run):
         "epoch_loss", "epoch_token_accuracy", "epoch_exact_match",
         "epoch_token_error_rate", "epoch_bleu", "epoch_chrf",
     }  # fmt: skip
-    assert all(len(values) == 2 for values in [*train.values(), *validation.values()])
+    per_epoch = [v for tag, v in [*train.items(), *validation.items()] if tag.startswith("epoch_")]
+    assert all(len(values) == 2 for values in per_epoch)
+    # The training figures every few optimizer steps too (4 steps an epoch: each one),
+    # at the count of steps taken, so that a short run draws a curve.
+    events = EventAccumulator(str(run_dir / "tensorboard" / "train"))
+    events.Reload()
+    for tag in ("batch_loss", "batch_token_accuracy", "batch_exact_match"):
+        assert [e.step for e in events.Tensors(tag)] == list(range(1, 9)), tag
     # The cosine schedule decays the learning rate from its configured value.
     assert train["epoch_learning_rate"][0] <= 0.01 and np.diff(train["epoch_learning_rate"]) < 0
+
+
+def test_hparams_names_the_run_by_its_overrides(tiny_run):
+    run_dir, _ = tiny_run
+    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"tensors": 0})
+    events.Reload()
+    (start,) = events.Tensors("_hparams_/session_start_info")
+    content = events.SummaryMetadata("_hparams_/session_start_info").plugin_data.content
+    info = plugin_data_pb2.HParamsPluginData.FromString(content).session_start_info
+    # The command line's hyperparameters as typed; not data_dir, logging.* or the directory.
+    expected = [o for o in TINY if not o.startswith("logging.")]
+    expected += ["trainer.epochs=2", "trainer.progress_seconds=0.001"]
+    assert info.group_name == ",".join(expected) and start.step == 0
 
 
 def test_progress_is_shown_per_epoch(tiny_run):
