@@ -19,8 +19,9 @@ log-probabilities averaged at each step (`seq2seq.evaluation.ensemble`), on run_
 split, to run_dir's length bound; the report names the members and has a file of its own.
 
 Prints a table, writes `DIR/evaluation/<what was measured>.json` (see
-`seq2seq.evaluation.report`) and logs the figures to the run's TensorBoard
-(`DIR/tensorboard/evaluation`).
+`seq2seq.evaluation.report`) and beside it `<what was measured>.examples.tsv`, each
+example of the split with its output and errors (`seq2seq.evaluation.examples`), and logs
+the figures to the run's TensorBoard (`DIR/tensorboard/evaluation`).
 """
 
 import logging
@@ -32,12 +33,14 @@ from omegaconf import DictConfig, OmegaConf
 from seq2seq.data import generated, held_out, tsv
 from seq2seq.data.load import load_task_data
 from seq2seq.evaluation.evaluator import make_evaluator
+from seq2seq.evaluation.examples import example_rows, examples_path, write_examples
 from seq2seq.evaluation.oracle import oracle_exact_match
 from seq2seq.evaluation.report import format_report, save_report
 from seq2seq.serving.finished_run import load_ensemble, load_run
 from seq2seq_config import UserError, compose_config, exit_on_user_error
 from seq2seq_config.cli.runner import stop_on_sigterm
 from seq2seq_config.config.command_validation import generalization_lengths, validate_evaluate
+from seq2seq_config.task.text_rules import run_normalization
 from seq2seq_config.version import exit_if_version
 
 log = logging.getLogger(__name__)
@@ -48,8 +51,9 @@ def _split(cfg: DictConfig, run) -> tuple:
     or a generated task's split."""
     if cfg.eval.file is not None:
         split = tsv.load_pairs_file(
-            cfg.eval.file, run.vocabs, "error", key="eval.file", header=cfg.eval.header
-        )
+            cfg.eval.file, run.vocabs, "error", key="eval.file", header=cfg.eval.header,
+            normalize=run_normalization(run.config.task),
+        )  # fmt: skip
         return f"file-{Path(cfg.eval.file).stem}", split
     if held_out.has_held_out(run.path):
         return cfg.split, held_out.load_split(run.path, cfg.split, run.vocabs)
@@ -62,11 +66,13 @@ def _split(cfg: DictConfig, run) -> tuple:
     return cfg.split, task_data.split(cfg.split)
 
 
-def evaluate_run(cfg: DictConfig) -> dict[str, object]:
+def evaluate_run(cfg: DictConfig, examples: list | None = None) -> dict[str, object]:
     """Evaluates the run `cfg.run_dir` as an `evaluate` config says.
 
     Args:
         cfg: a validated `evaluate` config.
+        examples: filled with the split's examples (`seq2seq.evaluation.examples`:
+            source, reference, output, errors, exact), one per source.
 
     Returns:
         The report: the run (and `ensemble`, the other members, when given), decoding
@@ -94,6 +100,8 @@ def evaluate_run(cfg: DictConfig) -> dict[str, object]:
         # A file of pairs has no longer sequences to generate.
         "length_generalization": None,
     }
+    if examples is not None:  # before the evaluator measures another split
+        examples.extend(example_rows(split, run.vocabs, evaluator))
     if cfg.decoding.n_best > 1:  # beam search's K best: is any of them a reference?
         report["split"]["oracle_exact_match"] = oracle_exact_match(
             model, split, cfg.decoding, cfg.eval.batch_size, bound, run.vocabs.target
@@ -118,10 +126,13 @@ def main(argv: list[str] | None = None) -> int:
     with exit_on_user_error():
         cfg = compose_config(argv, config_name="evaluate")
         run_cfg = validate_evaluate(cfg)
-        report = evaluate_run(cfg)
+        examples = []
+        report = evaluate_run(cfg, examples)
         print(format_report(report))
         path = save_report(report, cfg, epochs=run_cfg.trainer.epochs)
-        print(f"\nwritten: {path}")
+        write_examples(examples_path(path), examples)
+        print(f"\nexamples: {examples_path(path)}")
+        print(f"written: {path}")
     return 0
 
 

@@ -3,7 +3,8 @@
 `input` holds one sequence per line; `input_file=PATH` reads one per line from a file.
 Each line is text as the run's source tokenizer reads it: symbols separated by spaces
 (`space`), every character a symbol (`char`, `input="quotation"`), or plain text
-(`subword`). Writes one detokenized output per input, in order, to stdout or
+(`subword`), normalized first as the run's `task.normalize` says (as its training sources
+were). Writes one detokenized output per input, in order, to stdout or
 `output_file=PATH`; `decoding=beam decoding.n_best=K` writes the K best hypotheses of
 each input instead, as TSV lines: input number, rank, log-probability, text.
 `decoding=beam` or `decoding=sample` (and their keys) choose the strategy. Each input
@@ -31,6 +32,7 @@ from seq2seq_config import UserError, compose_config, exit_on_user_error
 from seq2seq_config.cli.runner import stop_on_sigterm
 from seq2seq_config.config.command_validation import validate_predict
 from seq2seq_config.task.text_files import read_lines
+from seq2seq_config.task.text_rules import normalizer, run_normalization
 from seq2seq_config.version import exit_if_version
 
 
@@ -166,9 +168,11 @@ def main(argv: list[str] | None = None) -> int:
             cfg.max_input_len or run.vocabs.source.max_source_len or run_cfg.task.max_len
         )
         unknown = {}
+        normalized = normalizer(run_normalization(run.config.task))
         sequences = parse_inputs(
-            lines, run.vocabs.source, max_input_len, source, cfg.on_unknown, unknown
-        )
+            [normalized(line) for line in lines],
+            run.vocabs.source, max_input_len, source, cfg.on_unknown, unknown,
+        )  # fmt: skip
         print_summary(unknown_warnings(unknown, source))
         bound = run.decoding_bound(cfg.decoding.max_len)
         outputs = decode_sequences(model, sequences, cfg.decoding, cfg.batch_size, bound)

@@ -5,9 +5,10 @@ Each `source<TAB>target` line of `input_file` (read as `eval.file` is, in the ru
 tokenizers: `seq2seq_config.task.text_files.read_pairs`) is scored teacher-forced: the
 target's log-probability given the source, EOS included (`seq2seq.evaluation.scoring`).
 Writes a TSV line per pair, in input order, to stdout or `output_file=PATH` (atomically):
-source, target (as read), log-probability, the target tokens scored (EOS included), and
-with `per_token=true` each token's log-probability, space-separated. For reranking
-hypotheses, filtering noisy pairs and finding errors in a dictionary.
+source (normalized as the run's `task.normalize` says), target (as read), log-probability,
+the target tokens scored (EOS included), and with `per_token=true` each token's
+log-probability, space-separated. For reranking hypotheses, filtering noisy pairs and
+finding errors in a dictionary.
 
 A symbol the run's vocabulary lacks follows predict's policy: a vocabulary built from
 data reads it as `<unk>` and scores that (a warning names the pair; `on_unknown=error`
@@ -27,6 +28,7 @@ from seq2seq_config.cli.errors import ConfigError
 from seq2seq_config.cli.runner import stop_on_sigterm
 from seq2seq_config.config.command_validation import validate_score
 from seq2seq_config.task.text_files import read_pairs
+from seq2seq_config.task.text_rules import run_normalization
 from seq2seq_config.version import exit_if_version
 
 
@@ -69,16 +71,20 @@ def encode_side(
     return vocab.encode(symbols)
 
 
-def read_scored_pairs(cfg, vocabs, unknown: dict) -> tuple[list, list, list]:
+def read_scored_pairs(
+    cfg, vocabs, unknown: dict, normalize: str = "none"
+) -> tuple[list, list, list]:
     """The pairs of `cfg.input_file`, as texts and as token ids.
 
     Args:
         cfg: a validated `score` config.
         vocabs: the run's vocabularies.
         unknown: filled with `{line number: [symbols the vocabularies lack]}`.
+        normalize: the run's `task.normalize`, applied to each source as it is read.
 
     Returns:
-        `(texts, sources, targets)`: `(source, target)` texts as read, and each side's ids.
+        `(texts, sources, targets)`: `(source, target)` texts as read (the source
+        normalized), and each side's ids.
 
     Raises:
         UserError: for an unreadable file, a bad line, or a symbol refused.
@@ -86,7 +92,7 @@ def read_scored_pairs(cfg, vocabs, unknown: dict) -> tuple[list, list, list]:
     tokenizers = (vocabs.source.tokenizer, vocabs.target.tokenizer)
     read = read_pairs(
         cfg.input_file, tokenizers, "error", key="input_file", header=cfg.header,
-        header_key="header",
+        header_key="header", normalize=normalize,
     )  # fmt: skip
     name = str(Path(cfg.input_file))
     texts, sources, targets = [], [], []
@@ -133,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         validate_score(cfg)
         run = load_run(cfg.run_dir)
         unknown = {}
-        texts, sources, targets = read_scored_pairs(cfg, run.vocabs, unknown)
+        normalize = run_normalization(run.config.task)
+        texts, sources, targets = read_scored_pairs(cfg, run.vocabs, unknown, normalize)
         name = str(Path(cfg.input_file))
         print_summary(unknown_warnings(unknown, name))
         scores = score_pairs(run.model, sources, targets, cfg.batch_size)

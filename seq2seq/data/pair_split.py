@@ -33,7 +33,9 @@ def key_hash(source: str, tokenizer: str) -> int:
 class Scan:
     """Pass 1 over the training file: each good line's number, source hash and lengths (char/space; -1 for subword)."""
 
-    def __init__(self, path, tokenizers: tuple, on_bad_line: str, key: str, header=None):
+    def __init__(
+        self, path, tokenizers: tuple, on_bad_line: str, key: str, header=None, normalize="none"
+    ):
         self.report = PairsRead()
         lines, hashes, source_lengths, target_lengths = (
             array("q"),
@@ -42,7 +44,7 @@ class Scan:
             array("l"),
         )
         for number, source, target in read_pairs(
-            path, tokenizers, on_bad_line, key, self.report, header
+            path, tokenizers, on_bad_line, key, self.report, header, normalize=normalize
         ):
             lines.append(number)
             hashes.append(key_hash(source, tokenizers[0]))
@@ -56,13 +58,21 @@ class Scan:
 
 
 def texts_of_lines(
-    path, tokenizers: tuple, on_bad_line: str, wanted: np.ndarray, key: str, header=None
+    path,
+    tokenizers: tuple,
+    on_bad_line: str,
+    wanted: np.ndarray,
+    key: str,
+    header=None,
+    normalize: str = "none",
 ):
     """Yields `(line number, source, target)` of the good lines whose numbers are in `wanted`
-    (`header` as `text_files.read_pairs`: the same as the pass that chose them)."""
+    (`header` and `normalize` as `text_files.read_pairs`: the same as the pass that chose
+    them)."""
     keep = np.zeros(int(wanted.max(initial=0)) + 1, bool)  # a flag per line number
     keep[wanted] = True
-    for number, source, target in read_pairs(path, tokenizers, on_bad_line, key, header=header):
+    read = read_pairs(path, tokenizers, on_bad_line, key, header=header, normalize=normalize)
+    for number, source, target in read:
         if number < len(keep) and keep[number]:
             yield number, source, target
 
@@ -77,15 +87,19 @@ def group_references(pairs) -> list:
 
 
 def read_held_out_file(
-    path, tokenizers, on_bad_line, key, header=None, header_key="task.header"
+    path, tokenizers, on_bad_line, key, header=None, header_key="task.header", normalize="none"
 ) -> list:
-    """Every good pair of a file of held-out pairs, as `(source, target)` texts.
+    """Every good pair of a file of held-out pairs, as `(source, target)` texts, the
+    sources normalized as `normalize` says (`text_files.read_pairs`).
 
     Raises:
         UserError: as `text_files.read_pairs`.
         ConfigError: for a file without a pair.
     """
-    read = read_pairs(path, tokenizers, on_bad_line, key, header=header, header_key=header_key)
+    read = read_pairs(
+        path, tokenizers, on_bad_line, key, header=header, header_key=header_key,
+        normalize=normalize,
+    )  # fmt: skip
     pairs = [(source, target) for _, source, target in read]
     if not pairs:
         raise ConfigError(
@@ -136,8 +150,9 @@ class SplitPlan:
         for split in ("val", "test"):
             if files[split] is not None:
                 pairs = read_held_out_file(
-                    files[split], tokenizers, task.on_bad_line, f"task.{split}_path", task.header
-                )
+                    files[split], tokenizers, task.on_bad_line, f"task.{split}_path",
+                    task.header, normalize=task.normalize,
+                )  # fmt: skip
                 # Every source of the file stays out of training, those past the limit too,
                 # so that the training split is the one a run on the whole file has.
                 held_hashes += [key_hash(source, tokenizers[0]) for source, _ in pairs]

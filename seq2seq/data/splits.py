@@ -38,17 +38,28 @@ class Split:
         references: where they came from text, every target of each row's source (a
             tuple of texts per row, `target_texts` first): the `*_any` metrics, BLEU and
             chrF measure against them all.
+        source_texts: where they came from text, each row's source as read (normalized
+            as the run's `task.normalize` says): what evaluate's file of examples shows.
     """
 
     source_ids: np.ndarray
     target_ids: np.ndarray
     target_texts: tuple | None = None
     references: tuple | None = None
+    source_texts: tuple | None = None
 
     @classmethod
-    def from_rows(cls, sources: list, targets: list, target_texts=None, references=None) -> "Split":
+    def from_rows(
+        cls, sources: list, targets: list, target_texts=None, references=None, source_texts=None
+    ) -> "Split":
         """A split from lists of token-id rows of any lengths."""
-        return cls(_pad(sources), _pad(targets), target_texts, references)
+        return cls(_pad(sources), _pad(targets), target_texts, references, source_texts)
+
+    def source_text(self, row: int, vocab) -> str:
+        """Row `row`'s source as text: as it was read, or detokenized from its ids."""
+        if self.source_texts is not None:
+            return self.source_texts[row]
+        return vocab.decode_text(self.source_ids[row])
 
     def references_of(self, row: int, vocab) -> tuple:
         """Row `row`'s references as texts: all its source's targets, or its one target."""

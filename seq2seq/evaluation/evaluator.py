@@ -53,6 +53,8 @@ class Evaluator:
         self.strategy = strategy
         self.target_vocab = target_vocab
         self.options = options
+        #: The last split's outputs: `(decoded ids, texts or None)`, for its examples.
+        self.last_outputs = None
         self._loss = keras.metrics.Mean(name="loss")
         self._token_accuracy = token_accuracy()
         self._steps = {}  # one compiled step per batch layout (see `_step_for`)
@@ -119,33 +121,44 @@ class Evaluator:
             right.append(np.array_equal(emitted, wanted))
         return np.array(right, bool)
 
+    def error_units(self, split: Split, decoded: list, hypotheses: list, rows) -> tuple:
+        """What the error rate counts in the outputs of `rows` and in their first references:
+        characters for a tokenizer that counts them (subword pieces are no unit a reader
+        counts), else the target's symbols, as ids.
+
+        Returns:
+            `(output units, reference units)`, a sequence of ints per row.
+        """
+        vocab = self.target_vocab
+        if vocab.splitter.counts_characters:
+            references = [split.target_text(r, vocab) for r in rows]
+            return (
+                text_metrics.characters([hypotheses[r] for r in rows]),
+                text_metrics.characters(references),
+            )
+        units = [vocab.encode(vocab.decode(decoded[r])) for r in rows]
+        return units, [split.target_ids[r][split.target_ids[r] != PAD_ID] for r in rows]
+
     def _text_metrics(self, split: Split, decoded: list, hypotheses: list, rows) -> dict:
         """Token error rate, BLEU and chrF of the decoded `rows` against the references."""
         vocab = self.target_vocab
+        units, reference_units = self.error_units(split, decoded, hypotheses, rows)
         hypotheses = [hypotheses[r] for r in rows]
         references = [split.target_text(r, vocab) for r in rows]
         every = [split.references_of(r, vocab) for r in rows]
         several = any(len(refs) > 1 for refs in every)
-        if vocab.splitter.counts_characters:  # subword pieces are no unit a reader counts
-            units = text_metrics.characters(hypotheses)
-            figures = text_metrics.text_metrics(
-                units, text_metrics.characters(references), hypotheses, references
-            )
-            if several:
-                every_units = [tuple(text_metrics.characters(r)) for r in every]
-        else:
-            units = [vocab.encode(vocab.decode(decoded[r])) for r in rows]
-            reference_ids = [split.target_ids[r][split.target_ids[r] != PAD_ID] for r in rows]
-            figures = text_metrics.text_metrics(units, reference_ids, hypotheses, references)
-            if several:
-                every_units = [
-                    (ids, *(vocab.encode_text(t) for t in refs[1:]))
-                    for ids, refs in zip(reference_ids, every)
-                ]
+        figures = text_metrics.text_metrics(units, reference_units, hypotheses, references)
         if not several:
             # One reference per row: the closest is the first, and BLEU and chrF against
             # all of them are the ones against it (half the validation's time, not spent).
             return {**figures, "token_error_rate_any": figures["token_error_rate"]}
+        if vocab.splitter.counts_characters:
+            every_units = [tuple(text_metrics.characters(r)) for r in every]
+        else:
+            every_units = [
+                (ids, *(vocab.encode_text(t) for t in refs[1:]))
+                for ids, refs in zip(reference_units, every)
+            ]
         return {
             **figures,
             **text_metrics.several_references(units, every_units, hypotheses, every),
@@ -172,6 +185,7 @@ class Evaluator:
         self._token_accuracy.reset_state()
         decoded, truncated = self.decode_split(split)
         hypotheses = self._hypotheses(decoded)
+        self.last_outputs = decoded, hypotheses
         right = self._right(split, decoded, hypotheses)
         metrics: dict[str, object] = {
             "loss": float(self._loss.result()),

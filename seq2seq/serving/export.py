@@ -76,6 +76,7 @@ def export_saved_model(
     path: Path,
     vocabs: Vocabularies | None = None,
     bound: length_bound.LengthBound | None = None,
+    normalize: str = "none",
 ) -> None:
     """Writes `model`'s decoders as a SavedModel: `serve`, and with `vocabs` `serve_text`
     (`serving_default`) and `serve_text_beam`.
@@ -88,6 +89,8 @@ def export_saved_model(
         path: the SavedModel directory to write.
         vocabs: the run's vocabularies; with them, the `serve_text` signature too.
         bound: the run's length bound; None: `length_bound.DEFAULT`.
+        normalize: the run's `task.normalize`, which the text signatures apply to each
+            source (`seq2seq.serving.normalization`).
     """
 
     symbols = model.vocab_size - FIRST_SYMBOL_ID
@@ -117,7 +120,7 @@ def export_saved_model(
     archive = keras.export.ExportArchive()
     archive.track(model)
     if vocabs is not None:
-        server = TextServer(model, vocabs, bound)
+        server = TextServer(model, vocabs, bound, normalize)
         archive.track(server)
         # The first endpoint is also `serving_default` (Keras' ExportArchive): text.
         for name in ("serve_text", "serve_text_beam"):

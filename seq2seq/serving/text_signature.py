@@ -18,8 +18,13 @@ Each tokenizer does in the graph what it does in Python; its class in
 - `subword`: TensorFlow Text's `SentencepieceTokenizer` on the run's SentencePiece model,
   whose ids are the framework's token ids.
 
-Symbols become ids through a `tf.lookup.StaticHashTable` (unknown ones to `<unk>`, or
-refused where the vocabulary has none); decoded ids become text by a gather and a join.
+Before it splits, each source is normalized as the run's `task.normalize` says
+(`seq2seq.serving.normalization`: TensorFlow Text's op for NFC and NFKC, so `import
+tensorflow_text` before loading such a run). Symbols become ids through a
+`tf.lookup.StaticHashTable` (unknown ones to `<unk>`, or refused where the vocabulary has
+none), and both signatures return `unknown`, how many symbols of each source the
+vocabulary lacks, as predict counts them in its warnings; decoded ids become text by a
+gather and a join.
 Subword pieces join the way SentencePiece detokenizes ids: concatenated, the `▁`s at
 the start dropped, every other `▁` a space, `<unk>` as ` ⁇ `. Only the source side needs a
 SentencePiece model in the graph: TensorFlow Text 2.21 restores two of them in one
@@ -32,6 +37,7 @@ import tensorflow as tf
 from seq2seq.data.vocabulary import EOS_ID, PAD_ID, Vocabularies, Vocabulary
 from seq2seq.evaluation import length_bound
 from seq2seq.evaluation.decoding import decode_n_best, greedy_decode
+from seq2seq.serving.normalization import GraphNormalizer
 from seq2seq_config.config.command_schema import DecodingConfig
 
 #: The `serve_text_beam` signature's options: predict's defaults for `decoding=beam`, with
@@ -60,18 +66,29 @@ class TextSide(tf.Module):
         super().__init__(name=name)
         self.tokenizer = vocab.splitter
         self.resource = self.tokenizer.graph_resource() if encodes else None
-        unknown = NOT_FOUND if vocab.unknown_id is None else vocab.unknown_id
+        self.unknown_id = vocab.unknown_id
+        # Symbols it lacks look up as NOT_FOUND, to be counted before they become <unk>.
         self.table = tf.lookup.StaticHashTable(
             tf.lookup.KeyValueTensorInitializer(
                 tf.constant(vocab.tokens), tf.range(vocab.size, dtype=tf.int64), tf.string, tf.int64
             ),
-            default_value=unknown,
+            default_value=NOT_FOUND,
         )
         self.tokens = tf.constant(self.tokenizer.graph_tokens(list(vocab.tokens), vocab.unknown_id))
 
-    def encode(self, texts: tf.Tensor) -> tf.RaggedTensor:
-        """Strings (batch,) to token ids, ragged (batch, None), int32."""
-        return self.tokenizer.graph_encode(texts, self.table.lookup, self.resource)
+    def encode(self, texts: tf.Tensor) -> tuple:
+        """Strings (batch,) to token ids, ragged (batch, None), int32, and how many symbols
+        of each row the vocabulary lacks, int32 (batch,): predict's count (a symbol it
+        lacks reads as `<unk>`, or as NOT_FOUND where it has none)."""
+        ids = self.tokenizer.graph_encode(texts, self.table.lookup, self.resource)
+        # A trained model (subword) reads what it lacks as <unk> itself.
+        lacked = self.unknown_id if self.tokenizer.trained else NOT_FOUND
+        missing = tf.ragged.map_flat_values(tf.equal, ids, lacked)
+        if self.unknown_id is not None:
+            ids = tf.ragged.map_flat_values(
+                lambda i: tf.where(i == NOT_FOUND, self.unknown_id, i), ids
+            )
+        return ids, tf.reduce_sum(tf.cast(missing, tf.int32), axis=1)
 
     def decode(self, ids: tf.RaggedTensor) -> tf.Tensor:
         """Token ids, ragged (batch, None), cut before EOS, to strings (batch,)."""
@@ -106,40 +123,52 @@ class TextServer(tf.Module):
         vocabs: the run's vocabularies.
         bound: the run's length bound (`seq2seq.evaluation.length_bound`); None: the
             default, twice the source plus two.
+        normalize: the run's `task.normalize`, applied to each source before it splits.
     """
 
-    def __init__(self, model, vocabs: Vocabularies, bound: length_bound.LengthBound | None = None):
+    def __init__(
+        self,
+        model,
+        vocabs: Vocabularies,
+        bound: length_bound.LengthBound | None = None,
+        normalize: str = "none",
+    ):
         super().__init__()
         self.model = model
         self.bound = length_bound.DEFAULT if bound is None else bound
+        self.normalize = GraphNormalizer(normalize)
         self.source = TextSide(vocabs.source, "source")
         self.target = (
             self.source if vocabs.is_shared else TextSide(vocabs.target, "target", encodes=False)
         )
 
     def _encoded(self, texts: tf.Tensor) -> tuple:
-        """Checked source strings as padded token ids, and which rows are empty."""
+        """Checked and normalized source strings as padded token ids, which rows are empty,
+        and how many symbols of each the vocabulary lacks."""
         with tf.control_dependencies([utf8_check(texts)]):
             texts = tf.identity(texts)
-        ids = self.source.encode(texts)
+        ids, unknown = self.source.encode(self.normalize(texts))
         missing = tf.reduce_any(ids.flat_values == NOT_FOUND)
         check = tf.debugging.assert_equal(
             missing, False, message="text: a symbol that is not in the source vocabulary"
         )
         with tf.control_dependencies([check]):
             padded = tf.identity(ids.to_tensor(default_value=PAD_ID))
-        return padded, ids.row_lengths() == 0
+        return padded, ids.row_lengths() == 0, unknown
 
     def serve_text(self, texts: tf.Tensor) -> dict:
         """Decodes a batch of source strings greedily, each up to its length bound.
 
-        Returns `{"text": strings (batch,), "truncated": bool (batch,)}`: `truncated` says
-        that a row reached its bound without ending, its text cut short. An empty string
-        decodes to an empty string (not truncated). A string that is not UTF-8, or a symbol
-        the source vocabulary does not have (and has no `<unk>` for), fails with an
+        Returns `{"text": strings (batch,), "truncated": bool (batch,), "unknown": int32
+        (batch,)}`: `truncated` says that a row reached its bound without ending, its text
+        cut short; `unknown` counts the source's symbols the vocabulary lacks (read as
+        `<unk>`: the output is a guess), as predict's warnings do. An empty string decodes
+        to an empty string (not truncated). A string that is not UTF-8, a symbol the source
+        vocabulary does not have (and has no `<unk>` for), or a character the graph would
+        normalize otherwise than predict (`seq2seq.serving.normalization`) fails with an
         InvalidArgumentError saying so.
         """
-        padded, empty = self._encoded(texts)
+        padded, empty, unknown = self._encoded(texts)
 
         def greedy(token_ids, max_len):
             return greedy_decode(self.model, token_ids, max_len)
@@ -153,7 +182,7 @@ class TextServer(tf.Module):
             return tf.fill(tf.shape(texts), ""), tf.zeros(tf.shape(texts), tf.bool)
 
         text, truncated = tf.cond(tf.reduce_all(empty), nothing, decode)
-        return {"text": text, "truncated": truncated}
+        return {"text": text, "truncated": truncated, "unknown": unknown}
 
     def serve_text_beam(self, texts: tf.Tensor) -> dict:
         """Beam search over a batch of source strings: the `n_best` best hypotheses of each.
@@ -162,13 +191,13 @@ class TextServer(tf.Module):
         each row up to its length bound, as predict decodes it.
 
         Returns `{"texts": strings (batch, n_best), "log_probs": float32 (batch, n_best),
-        "lengths": int32 (batch, n_best), "truncated": bool (batch, n_best)}`, best first:
-        each hypothesis's text, log-probability (EOS included, as predict prints it), its
-        length in target symbols (EOS not counted), and whether it reached its bound
-        without ending. An empty string gives empty hypotheses of log-probability 0.
-        Refusals as `serve_text`.
+        "lengths": int32 (batch, n_best), "truncated": bool (batch, n_best), "unknown":
+        int32 (batch,)}`, best first: each hypothesis's text, log-probability (EOS
+        included, as predict prints it), its length in target symbols (EOS not counted),
+        and whether it reached its bound without ending; `unknown` as `serve_text`'s. An
+        empty string gives empty hypotheses of log-probability 0. Refusals as `serve_text`.
         """
-        padded, empty = self._encoded(texts)
+        padded, empty, unknown = self._encoded(texts)
         n_best = BEAM["n_best"]
 
         def decode():
@@ -199,4 +228,10 @@ class TextServer(tf.Module):
             )
 
         text, log_probs, lengths, truncated = tf.cond(tf.reduce_all(empty), nothing, decode)
-        return {"texts": text, "log_probs": log_probs, "lengths": lengths, "truncated": truncated}
+        return {
+            "texts": text,
+            "log_probs": log_probs,
+            "lengths": lengths,
+            "truncated": truncated,
+            "unknown": unknown,
+        }

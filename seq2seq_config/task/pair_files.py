@@ -78,10 +78,12 @@ def check_pair_files(task) -> None:
                 task[size_key.split(".")[1]],
                 f"applies to a subword tokenizer; this side's is {tokenizers[side]}; leave it null",
             )
-    stats = scan_pairs(train, tokenizers, task.on_bad_line, "task.path", task.header)
+    stats = scan_pairs(
+        train, tokenizers, task.on_bad_line, "task.path", task.header, task.normalize
+    )
     for key, path in files.items():
         if key in ("task.val_path", "task.test_path"):
-            scan_pairs(path, tokenizers, task.on_bad_line, key, task.header)
+            scan_pairs(path, tokenizers, task.on_bad_line, key, task.header, task.normalize)
     check_split_sizes(task, stats.distinct_sources)
     _check_tsv_vocabularies(task, tokenizers, stats)
     _check_tsv_lengths(task, stats)

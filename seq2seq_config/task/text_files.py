@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from seq2seq_config.cli.errors import ConfigError, UserError
-from seq2seq_config.task.text_rules import text_rules
+from seq2seq_config.task.text_rules import normalizer, text_rules
 
 BOM = codecs.BOM_UTF8
 
@@ -135,8 +135,10 @@ def read_pairs(
     report: PairsRead | None = None,
     header: bool | None = None,
     header_key: str = "task.header",
+    normalize: str = "none",
 ) -> Iterator[tuple[int, str, str]]:
-    """Yields `(line number, source text, target text)` of each good line of a file of pairs.
+    """Yields `(line number, source text, target text)` of each good line of a file of pairs,
+    the source normalized as `normalize` says (the target as written).
 
     Args:
         path: the file of `source<TAB>target` lines.
@@ -147,12 +149,16 @@ def read_pairs(
         header: true skips the first line (column names); false reads it as a pair; None
             refuses a first line that looks like column names (`looks_like_header`).
         header_key: the key that sets `header`, named in the refusal.
+        normalize: the run's `task.normalize` (`text_rules.NORMALIZERS`): applied here,
+            where sources come in, so that held-out splits, lengths and vocabularies
+            all see the normalized text.
 
     Raises:
         UserError: for a file that cannot be read or is empty, a bad line under `error`,
             or a first line that looks like a header under `header=None`.
     """
     report = report if report is not None else PairsRead()
+    normalized = normalizer(normalize)
     for number, line in read_lines(path, key):
         report.lines = number
         fields = line.split("\t")
@@ -165,6 +171,8 @@ def read_pairs(
                 "as a pair"
             )
         problem = None
+        if len(fields) == 2:  # normalized before its checks: as it trains and decodes
+            fields[0] = normalized(fields[0])
         if len(fields) != 2:
             problem = "has no tab" if len(fields) == 1 else f"has {len(fields) - 1} tabs, not 1"
         elif is_empty(fields[0], tokenizers[0]):
@@ -223,12 +231,17 @@ class PairsStats:
 
 
 def scan_pairs(
-    path, tokenizers: tuple, on_bad_line: str, key: str = "task.path", header: bool | None = None
+    path,
+    tokenizers: tuple,
+    on_bad_line: str,
+    key: str = "task.path",
+    header: bool | None = None,
+    normalize: str = "none",
 ) -> PairsStats:
     """Reads a file of pairs once and counts what validation checks (sizes and lengths).
 
     Args:
-        path, tokenizers, on_bad_line, key, header: as `read_pairs`.
+        path, tokenizers, on_bad_line, key, header, normalize: as `read_pairs`.
 
     Returns:
         The counts.
@@ -238,7 +251,8 @@ def scan_pairs(
     """
     stats = PairsStats()
     sources = set()
-    for _, source, target in read_pairs(path, tokenizers, on_bad_line, key, header=header):
+    read = read_pairs(path, tokenizers, on_bad_line, key, header=header, normalize=normalize)
+    for _, source, target in read:
         stats.pairs += 1
         sources.add(source_key(source, tokenizers[0]))
         for side, text in enumerate((source, target)):

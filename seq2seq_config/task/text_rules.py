@@ -17,12 +17,17 @@ A class says:
 - `trained`: whether its symbols come from a model trained on the training split (its
   vocabulary size applies; one vocabulary cannot share its pieces with another tokenizer's
   symbols; it needs a piece for each character).
+
+Before a source splits, it is normalized as `task.normalize` says (`NORMALIZERS`), once,
+where text comes in: as a file of pairs is read (`text_files.read_pairs`), as predict
+reads its input, and in the SavedModel's text signatures (`seq2seq.serving.normalization`).
 """
 
-from collections.abc import Iterable
+import unicodedata
+from collections.abc import Callable, Iterable
 
 from seq2seq_config.config.constraints import dispatch_table
-from seq2seq_config.config.task_schema import TOKENIZERS
+from seq2seq_config.config.task_schema import NORMALIZATIONS, TOKENIZERS
 
 
 class TextRules:
@@ -109,3 +114,49 @@ def text_rules(name: str) -> TextRules:
     if name not in TEXT_RULES:
         raise ValueError(f"tokenizer {name!r} has no text rules; allowed: {', '.join(TEXT_RULES)}")
     return TEXT_RULES[name]()
+
+
+def _nfkc_lower(text: str) -> str:
+    # NFKC first: a compatibility character (a full-width `Ａ`) becomes the letter that
+    # lower case then knows.
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+#: What each `task.normalize` does to a source, in Python (the graph's are in
+#: `seq2seq.serving.normalization`).
+NORMALIZERS = dispatch_table(
+    "task.normalize",
+    NORMALIZATIONS,
+    {
+        "none": str,
+        "lower": str.lower,
+        "nfc": lambda text: unicodedata.normalize("NFC", text),
+        "nfkc": lambda text: unicodedata.normalize("NFKC", text),
+        "nfkc_lower": _nfkc_lower,
+    },
+)
+
+
+def run_normalization(task) -> str:
+    """A run's `task.normalize` (`none` for a run saved before the key was).
+
+    Args:
+        task: the run's `task` config (from its config.yaml).
+
+    Returns:
+        A name in `NORMALIZERS`.
+    """
+    return task.get("normalize") or "none"
+
+
+def normalizer(name: str) -> Callable[[str], str]:
+    """The function that normalizes a source as `task.normalize=name` says.
+
+    Raises:
+        ValueError: for a name without a function in `NORMALIZERS`.
+    """
+    if name not in NORMALIZERS:
+        raise ValueError(
+            f"task.normalize={name!r} has no function; allowed: {', '.join(NORMALIZERS)}"
+        )
+    return NORMALIZERS[name]

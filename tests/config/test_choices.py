@@ -128,6 +128,35 @@ def handle_repeated_sources(cfg, key, value, tmp_path):
     assert len(data.train) == {"first": 16, "all": 32}[value]
 
 
+#: Sources that each normalization changes: full-width letters, a ligature and a
+#: superscript (NFKC), a combining accent (NFC), capitals with a final sigma (lower case).
+UNNORMALIZED = ["Ａｂｃ", "ﬁx²", "Cafe\u0301", "ΣΟΦΟΣ", "Straße"]
+
+
+def handle_normalize(cfg, key, value, tmp_path):
+    """Each normalization: a file's sources train and split normalized, its targets as
+    written; the SavedModel's graph normalizes as Python does."""
+    from seq2seq.serving.normalization import GraphNormalizer
+    from seq2seq_config.task.text_rules import NORMALIZERS
+
+    path = tmp_path / "pairs.tsv"
+    lines = [f"{word} {i}\t{word}" for i in range(8) for word in UNNORMALIZED]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    task = compose_config(["task=tsv", f"task.path={path}", "task.val_size=2", "task.test_size=2",
+                           "task.tokenizer=char", f"task.normalize={value}"]).task  # fmt: skip
+    data = tsv.load(task, 0, tmp_path)
+    normalized = NORMALIZERS[value]
+    expected = {c for word in UNNORMALIZED for c in normalized(word)}
+    assert expected <= set(data.vocabs.source.symbols)
+    unchanged = {c for word in UNNORMALIZED for c in word}
+    assert set(data.vocabs.source.symbols) & (unchanged - expected) == set()
+    assert unchanged <= set(data.vocabs.target.symbols)  # the targets as written
+    held_out = [source for pairs in data.held_out_text.values() for source, _ in pairs]
+    assert held_out and all(normalized(source) == source for source in held_out)
+    graph = GraphNormalizer(value)(tf.constant(UNNORMALIZED)).numpy().tolist()
+    assert [text.decode() for text in graph] == [normalized(word) for word in UNNORMALIZED]
+
+
 def handle_model_option(cfg, key, value, tmp_path):
     model = tiny_model(cfg)
     x = {"encoder_token_ids": np.array([[4, 5, 0]]), "decoder_token_ids": np.array([[1, 6]])}
@@ -208,6 +237,7 @@ HANDLERS = {
     "task.subword_type": handle_subword_type,
     "task.on_bad_line": handle_on_bad_line,
     "task.repeated_sources": handle_repeated_sources,
+    "task.normalize": handle_normalize,
     "model.name": handle_model_option,
     "model.cell": handle_model_option,
     "model.bridge": handle_model_option,

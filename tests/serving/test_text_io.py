@@ -1,23 +1,37 @@
 """Text in, text out: predict reads text as the run's source tokenizer does and writes
 detokenized text, or n-best lists with log-probabilities; the SavedModel's serve_text
-signature does the same with TensorFlow alone, loaded where this package is not."""
+signature does the same with TensorFlow alone, loaded where this package is not. Sources
+are normalized (task.normalize) alike in predict, score, evaluate and the text signatures,
+which count unknown symbols as predict does; evaluate writes its examples to a TSV."""
 
+import csv
 import json
+import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from omegaconf import OmegaConf
 
 import seq2seq
 from conftest import write_pairs
-from seq2seq import predict
+from seq2seq import evaluate, predict, score
 from seq2seq.evaluation import length_bound
 from seq2seq.evaluation.decoding import greedy_decode
 from seq2seq.evaluation.length_bound import LengthBound
 from seq2seq.serving.export import export_saved_model
-from seq2seq_config import compose_config
+from seq2seq.serving.finished_run import load_ensemble
+from seq2seq_config import ConfigError, UserError, compose_config, validate
+from seq2seq_config.run.names import (
+    CONFIG_FILE,
+    EVALUATION_DIR,
+    EVALUATION_EXAMPLES,
+    HELD_OUT_DIR,
+    SAVED_MODEL_EXPORT,
+)
+from seq2seq_config.task.text_rules import run_normalization
 
 SIDES = {
     "char": ["task.tokenizer=char"],
@@ -32,8 +46,10 @@ def text_run(request, tmp_path_factory):
     its 4 decimals, and bfloat16's rounding depends on the batch."""
     root = tmp_path_factory.mktemp(f"text_{request.param}")
     path = write_pairs(root / "pairs.tsv", 300)
+    # task.normalize=lower: its sources are lower case already, so the run is the one it
+    # would be without, and its export's text signatures lower-case (test_normalize_*).
     cfg = compose_config(["task=tsv", f"task.path={path}", "task.val_size=10", "task.test_size=10",
-                          *SIDES[request.param], "model.units=16", "model.embedding_dim=8",
+                          *SIDES[request.param], "task.normalize=lower", "model.units=16", "model.embedding_dim=8",
                           "trainer.epochs=2", "logging.images=false", "logging.samples=0",
                           "logging.histogram_freq=0", "trainer.precision=float32",
                           f"data_dir={root}"])  # fmt: skip
@@ -245,3 +261,111 @@ def test_the_beam_signature_serves_predicts_n_best_lists_without_this_package(te
         assert all(n > 0 for n, t in zip(served["lengths"][i], served["texts"][i]) if t), line
     # An empty string: empty hypotheses, log-probability 0, length 0, not truncated.
     assert served["blank"] == [[""] * 5, [0.0] * 5, [0] * 5, [False] * 5]
+
+
+def predicted(run_dir, lines, capsys, *args) -> tuple:
+    """predict's outputs for `lines`, and its warnings about unknown symbols."""
+    assert predict.main([f"run_dir={run_dir}", f"input='{chr(10).join(lines)}'", *args]) == 0
+    captured = capsys.readouterr()
+    return captured.out.splitlines(), [w for w in captured.err.splitlines() if "<unk>" in w]
+
+
+def test_normalize_predict_and_score_read_sources_as_the_run_normalized_them(
+    text_run, tmp_path, capsys
+):
+    run_dir, _ = text_run
+    assert run_normalization(seq2seq.load_run(run_dir).config.task) == "lower"
+    outputs, warnings = predicted(run_dir, ["a b c d", "A B C D"], capsys)
+    assert outputs[1] == outputs[0] and warnings == []
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("a b c d\td c b a\nA B C D\td c b a\n")
+    out = tmp_path / "scores.tsv"
+    assert score.main([f"run_dir={run_dir}", f"input_file={pairs}", f"output_file={out}"]) == 0
+    rows = [line.split("\t") for line in out.read_text().splitlines()]
+    assert rows[0] == rows[1] and rows[1][0] == "a b c d"
+
+
+def test_normalize_text_signatures_count_unknown_symbols_as_predict(text_run, capsys):
+    run_dir, _ = text_run
+    texts = ["a b c d", "A B C D", "Z b Q d", ""]
+    outputs, warnings = predicted(run_dir, texts[:3], capsys, "max_input_len=20")
+    assert warnings[0].startswith("warning: input line 3: 'z', 'q' not in the vocabulary")
+    # The export training wrote: it lower-cases as predict does.
+    loaded = tf.saved_model.load(str(run_dir / SAVED_MODEL_EXPORT))
+    served = loaded.signatures["serve_text"](text=tf.constant(texts))
+    assert [t.decode() for t in served["text"].numpy().tolist()] == [*outputs, ""]
+    assert served["unknown"].numpy().tolist() == [0, 0, 2, 0]  # 'z' and 'q', as predict
+    beam = loaded.signatures["serve_text_beam"](text=tf.constant(texts))
+    assert beam["unknown"].numpy().tolist() == [0, 0, 2, 0]
+
+
+@pytest.mark.slow  # about 6 s: a copy of the run exported again
+def test_normalize_nfkc_in_the_graph_as_in_predict_and_what_it_refuses(text_run, tmp_path, capsys):
+    """The run set to nfkc_lower (its sources, lower-case letters, are their own NFKC
+    forms: the run that would have trained) and exported again: full-width letters read
+    as predict reads them; a capital TensorFlow's lower case does not know is refused; an
+    ensemble of runs normalizing otherwise is refused."""
+    run_dir, _ = text_run
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy, ignore=shutil.ignore_patterns("saved_model", "tensorboard"))
+    config = OmegaConf.load(copy / CONFIG_FILE)
+    config.task.normalize = "nfkc_lower"
+    OmegaConf.save(config, copy / CONFIG_FILE)
+    run = seq2seq.load_run(copy)
+    export_saved_model(run.model, tmp_path / "nfkc", run.vocabs, run.bound, "nfkc_lower")
+    texts = ["\uff21 \uff22 \uff43 \uff44", "a b c d"]  # full-width A B c d
+    outputs, warnings = predicted(copy, texts, capsys)
+    assert outputs[0] == outputs[1] and warnings == []
+    served = tf.saved_model.load(str(tmp_path / "nfkc")).signatures["serve_text"]
+    assert [t.decode() for t in served(text=tf.constant(texts))["text"].numpy()] == outputs
+    with pytest.raises(tf.errors.InvalidArgumentError, match="task.normalize=nfkc_lower reads"):
+        served(text=tf.constant(["a b", "\u2c2f"]))  # a capital of Unicode 14
+    with pytest.raises(
+        UserError, match=r"normalizes sources otherwise \(task.normalize=nfkc_lower"
+    ):
+        load_ensemble(seq2seq.load_run(run_dir), [str(copy)])
+
+
+def levenshtein(a: str, b: str) -> int:
+    """Edit distance by the textbook recurrence, independent of the code under test."""
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
+
+
+def test_evaluate_writes_each_example_beside_its_report(text_run, capsys):
+    run_dir, _ = text_run
+    assert evaluate.main([f"run_dir={run_dir}"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    examples = run_dir / EVALUATION_DIR / f"test-greedy.{EVALUATION_EXAMPLES}"
+    assert out[-2] == f"examples: {examples}"
+    with open(examples, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle, delimiter="\t"))
+    assert rows[0] == ["source", "reference", "output", "errors", "exact"]
+    held_out = [
+        line.split("\t") for line in (run_dir / HELD_OUT_DIR / "test.tsv").read_text().splitlines()
+    ]
+    assert [row[:2] for row in rows[1:]] == held_out  # every source, in order
+    outputs, _ = predicted(run_dir, [source for source, _ in held_out], capsys)
+    assert [row[2] for row in rows[1:]] == outputs
+    for source, reference, output, errors, exact in rows[1:]:
+        # The error rate's unit: characters (char symbols; subword counts characters).
+        assert int(errors) == levenshtein(output, reference), source
+        assert exact == str(int(output == reference))
+    report = json.loads(open(out[-1].removeprefix("written: ")).read())["split"]
+    assert sum(int(r[4]) for r in rows[1:]) / len(held_out) == pytest.approx(report["exact_match"])
+    total = sum(len(r[1]) for r in rows[1:])
+    assert sum(int(r[3]) for r in rows[1:]) / total == pytest.approx(report["token_error_rate"])
+
+
+def test_normalize_is_refused_for_a_generated_task():
+    with pytest.raises(ConfigError, match=r"^task.normalize='lower': applies to task=tsv only"):
+        validate(compose_config(["task.normalize=lower"]))
+
+
+def test_a_run_saved_before_normalize_normalizes_nothing():
+    assert run_normalization(OmegaConf.create({"name": "tsv"})) == "none"
