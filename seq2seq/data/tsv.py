@@ -68,14 +68,17 @@ def _pairs_of(task, path, tokenizers, lines: np.ndarray):
 
 
 def _fit_vocabularies(
-    task, path, tokenizers, train_lines: np.ndarray, longest_source: int
+    task, path, tokenizers, train_lines: np.ndarray, longest_source: int, base=None
 ) -> Vocabularies:
-    """Pass 2: each side's vocabulary from the training pairs alone."""
+    """Pass 2: each side's vocabulary from the training pairs alone, or `base`'s (another
+    run's) with the symbols it lacks appended."""
 
     def texts(side):
         return (pair[1 + side] for pair in _pairs_of(task, path, tokenizers, train_lines))
 
-    def fit(sides, tokenizer, size_key, size):
+    def fit(sides, tokenizer, size_key, size, start=None):
+        if start is not None and start.splitter.trained:
+            return start  # its SentencePiece model, as trained
         if TOKENIZER_CLASSES[tokenizer].trained:
             stream = (text for side in sides for text in texts(side))
             try:
@@ -88,20 +91,27 @@ def _fit_vocabularies(
         for side in sides:
             for text in texts(side):
                 counts.update(splitter.split(text))
+        if start is not None:
+            return start.extended(counts, task.min_freq)
         return Vocabulary.from_counts(counts, task.min_freq, tokenizer, longest_source)
 
     sizes = subword_sizes(task)
+    source, target = (base.source, base.target) if base is not None else (None, None)
     if task.shared_vocab:
-        return Vocabularies.shared(fit((0, 1), tokenizers[0], "task.source_vocab_size", sizes[0]))
+        return Vocabularies.shared(
+            fit((0, 1), tokenizers[0], "task.source_vocab_size", sizes[0], source)
+        )
     return Vocabularies(
-        fit((0,), tokenizers[0], "task.source_vocab_size", sizes[0]),
-        fit((1,), tokenizers[1], "task.target_vocab_size", sizes[1]),
+        fit((0,), tokenizers[0], "task.source_vocab_size", sizes[0], source),
+        fit((1,), tokenizers[1], "task.target_vocab_size", sizes[1], target),
     )
 
 
-def _store_key(task, seed: int, checksums: dict) -> str:
+def _store_key(task, seed: int, checksums: dict, base) -> str:
     settings = {"task": OmegaConf.to_container(task, resolve=True), "seed": seed, "files": checksums,
                 "version": STORE_VERSION}  # fmt: skip
+    if base is not None:  # the vocabularies started from, whichever run they were read from
+        settings["base"] = [base.source.tokens, base.target.tokens, base.source.max_source_len]
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:24]
 
 
@@ -119,13 +129,15 @@ def _warn_of_outliers(path, lengths: np.ndarray, lines: np.ndarray, name: str) -
         )  # fmt: skip
 
 
-def load(task, seed: int, data_dir: str = "data") -> TaskData:
+def load(task, seed: int, data_dir: str = "data", base: Vocabularies | None = None) -> TaskData:
     """The `tsv` task's data: its files read, split, tokenized per side and stored.
 
     Args:
         task: the `task` config group.
         seed: the run's seed: it picks the held-out sources.
         data_dir: where the encoded training pairs are cached.
+        base: vocabularies to start from (another run's: `task.vocab_from`, fine-tuning):
+            kept whole, the symbols they lack appended, their longest source kept if longer.
 
     Returns:
         The data: the training split memory-mapped from its store, `held_out_text`
@@ -141,11 +153,11 @@ def load(task, seed: int, data_dir: str = "data") -> TaskData:
     tokenizers = side_tokenizers(task)
     files = {"train": path, **{k: v for k, v in held_out_files(task).items() if v is not None}}
     checksums = {split: file_sha256(f) for split, f in files.items()}
-    store = Path(data_dir) / "tsv" / _store_key(task, seed, checksums)
+    store = Path(data_dir) / "tsv" / _store_key(task, seed, checksums, base)
     cached = _read_cached(store)
     prepared = cached is None
     if prepared:
-        _prepare(task, seed, path, tokenizers, store)
+        _prepare(task, seed, path, tokenizers, store, base)
         cached = _read_cached(store)
     vocabs, train, held_out_text, counts = cached
     _log_left_out(path, counts, task.repeated_sources, prepared)
@@ -186,7 +198,7 @@ def _log_left_out(path, counts: dict, repeated_sources: str, prepared: bool) -> 
                     path, counts["malformed_lines_skipped"])  # fmt: skip
 
 
-def _prepare(task, seed: int, path, tokenizers: tuple, store: Path) -> None:
+def _prepare(task, seed: int, path, tokenizers: tuple, store: Path, base) -> None:
     """Passes 1 to 3 (see the module docstring), written to `store`."""
     scan = Scan(path, tokenizers, task.on_bad_line, "task.path", task.header, task.normalize)
     plan = SplitPlan(task, seed, scan, tokenizers)
@@ -199,7 +211,7 @@ def _prepare(task, seed: int, path, tokenizers: tuple, store: Path) -> None:
     for side, name in enumerate(("source", "target")):
         if scan.lengths[side][0] >= 0:
             _warn_of_outliers(path, scan.lengths[side], scan.lines, name)
-    vocabs = _fit_vocabularies(task, path, tokenizers, train_lines, None)
+    vocabs = _fit_vocabularies(task, path, tokenizers, train_lines, None, base)
     dropped, longest_source = Counter(), [0]
     limits = (task.max_source_len, task.max_target_len)
 
@@ -231,7 +243,8 @@ def _prepare(task, seed: int, path, tokenizers: tuple, store: Path) -> None:
                 "task.max_source_len", task.max_source_len, "leaves no pair to train on"
             )
         counts["too_long_left_out"] += dropped["subword pairs too long"]
-        vocabs.source.max_source_len = longest_source[0]
+        inherited = base.source.max_source_len if base is not None else None
+        vocabs.source.max_source_len = max(longest_source[0], inherited or 0)
         counts["splits"] = {  # held out: sources, each with all its targets
             "train": pairs,
             **{k: len(group_references(v)) for k, v in plan.held_out_text.items()},

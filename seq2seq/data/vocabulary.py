@@ -83,6 +83,26 @@ class Vocabulary:
         )
         return cls([UNKNOWN] + [s for s in kept if s != UNKNOWN], tokenizer, max_source_len)
 
+    def extended(self, counts: Counter, min_freq: int) -> "Vocabulary":
+        """This vocabulary with the counted symbols it lacks appended: every id it had
+        keeps its symbol, so a model trained on it keeps its rows (fine-tuning).
+
+        A subword vocabulary is its SentencePiece model's pieces and stays as it is.
+
+        Args:
+            counts: symbol counts of the new training data.
+            min_freq: the fewest times a new symbol must be seen to be appended.
+        """
+        if self.splitter.trained:
+            return self
+        known = set(self.tokens)
+        new = Vocabulary.from_counts(
+            Counter({s: n for s, n in counts.items() if s not in known}), min_freq, self.tokenizer
+        ).symbols
+        return Vocabulary(
+            self.symbols + [s for s in new if s != UNKNOWN], self.tokenizer, self.max_source_len
+        )
+
     @classmethod
     def from_subword(cls, tokenizer: SubwordTokenizer, max_source_len=None) -> "Vocabulary":
         """The vocabulary of a trained SentencePiece model: its pieces, `<unk>` first."""

@@ -154,6 +154,19 @@ def fit(source_lengths, target_lengths) -> LengthBound:
     return LengthBound.linear(slope, residual + MARGIN_TOKENS + 1, "training data", fitted)
 
 
+def widest(bound: LengthBound, other: LengthBound | None) -> LengthBound:
+    """A bound no narrower than either: the larger slope and the larger intercept (for
+    a fine-tuned run, its own bound and its parent's). `other` None leaves `bound`."""
+    if other is None:
+        return bound
+    slope = max(bound.slope_milli, other.slope_milli)
+    intercept = max(bound.intercept_milli, other.intercept_milli)
+    if (slope, intercept) == (bound.slope_milli, bound.intercept_milli):
+        return bound
+    fitted = {**(bound.fitted or {}), "widened_to": other.to_json()}
+    return LengthBound(slope, intercept, bound.origin, fitted)
+
+
 def load(run_dir) -> LengthBound | None:
     """The bound a run saved, or None for a run saved before bounds were.
 

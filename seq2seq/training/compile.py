@@ -10,6 +10,26 @@ from keras import ops
 
 from seq2seq.evaluation.metrics import ExactMatch, token_accuracy
 from seq2seq.training.hardware import Precision, choose_precision, cpu_flags
+#: A fine-tuned run warms up over at most this share of its steps: the parent's warmup,
+#: fitted to a long run, would keep a short one's rate near zero throughout.
+FINE_TUNING_WARMUP_SHARE = 0.1
+
+
+def warmup_steps(trainer_cfg, total_steps: int) -> int:
+    """`trainer.warmup_steps`, capped at `FINE_TUNING_WARMUP_SHARE` of the run's steps for a
+    fine-tuned run (`trainer.init_from`)."""
+    if trainer_cfg.init_from is None:
+        return trainer_cfg.warmup_steps
+    return min(trainer_cfg.warmup_steps, int(total_steps * FINE_TUNING_WARMUP_SHARE))
+
+
+def peak_rate(trainer_cfg) -> float:
+    """`trainer.learning_rate`, times `trainer.fine_tuning_rate` for a fine-tuned run."""
+    if trainer_cfg.init_from is None:
+        return trainer_cfg.learning_rate
+    return trainer_cfg.learning_rate * trainer_cfg.fine_tuning_rate
+
+
 
 
 def learning_rate(trainer_cfg, total_steps: int):
@@ -21,7 +41,7 @@ def learning_rate(trainer_cfg, total_steps: int):
     Keras' CosineDecay does both parts: with `alpha=1.0` its "decay" keeps the rate at its
     peak, which makes it the constant schedule after a warmup too.
     """
-    peak, warmup = trainer_cfg.learning_rate, trainer_cfg.warmup_steps
+    peak, warmup = peak_rate(trainer_cfg), warmup_steps(trainer_cfg, total_steps)
     if trainer_cfg.lr_schedule in ("constant", "plateau") and not warmup:
         return peak
     decay_steps = max(1, total_steps - warmup)

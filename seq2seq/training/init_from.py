@@ -11,6 +11,7 @@ Keras has no partial load by symbol (`load_weights(skip_mismatch=True)` skips a 
 mismatched weight), hence this module.
 """
 
+import json
 import logging
 from pathlib import Path
 
@@ -19,6 +20,8 @@ import numpy as np
 from seq2seq.data.vocabulary import FIRST_SYMBOL_ID, Vocabularies, Vocabulary
 from seq2seq.serving.finished_run import load_run
 from seq2seq_config.cli.errors import UserError
+from seq2seq_config.run.files import atomic_write_text
+from seq2seq_config.run.names import INIT_FROM_RECORD
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +102,7 @@ def initialize_from(model, parent_dir, vocabs: Vocabularies) -> dict:
                 f"{value.shape}, this run's {fresh.shape}"
             )
         weight.assign(value.astype(fresh.dtype))
-    record = {"run_dir": str(Path(parent_dir).resolve()), "weights_copied": len(model.weights)}
+    record = {"run_dir": str(parent_dir), "weights_copied": len(model.weights)}
     for side, rows in maps.items():
         record[f"{side}_symbols"] = {
             "from_parent": int((rows[FIRST_SYMBOL_ID:] >= 0).sum()),
@@ -109,6 +112,41 @@ def initialize_from(model, parent_dir, vocabs: Vocabularies) -> dict:
         "Weights from %s: source symbols %s, target symbols %s",
         record["run_dir"], record["source_symbols"], record["target_symbols"],
     )  # fmt: skip
+    return record
+
+
+def start_from_parent(model, run_dir, trainer_cfg, vocabs, resuming: bool, warmup: int) -> dict:
+    """A fine-tuned run's start: the parent's weights copied in (`initialize_from`), its
+    record saved in the run directory, the layers asked for frozen.
+
+    A resumed run reads the record it saved instead: its checkpoint, loaded next, holds
+    every weight, so the parent is not needed again (it may have moved).
+
+    Args:
+        model: the new run's built model.
+        run_dir: the run directory.
+        trainer_cfg: the `trainer` config group (`init_from`, the freezing keys).
+        vocabs: the new run's vocabularies.
+        resuming: whether the run continues one saved in `run_dir`.
+        warmup: the warmup steps the run's schedule uses (fitted to its length).
+
+    Returns:
+        What run.json records under `init_from` (`initialize_from`'s record, the warmup
+        and the frozen layers).
+    """
+    saved = Path(run_dir) / INIT_FROM_RECORD
+    if resuming and saved.is_file():
+        record = json.loads(saved.read_text())
+    else:
+        record = initialize_from(model, trainer_cfg.init_from, vocabs)
+        record["warmup_steps"] = warmup
+        if warmup < trainer_cfg.warmup_steps:
+            log.info(
+                "Fine-tuning: warmup over %d steps, a tenth of the run's, not %d",
+                warmup, trainer_cfg.warmup_steps,
+            )  # fmt: skip
+        atomic_write_text(saved, json.dumps(record, indent=1))
+    record["frozen"] = freeze(model, trainer_cfg)
     return record
 
 

@@ -26,7 +26,7 @@ from seq2seq.training.callbacks import (
     StopOnNonFiniteLoss,
     TensorBoardExtras,
 )
-from seq2seq.training.compile import compile_model
+from seq2seq.training.compile import compile_model, warmup_steps
 from seq2seq.training.finish import Metrics, save_and_measure
 from seq2seq.training.progress import ProgressLog
 from seq2seq_config.run.names import CHECKPOINTS_DIR, TENSORBOARD_DIR
@@ -85,10 +85,10 @@ class TrainingRun:
         with distribute.scope(self.strategy):
             self.model = build_model(self.cfg.model, *self.task_data.vocabs.model_sizes())
             if trainer.init_from is not None:
-                self.parent = init_from.initialize_from(
-                    self.model, trainer.init_from, self.task_data.vocabs
-                )
-                self.parent["frozen"] = init_from.freeze(self.model, trainer)
+                self.parent = init_from.start_from_parent(
+                    self.model, self.path, trainer, self.task_data.vocabs, self.resuming,
+                    warmup_steps(trainer, total_steps),
+                )  # fmt: skip
             compile_model(self.model, trainer, total_steps=total_steps)
         self.evaluator = Evaluator(
             self.model,

@@ -11,7 +11,8 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from seq2seq.data import held_out
-from seq2seq.data.load import load_task_data
+from seq2seq.data.load import load_task_data, vocabulary_home
+from seq2seq.data.vocabulary import Vocabularies
 from seq2seq.evaluation import length_bound
 from seq2seq.training import checkpoints, distribute
 from seq2seq.training.compile import dtype_policy, precision_on_this_machine
@@ -28,6 +29,7 @@ from seq2seq_config.run.names import (
     METRICS_FILE,
     RUN_RECORD,
     TENSORBOARD_DIR,
+    VOCAB_FILE,
 )
 from seq2seq_config.run.run_dir import RunDirectory, open_run, write_overrides
 
@@ -142,13 +144,21 @@ def _train(cfg, path: Path, resuming: bool, callbacks, strategy) -> Metrics:
     # The same config and seed give the same run, and a resumed run the same weights.
     tf.config.experimental.enable_op_determinism()
 
-    task_data, data_path = load_task_data(cfg.task, cfg.seed, cfg.data_dir)
+    home = vocabulary_home(cfg, path, resuming)
+    base = Vocabularies.load(home / VOCAB_FILE) if home is not None else None
+    task_data, data_path = load_task_data(cfg.task, cfg.seed, cfg.data_dir, base)
     task_data.vocabs.save(path)
     held_out.save(path, task_data, data_path)
     log.info("Data: %s; run directory: %s", data_path, path)
+    if home is not None:
+        log.info("Vocabularies from %s, with the symbols it lacked appended", home)
     # Fitted to the training pairs and saved before training, so that validation, the
-    # final metrics, the export and every later command decode to the same bound.
+    # final metrics, the export and every later command decode to the same bound; no
+    # narrower than the bound of the run the vocabularies come from (a fine-tuned run
+    # still decodes what its parent could).
     bound = length_bound.fit(task_data.train.source_lengths, task_data.train.target_lengths)
+    if home is not None:
+        bound = length_bound.widest(bound, length_bound.load(home))
     bound.save(path)
     log.info("Length bound: %s", bound.describe())
 

@@ -187,7 +187,14 @@ class TrainerConfig:
     )
     init_from: str | None = filesystem_path(
         None,
-        help="Fine-tuning: start from the weights of the finished run in this directory (a model of the same shape; `model.dropout` may differ), with a fresh optimizer and schedule; embedding and output rows of the symbols both vocabularies know are copied, new symbols' rows start fresh; run.json names the parent.",
+        help="Fine-tuning: start from the weights of the finished run in this directory (a model of the same shape and tokenizers; `model.dropout` may differ), with a fresh optimizer and schedule (the warmup at most a tenth of this run's steps); on a file of pairs its vocabularies and length bound too (as `task.vocab_from`); new symbols' rows start fresh; recorded absolute; run.json names the parent.",
+    )
+    fine_tuning_rate: float = number(
+        0.1,
+        minimum=0.0,
+        maximum=1.0,
+        exclusive_minimum=True,
+        help="With `trainer.init_from`: the peak learning rate is `trainer.learning_rate` times this (full steps from a trained model's weights undo what it knew); 1 trains at `learning_rate`.",
     )
     freeze_embeddings: bool = described(
         False,

@@ -7,6 +7,8 @@ Filled in when a config is composed and again when a run opens its directory, so
 run's `config.yaml` holds the values it used and a resume compares like with like.
 """
 
+from pathlib import Path
+
 from omegaconf import DictConfig, OmegaConf
 
 from seq2seq_config.config.shipped import sample_path
@@ -26,11 +28,15 @@ DEFAULTS = {
 #: The shipped sample `task=tsv` trains on when neither `task.train_path` nor `task.path`
 #: names a file (English number words to digits).
 TSV_SAMPLE = "number_words.tsv"
+#: Keys naming another run, resolved against the working directory when a config is
+#: composed, so that the run records (and a resume compares) the directory first named.
+PARENT_KEYS = ("trainer.init_from", "task.vocab_from")
 
 
 def with_task_defaults(cfg: DictConfig) -> DictConfig:
     """A copy of the `train` config with every null key of `DEFAULTS` filled in for its task,
-    and, for `task=tsv` without a file, `task.path` set to the shipped sample."""
+    for `task=tsv` without a file, `task.path` set to the shipped sample, and the keys
+    naming another run (`PARENT_KEYS`) made absolute."""
     cfg = cfg.copy()
     files = cfg.task.name == "tsv"
     for key, values in DEFAULTS.items():
@@ -45,4 +51,8 @@ def with_task_defaults(cfg: DictConfig) -> DictConfig:
     # clash with task.train_path=FILE (both would name the training file).
     if files and cfg.task.train_path is None and cfg.task.path is None:
         cfg.task.path = sample_path(TSV_SAMPLE)
+    for key in PARENT_KEYS:
+        value = OmegaConf.select(cfg, key)
+        if value is not None:
+            OmegaConf.update(cfg, key, str(Path(value).expanduser().resolve()), merge=False)
     return cfg

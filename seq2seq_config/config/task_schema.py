@@ -139,6 +139,10 @@ class TaskConfig:
         ("error", "skip"),
         help="tsv: a line without a tab or with an empty side: error (stop, naming `FILE:LINE`) or skip (leave it out, with a warning that counts them).",
     )
+    vocab_from: str | None = filesystem_path(
+        None,
+        help="tsv: start from the vocabularies of the finished run in this directory (its symbols keep their ids, symbols only this run's training data has are appended; a subword run reuses its SentencePiece models), and fit the length bound no narrower than that run's; the tokenizers must be the same; null: the parent of `trainer.init_from`, if any, else this run's own data.",
+    )
     header: bool | None = described(
         None,
         help="tsv: the first line of each file holds column names (true: skipped), a pair (false), or null: a first line that looks like column names (`source<TAB>target`) is refused.",

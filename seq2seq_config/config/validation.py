@@ -13,7 +13,7 @@ from omegaconf.errors import OmegaConfBaseException
 from seq2seq_config.cli.errors import ConfigError, UserError, describe
 from seq2seq_config.config import memory
 from seq2seq_config.config.constraints import check_fields
-from seq2seq_config.config.init_from_validation import check_init_from
+from seq2seq_config.config.init_from_validation import check_init_from, check_parents
 from seq2seq_config.config.schema import TrainConfig
 from seq2seq_config.task.pair_files import check_pair_files
 from seq2seq_config.task.task_counts import held_out_capacity
@@ -223,3 +223,5 @@ def _check_memory(cfg: DictConfig) -> None:
         f"{memory.gigabytes(available)} available; allowed: {allowed} with the other "
         "settings as they are",
     )
+    if not cfg.trainer.resume:  # a resumed run needs only its own directory (run_dir.py)
+        check_parents(cfg)

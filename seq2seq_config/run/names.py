@@ -4,7 +4,7 @@ TensorFlow look for. Users see these names (docs/monitoring.md lists them); chan
 what every saved run holds.
 
     config.yaml, overrides.yaml, train.log, vocab.json (+ *.spm.model), data.json,
-    length_bound.json, held_out/, checkpoints/ (latest.json, epoch-NNN.weights.h5),
+    length_bound.json, init_from.json, held_out/, checkpoints/ (latest.json, epoch-NNN.weights.h5),
     tensorboard/, model.keras, saved_model/1/, run.json, metrics.json, evaluation/, .lock
 """
 
@@ -38,6 +38,9 @@ SAVED_MODEL_DIR = "saved_model"
 SAVED_MODEL_EXPORT = f"{SAVED_MODEL_DIR}/1"
 #: How many tokens each source decodes to.
 LENGTH_BOUND_FILE = "length_bound.json"
+#: A fine-tuned run's parent and what came from it (run.json's `init_from`), written
+#: when it starts, so that a resume reads it instead of the parent.
+INIT_FROM_RECORD = "init_from.json"
 #: How the run went: its start, end, epochs, precision, timings.
 RUN_RECORD = "run.json"
 #: The finished run's metrics, written last: a run that has it is finished.

@@ -22,6 +22,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from seq2seq_config.cli.errors import ConfigError, UserError
+from seq2seq_config.config.init_from_validation import check_parents
 from seq2seq_config.config.task_defaults import with_task_defaults
 from seq2seq_config.config.validation import validate
 from seq2seq_config.run.files import atomic_write_text, file_sha256
@@ -130,6 +131,7 @@ def _resuming(cfg: DictConfig, run_dir: Path) -> bool:
     if found is None:
         if cfg.trainer.resume:
             log.warning("trainer.resume=true, but %s holds no run yet: starting one", run_dir)
+            check_parents(cfg)  # validation left them to a run that starts
         return False
     if not cfg.trainer.resume:
         raise UserError(
