@@ -10,11 +10,12 @@ multi-worker loop does not support.
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from seq2seq_config.cli.errors import ConfigError, UserError, describe
+from seq2seq_config.cli.errors import ConfigError, UserError, describe, format_value
 from seq2seq_config.config import memory
 from seq2seq_config.config.constraints import check_fields
 from seq2seq_config.config.init_from_validation import check_init_from, check_parents
 from seq2seq_config.config.schema import TrainConfig
+from seq2seq_config.config.watch_schema import PlateauConfig
 from seq2seq_config.task.pair_files import check_pair_files
 from seq2seq_config.task.task_counts import held_out_capacity
 
@@ -149,8 +150,7 @@ def _check_trainer(trainer) -> None:
             watch.goal,
             "a goal needs a metric to reach; set trainer.early_stopping.monitor too",
         )
-    if trainer.lr_schedule == "plateau":
-        _check_plateau(trainer)
+    _check_plateau(trainer)
     if trainer.strategy == "multi_worker":
         # Its own training loop (seq2seq/training/distribute.py) runs every other feature
         # (early stopping, keep_checkpoints, the TensorBoard views, on the chief); these it
@@ -170,7 +170,36 @@ def _check_trainer(trainer) -> None:
 
 
 def _check_plateau(trainer) -> None:
-    """`lr_schedule=plateau` starts at the peak rate and decays on the chief."""
+    """`lr_schedule=plateau` starts at the peak rate and decays on the chief, above its floor,
+    before early stopping ends the run; under another schedule its keys would do nothing."""
+    if trainer.lr_schedule != "plateau":
+        if trainer.lr_schedule is not None:  # null is the task's choice, filled in first
+            _refuse_plateau_keys(trainer)
+        return
+    # The peak rate as seq2seq.training.compile.peak_rate computes it (TensorFlow's side).
+    start, rate = trainer.learning_rate, f"trainer.learning_rate={trainer.learning_rate}"
+    if trainer.init_from is not None:
+        start *= trainer.fine_tuning_rate
+        rate = f"{start:g} ({rate} x trainer.fine_tuning_rate={trainer.fine_tuning_rate})"
+    if trainer.plateau.min_learning_rate >= start:
+        raise ConfigError(
+            "trainer.plateau.min_learning_rate", trainer.plateau.min_learning_rate,
+            f"the rate starts at {rate} and never decays below this floor; allowed: below "
+            f"{start:g}",
+        )  # fmt: skip
+    watch = trainer.early_stopping
+    if watch.monitor not in (None, "off") and trainer.plateau.patience >= watch.patience:
+        lower = (
+            f"1 to {watch.patience - 1}"
+            if watch.patience > 1
+            else "a larger trainer.early_stopping.patience"
+        )
+        raise ConfigError(
+            "trainer.plateau.patience", trainer.plateau.patience,
+            f"early stopping ends the run after trainer.early_stopping.patience="
+            f"{watch.patience} epochs without improvement, before the rate would decay; "
+            f"allowed: {lower}, or trainer.early_stopping.monitor=off",
+        )  # fmt: skip
     if trainer.warmup_steps:
         raise ConfigError(
             "trainer.warmup_steps",
@@ -185,6 +214,19 @@ def _check_plateau(trainer) -> None:
             "plateau",
             "trainer.strategy=multi_worker supports only cosine or constant",
         )
+
+
+def _refuse_plateau_keys(trainer) -> None:
+    """Refuses a `trainer.plateau.*` key set away from its default under a schedule that
+    never reads it."""
+    defaults = PlateauConfig()
+    for key, value in trainer.plateau.items():
+        if value != getattr(defaults, key):
+            raise ConfigError(
+                f"trainer.plateau.{key}", value,
+                f"trainer.lr_schedule={trainer.lr_schedule} never decays on plateau; allowed: "
+                f"{format_value(getattr(defaults, key))}, or trainer.lr_schedule=plateau",
+            )  # fmt: skip
 
 
 def validate(cfg: DictConfig) -> None:

@@ -50,7 +50,8 @@ class EarlyStoppingConfig:
 @dataclass
 class PlateauConfig:
     """`trainer.lr_schedule=plateau`: the learning rate decays when validation stops
-    improving (Keras' ReduceLROnPlateau), as OpenNMT-py and Sockeye decay on plateau."""
+    improving (Keras' ReduceLROnPlateau), as OpenNMT-py and Sockeye decay on plateau. Under
+    another schedule these keys are refused away from their defaults."""
 
     monitor: str = one_of(
         "val/loss",
@@ -68,8 +69,10 @@ class PlateauConfig:
     patience: int = integer(
         1,
         minimum=1,
-        help="Epochs without an improvement before the rate decays; below early stopping's patience, so that a run tries a lower rate before it stops.",
+        help="Epochs without an improvement before the rate decays; below early stopping's patience (refused at or above it while early stopping is on), so that a run tries a lower rate before it stops.",
     )
     min_learning_rate: float = number(
-        1e-5, minimum=0.0, help="The learning rate never decays below it."
+        1e-5,
+        minimum=0.0,
+        help="The learning rate never decays below it; below `trainer.learning_rate` (a floor at or above the starting rate is refused: the rate could never decay).",
     )

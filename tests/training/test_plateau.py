@@ -89,6 +89,78 @@ def test_what_plateau_cannot_do_is_refused(overrides, message):
         validate(compose_config(["trainer.lr_schedule=plateau", *overrides]))
 
 
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (
+            ["trainer.learning_rate=0.001", "trainer.plateau.min_learning_rate=0.001"],
+            "trainer.plateau.min_learning_rate=0.001: the rate starts at "
+            "trainer.learning_rate=0.001 and never decays below this floor; allowed: below 0.001",
+        ),
+        (
+            ["trainer.plateau.patience=5"],
+            "trainer.plateau.patience=5: early stopping ends the run after "
+            "trainer.early_stopping.patience=5 epochs without improvement, before the rate "
+            "would decay; allowed: 1 to 4, or trainer.early_stopping.monitor=off",
+        ),
+        (
+            ["trainer.early_stopping.patience=1"],
+            "trainer.plateau.patience=1: early stopping ends the run after "
+            "trainer.early_stopping.patience=1 epochs without improvement, before the rate "
+            "would decay; allowed: a larger trainer.early_stopping.patience, or "
+            "trainer.early_stopping.monitor=off",
+        ),
+    ],
+)
+def test_plateau_settings_that_could_never_decay_are_refused(overrides, message):
+    for task in ([], ["task=tsv"]):
+        with pytest.raises(ConfigError) as refused:
+            validate(compose_config(["trainer.lr_schedule=plateau", *task, *overrides]))
+        assert str(refused.value) == message
+
+
+def test_a_fine_tuned_runs_floor_is_checked_against_the_rate_it_starts_at():
+    from seq2seq_config.config.validation import _check_plateau
+
+    # A parent run's directory is checked elsewhere; the rate is what matters here.
+    trainer = compose_config(["task=tsv", "trainer.learning_rate=5e-5"]).trainer
+    _check_plateau(trainer)
+    trainer.init_from = "/parent"
+    with pytest.raises(ConfigError) as refused:
+        _check_plateau(trainer)
+    assert str(refused.value) == (
+        "trainer.plateau.min_learning_rate=1e-05: the rate starts at 5e-06 "
+        "(trainer.learning_rate=5e-05 x trainer.fine_tuning_rate=0.1) and never decays below "
+        "this floor; allowed: below 5e-06"
+    )
+
+
+def test_plateau_settings_that_can_decay_are_accepted():
+    validate(compose_config(["task=tsv", "trainer.plateau.patience=4"]))
+    validate(compose_config(["task=tsv", "trainer.learning_rate=0.001"]))
+    # Without early stopping, the run lasts trainer.epochs: any patience may act.
+    validate(
+        compose_config(
+            ["task=tsv", "trainer.plateau.patience=9", "trainer.early_stopping.monitor=off"]
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["trainer.plateau.factor=0.3"], "trainer.plateau.factor=0.3: trainer.lr_schedule=cosine never decays on plateau; allowed: 0.5, or trainer.lr_schedule=plateau"),
+        (["task=tsv", "trainer.lr_schedule=constant", "trainer.plateau.monitor=val/bleu"], "trainer.plateau.monitor='val/bleu': trainer.lr_schedule=constant never decays on plateau; allowed: 'val/loss', or trainer.lr_schedule=plateau"),
+    ],
+)  # fmt: skip
+def test_plateau_keys_under_another_schedule_are_refused(overrides, message):
+    # A generated task's null schedule is cosine.
+    with pytest.raises(ConfigError) as refused:
+        validate(compose_config(overrides))
+    assert str(refused.value) == message
+    validate(compose_config([o for o in overrides if "plateau" not in o]))
+
+
 def learning_rates(run_dir):
     events = EventAccumulator(str(run_dir / "tensorboard" / "train"))
     events.Reload()
