@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 from seq2seq.data.vocabulary import Vocabularies, Vocabulary
 from seq2seq.evaluation import length_bound
 from seq2seq.evaluation.ensemble import Ensemble, source_id_map
+from seq2seq.model.precision import DECODING_DTYPE, dtype_policy, for_decoding
 from seq2seq_config.cli.errors import UserError
 from seq2seq_config.run.names import CONFIG_FILE, LENGTH_BOUND_FILE, MODEL_FILE, VOCAB_FILE
 from seq2seq_config.task.text_rules import run_normalization
@@ -45,6 +46,15 @@ def _read(path: Path, reader):
         ) from None
 
 
+def load_model(path: Path) -> keras.Model:
+    """The model saved in `path` (a `.keras` file), computing in float32 whatever the run
+    trained in and whatever policy the caller runs under (`seq2seq.model.precision`)."""
+    # Loaded under float32, the layers built in the model's constructor compute in it;
+    # the model's own policy, saved in the file, is the training one: `for_decoding`.
+    with dtype_policy(DECODING_DTYPE):
+        return for_decoding(keras.saving.load_model(path))
+
+
 def load_run(run_dir) -> Run:
     """Loads a run directory written by `train`.
 
@@ -53,7 +63,8 @@ def load_run(run_dir) -> Run:
             since length bounds were saved, length_bound.json).
 
     Returns:
-        The run, its model reloaded with `keras.saving.load_model`.
+        The run, its model reloaded with `keras.saving.load_model`, computing in float32
+        whatever the run trained in (`load_model`), as every command decodes.
 
     Raises:
         UserError: if one of the run's files is damaged.
@@ -61,7 +72,7 @@ def load_run(run_dir) -> Run:
     path = Path(run_dir)
     return Run(
         path=path,
-        model=_read(path / MODEL_FILE, keras.saving.load_model),
+        model=_read(path / MODEL_FILE, load_model),
         config=_read(path / CONFIG_FILE, OmegaConf.load),
         vocabs=_read(path / VOCAB_FILE, Vocabularies.load),
         bound=_read(path / LENGTH_BOUND_FILE, lambda p: length_bound.load(p.parent)),

@@ -1,15 +1,14 @@
-"""The optimizer, its schedule, the masked loss and the metrics: how a model is compiled,
-and the dtype policy it is built and run under."""
-
-import contextlib
-from collections.abc import Iterator
+"""The optimizer, its schedule, the masked loss and the metrics: how a model is compiled;
+and, re-exported, the dtype policy it is built and run under (`seq2seq.model.precision`)."""
 
 import keras
 import tensorflow as tf
 from keras import ops
 
 from seq2seq.evaluation.metrics import ExactMatch, token_accuracy
+from seq2seq.model.precision import dtype_policy as dtype_policy  # re-exported: trainer.py
 from seq2seq.training.hardware import Precision, choose_precision, cpu_flags
+
 #: A fine-tuned run warms up over at most this share of its steps: the parent's warmup,
 #: fitted to a long run, would keep a short one's rate near zero throughout.
 FINE_TUNING_WARMUP_SHARE = 0.1
@@ -28,8 +27,6 @@ def peak_rate(trainer_cfg) -> float:
     if trainer_cfg.init_from is None:
         return trainer_cfg.learning_rate
     return trainer_cfg.learning_rate * trainer_cfg.fine_tuning_rate
-
-
 
 
 def learning_rate(trainer_cfg, total_steps: int):
@@ -134,21 +131,6 @@ def precision_on_this_machine(trainer_cfg) -> Precision:
         gpu=bool(tf.config.list_physical_devices("GPU")),
         float16_allowed=trainer_cfg.strategy != "multi_worker",
     )
-
-
-@contextlib.contextmanager
-def dtype_policy(name: str) -> Iterator[None]:
-    """Builds and runs models under Keras' dtype policy `name`, then restores the old one.
-
-    A mixed policy keeps the weights in float32 and computes in bfloat16 or float16;
-    under `mixed_float16` Keras' `compile` adds loss scaling itself.
-    """
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(name)
-    try:
-        yield
-    finally:
-        keras.config.set_dtype_policy(previous)
 
 
 def compile_model(model: keras.Model, trainer_cfg, total_steps: int) -> None:

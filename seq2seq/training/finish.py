@@ -7,6 +7,8 @@ from pathlib import Path
 
 import keras
 
+from seq2seq.evaluation.evaluator import Evaluator
+from seq2seq.model.precision import for_decoding
 from seq2seq.serving.export import export_saved_model
 from seq2seq.training import tensorboard_summaries
 from seq2seq_config.run.files import atomic_write, atomic_write_text
@@ -37,9 +39,28 @@ def save_model(model: keras.Model, path: Path) -> None:
         model.save(temporary)
 
 
+def decoding_evaluator(evaluator: Evaluator) -> Evaluator:
+    """`evaluator`, measuring its model as every command decodes it: in float32.
+
+    Args:
+        evaluator: the run's evaluator, whose model trained under the run's precision.
+
+    Returns:
+        `evaluator` itself when its model computes in float32; otherwise the same
+        evaluator (batch size, strategy, vocabulary, bound) of a float32 copy of the model
+        (`seq2seq.model.precision.for_decoding`), whose `model` is that copy.
+    """
+    model = for_decoding(evaluator.model)
+    if model is evaluator.model:
+        return evaluator
+    return Evaluator(
+        model, evaluator.batch_size, evaluator.strategy, evaluator.target_vocab,
+        evaluator.bound, **evaluator.options,
+    )  # fmt: skip
+
+
 def save_and_measure(
     cfg,
-    model,
     run_dir: Path,
     task_data,
     evaluator,
@@ -49,12 +70,15 @@ def save_and_measure(
 ) -> Metrics:
     """Saves the trained model and its export, measures it, writes run.json and metrics.json.
 
+    What is saved, exported and measured computes in float32 whatever the training
+    precision (`decoding_evaluator`), so that the final figures are `evaluate`'s and the
+    export serves what `predict` prints; run.json says so (`decoding_precision`).
+
     Args:
         cfg: the run's config.
-        model: the trained model.
         run_dir: the run directory.
         task_data: the run's data (its val and test splits are measured).
-        evaluator: measures a split.
+        evaluator: measures a split; its model is the trained one.
         trained_epochs: epochs this process trained (fewer than all when resumed).
         train_seconds: how long this process trained.
         record: what run.json says besides the status and the speed, the optimizer
@@ -67,6 +91,8 @@ def save_and_measure(
         with the target vocabulary, token_error_rate, bleu and chrf.
     """
     trainer = cfg.trainer
+    evaluator = decoding_evaluator(evaluator)
+    model = evaluator.model
     save_model(model, run_dir / MODEL_FILE)
     export = run_dir / SAVED_MODEL_EXPORT
     export.parent.mkdir(exist_ok=True)
@@ -92,6 +118,7 @@ def save_and_measure(
         {
             "status": "completed",
             **record,
+            "decoding_precision": model.compute_dtype,
             "train_seconds": round(train_seconds, 2),
             "train_sequences_per_second": round(
                 per_epoch * trained_epochs / max(train_seconds, 1e-9)

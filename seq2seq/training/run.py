@@ -27,7 +27,7 @@ from seq2seq.training.callbacks import (
     TensorBoardExtras,
 )
 from seq2seq.training.compile import compile_model, warmup_steps
-from seq2seq.training.finish import Metrics, save_and_measure
+from seq2seq.training.finish import Metrics, decoding_evaluator, save_and_measure
 from seq2seq.training.progress import ProgressLog
 from seq2seq_config.run.names import CHECKPOINTS_DIR, TENSORBOARD_DIR
 from seq2seq_config.run.run_dir import is_chief_process
@@ -269,10 +269,12 @@ class TrainingRun:
             record: `record`'s, with the optimizer steps.
         """
         return save_and_measure(
-            self.cfg, self.model, self.path, self.task_data, self.evaluator,
+            self.cfg, self.path, self.task_data, self.evaluator,
             trained_epochs, train_seconds, record,
         )  # fmt: skip
 
     def measure(self) -> Metrics:
-        """The val and test metrics, measured and written nowhere (a non-chief worker's)."""
-        return {split: self.evaluator(self.task_data.split(split)) for split in ("val", "test")}
+        """The val and test metrics, measured and written nowhere (a non-chief worker's),
+        in float32 as the chief's (`finish.decoding_evaluator`)."""
+        evaluator = decoding_evaluator(self.evaluator)
+        return {split: evaluator(self.task_data.split(split)) for split in ("val", "test")}
