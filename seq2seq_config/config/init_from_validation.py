@@ -80,12 +80,14 @@ def check_parents(cfg: DictConfig) -> None:
                 )  # fmt: skip
         _check_same_text(cfg, "trainer.init_from", parent)
     if cfg.task.get("vocab_from") is not None:
-        _check_same_text(cfg, "task.vocab_from", finished_run_config("task.vocab_from", cfg.task.vocab_from))
+        _check_same_text(
+            cfg, "task.vocab_from", finished_run_config("task.vocab_from", cfg.task.vocab_from)
+        )
 
 
 def _check_same_text(cfg: DictConfig, key: str, parent: DictConfig) -> None:
-    """Refuses a parent whose text becomes symbols otherwise: its rows would be given to
-    other symbols (a letter's row to a word)."""
+    """Refuses a parent whose text becomes symbols otherwise (tokenizers, normalization,
+    vocabulary layout): its rows would be given to other symbols (a letter's row to a word)."""
     if parent.task.name != cfg.task.name and "tsv" in (parent.task.name, cfg.task.name):
         raise ConfigError(
             key, OmegaConf.select(cfg, key),
@@ -104,6 +106,13 @@ def _check_same_text(cfg: DictConfig, key: str, parent: DictConfig) -> None:
                 "text becomes symbols the same way (task.tokenizer, task.source_tokenizer, "
                 "task.target_tokenizer)",
             )  # fmt: skip
+    theirs = parent.task.get("normalize", "none")  # a run saved before the key: none
+    if theirs != cfg.task.normalize:
+        raise ConfigError(
+            key, OmegaConf.select(cfg, key),
+            f"its task.normalize={theirs} differs from this run's {cfg.task.normalize}; "
+            "allowed: a run that normalizes its sources the same way",
+        )  # fmt: skip
     if bool(parent.task.get("shared_vocab")) != bool(cfg.task.shared_vocab):
         raise ConfigError(
             key, OmegaConf.select(cfg, key),

@@ -157,6 +157,7 @@ def fake_run(directory, *overrides):
             "its target tokenizer is char, this run's space",
         ),
         (["task.shared_vocab=true"], [], "its task.shared_vocab=True differs"),
+        (["task.normalize=lower"], [], "its task.normalize=lower differs from this run's none"),
     ],
 )
 @pytest.mark.parametrize("key", ["trainer.init_from", "task.vocab_from"])
@@ -169,7 +170,9 @@ def test_a_parent_whose_text_becomes_other_symbols_is_refused(tmp_path, key, the
 def test_a_relative_parent_is_recorded_absolute(tmp_path, monkeypatch):
     run = fake_run(tmp_path / "runs" / "parent")
     monkeypatch.chdir(tmp_path)
-    cfg = compose_config(["task=tsv", "trainer.init_from=runs/parent", "task.vocab_from=runs/parent"])
+    cfg = compose_config(
+        ["task=tsv", "trainer.init_from=runs/parent", "task.vocab_from=runs/parent"]
+    )
     assert cfg.trainer.init_from == str(run.resolve())
     assert cfg.task.vocab_from == str(run.resolve())
     assert os.path.isabs(cfg.trainer.init_from)
