@@ -184,12 +184,30 @@ def read_pairs(
         elif on_bad_line == "error":
             raise UserError(
                 f"{path}:{number}: the line {problem}; each line must be source<TAB>target "
-                "(or set task.on_bad_line=skip)"
+                f"({bad_line_hint(key)})"
             )
         else:
             report.bad_lines.append(number)
     if report.lines == 0:
         raise ConfigError(key, str(path), "the file is empty; allowed: source<TAB>target lines")
+
+
+def bad_line_hint(key: str) -> str:
+    """What a user can do about a malformed line of the file `key` names.
+
+    Training's files (`task.*`) leave such lines out under `task.on_bad_line=skip`;
+    `evaluate`'s `eval.file` and `score`'s `input_file` have no such key: every line is
+    measured, and a line left out would change the figures unseen.
+
+    Args:
+        key: the config key that named the file.
+
+    Returns:
+        The hint, without brackets.
+    """
+    if key.startswith("task."):
+        return "or set task.on_bad_line=skip"
+    return f"fix or delete that line: every line of {key} is read, none is skipped"
 
 
 def describe_bad_lines(path, bad_lines: list) -> str:

@@ -27,6 +27,26 @@ def test_windows_line_endings_end_lines(tmp_path):
     assert pairs(path) == [(1, "a b", "c"), (2, "d", "e")]
 
 
+@pytest.mark.parametrize(
+    "key, hint",
+    [
+        ("task.path", "or set task.on_bad_line=skip"),
+        ("task.val_path", "or set task.on_bad_line=skip"),
+        # evaluate and score accept no on_bad_line: the hint says what works instead.
+        ("eval.file", "fix or delete that line: every line of eval.file is read, none is skipped"),
+        ("input_file", "fix or delete that line: every line of input_file is read, none is skipped"),
+    ],
+)  # fmt: skip
+def test_a_bad_line_names_what_the_command_reading_it_accepts(tmp_path, key, hint):
+    path = tmp_path / "pairs.tsv"
+    path.write_text("a\tb\nno tab here\n", encoding="utf-8")
+    with pytest.raises(UserError) as refused:
+        list(text_files.read_pairs(path, ("space", "space"), "error", key))
+    assert str(refused.value) == (
+        f"{path}:2: the line has no tab; each line must be source<TAB>target ({hint})"
+    )
+
+
 @pytest.mark.parametrize("separator", ["\u2028", "\u0085", "\u2029", "\x0c"])
 def test_other_line_separators_stay_inside_their_line(tmp_path, separator):
     path = tmp_path / "separators.tsv"

@@ -185,6 +185,10 @@ def test_bad_pairs_are_refused_in_one_line(trained_run, tmp_path, capsys):
     path.write_text("3 1 4 4 1 3\n")
     no_tab = refused(capsys, f"run_dir={run_dir}", f"input_file={path}")
     assert no_tab.startswith(f"error: {path}:1: the line has no tab")
+    # score has no on_bad_line key to suggest (task.on_bad_line would be refused).
+    assert no_tab.endswith(
+        "(fix or delete that line: every line of input_file is read, none is skipped)"
+    )
 
 
 @pytest.mark.slow
