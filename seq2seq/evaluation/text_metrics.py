@@ -13,7 +13,7 @@
   them (a row with fewer references is padded with None, which sacrebleu skips).
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import sacrebleu
@@ -124,4 +124,54 @@ def several_references(
         "token_error_rate_any": closest_error_rate(hypothesis_units, all_units),
         "bleu": bleu(hypothesis_texts, all_texts),
         "chrf": chrf(hypothesis_texts, all_texts),
+    }
+
+
+def scores_of_texts(
+    hypotheses: Sequence[str],
+    references: Sequence[Sequence[str]],
+    units: Callable[[str], Sequence[str]] = str.split,
+) -> dict:
+    """`evaluate`'s exact-match and error-rate figures of outputs given as text, for a system
+    outside the framework (benchmarks/peers.py scores Phonetisaurus with it): the same
+    comparisons and the same functions as `Evaluator` on a run's outputs.
+
+    Each distinct unit gets an id of its own, so the edit distances are those of the units;
+    a run's vocabulary reads units it lacks as one `<unk>`, which only differs where a
+    reference holds a unit its training data never had.
+
+    Args:
+        hypotheses: one output text per row.
+        references: each row's reference texts, the first one first (at least one a row).
+        units: a text's units for the error rate: `str.split` for symbols separated by
+            spaces (the `space` tokenizer: phonemes, words), `list` for characters.
+
+    Returns:
+        `{"exact_match", "exact_match_any", "token_error_rate", "token_error_rate_any"}`:
+        exact-match against the first reference and against any, the error rate against
+        the first reference and against the closest one, as floats.
+
+    Raises:
+        ValueError: if the rows differ in number, or a row has no reference.
+    """
+    if len(hypotheses) != len(references):
+        raise ValueError(
+            f"{len(hypotheses)} outputs against {len(references)} rows of references: "
+            "one output a row is needed"
+        )
+    if any(not refs for refs in references):
+        raise ValueError("a row has no reference: each row needs at least one")
+    ids: dict[str, int] = {}
+
+    def encode(text):
+        return [ids.setdefault(unit, len(ids)) for unit in units(text)]
+
+    hypothesis_units = [encode(h) for h in hypotheses]
+    every_units = [tuple(encode(r) for r in refs) for refs in references]
+    rows = max(len(hypotheses), 1)
+    return {
+        "exact_match": sum(h == refs[0] for h, refs in zip(hypotheses, references)) / rows,
+        "exact_match_any": sum(h in refs for h, refs in zip(hypotheses, references)) / rows,
+        "token_error_rate": token_error_rate(hypothesis_units, [r[0] for r in every_units]),
+        "token_error_rate_any": closest_error_rate(hypothesis_units, every_units),
     }

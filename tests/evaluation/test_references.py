@@ -101,6 +101,41 @@ def test_the_oracle_counts_any_of_the_n_best(multi_run):
     assert report["oracle_exact_match"] >= report["exact_match"]
 
 
+@pytest.mark.slow  # trains (or shares a trained run): make test, not test-fast
+def test_scores_of_texts_are_evaluates_figures(multi_run):
+    """A peer's outputs, scored as text (benchmarks/peers.py), get the figures `evaluate`
+    reports for the same outputs of a run."""
+    run_dir, _ = multi_run
+    run = load_run(run_dir)
+    split = held_out.load_split(run_dir, "test", run.vocabs)
+    figures = evaluate.evaluate_run(compose_config([f"run_dir={run_dir}"], config_name="evaluate"))
+    hypotheses = [h[0] for h in _outputs(run_dir, split)]
+    scores = text_metrics.scores_of_texts(hypotheses, split.references)
+    assert any(len(r) > 1 for r in split.references)
+    for name, value in scores.items():
+        assert value == pytest.approx(figures["split"][name]), name
+
+
+def test_scores_of_texts_first_and_closest():
+    hypotheses = ["a b c", "d", "x"]
+    references = [("a b", "a b c"), ("e e",), ("x", "y")]
+    scores = text_metrics.scores_of_texts(hypotheses, references)
+    assert scores["exact_match"] == pytest.approx(1 / 3)  # only "x" is its first reference
+    assert scores["exact_match_any"] == pytest.approx(2 / 3)
+    # first: 1 + 2 + 0 edits over 2 + 2 + 1; closest: 0 + 2 + 0 over 3 + 2 + 1
+    assert scores["token_error_rate"] == pytest.approx(3 / 5)
+    assert scores["token_error_rate_any"] == pytest.approx(2 / 6)
+    characters = text_metrics.scores_of_texts(["ab"], [("abc",)], units=list)
+    assert characters["token_error_rate"] == pytest.approx(1 / 3)
+
+
+def test_scores_of_texts_refuses_rows_that_do_not_pair():
+    with pytest.raises(ValueError, match="2 outputs against 1 rows of references"):
+        text_metrics.scores_of_texts(["a", "b"], [("a",)])
+    with pytest.raises(ValueError, match="a row has no reference"):
+        text_metrics.scores_of_texts(["a"], [()])
+
+
 def test_closest_reference_error_rate():
     hyps, refs = [[1, 2, 3], [4]], [([1, 2], [1, 2, 3]), ([5, 5],)]
     # row 1: the second reference (0 edits, 3 long); row 2: 2 edits over 2
