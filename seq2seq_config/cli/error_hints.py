@@ -1,11 +1,16 @@
-"""What to type instead, for two errors whose own message does not say: an override
-Hydra's grammar cannot read, and an interrupt that TensorFlow wrapped in an error of its own.
+"""What to type instead, for errors whose own message does not say: an override Hydra's
+grammar cannot read, a config file Hydra cannot use (YAML it cannot parse, a group file
+without `# @package _global_`), and an interrupt that TensorFlow wrapped in an error of
+its own.
 
 Kept apart from `errors.py`, which prints them, to keep each module one idea.
 """
 
 import os
+import re
 import signal
+
+import yaml
 
 #: The last line of a Python traceback that TensorFlow copies into an error's message when
 #: an interrupt is raised inside a `tf.py_function` (a `Dataset.from_generator`'s generator),
@@ -14,6 +19,45 @@ INTERRUPT_LINES = {
     "KeyboardInterrupt": signal.SIGINT,
     "seq2seq_config.cli.errors.Terminated": signal.SIGTERM,
 }
+
+
+#: Hydra's message for a group file whose keys land under the group's own name, a key the
+#: schema lacks: `In 'experiment/mine': ConfigKeyError raised while composing config:
+#: Key 'experiment' not in 'TrainConfig'`.
+UNPACKAGED = re.compile(
+    r"In '(?P<group>(?P<top>[^'/]+)[^']*)/(?P<name>[^'/]+)': ConfigKeyError raised while "
+    r"composing config:\s*Key '(?P=top)' not in '\w+'"
+)
+
+
+def config_file_problem(error: BaseException) -> str | None:
+    """One line for a config file that Hydra could not use, or None for another error.
+
+    Args:
+        error: what composing the config raised.
+
+    Returns:
+        For YAML that cannot be parsed: the file, the line and the parser's complaint. For
+        a file of a group the schema has no key for (`experiment/NAME.yaml`) without
+        `# @package _global_`: the option, the file and the header to add.
+    """
+    cause = error if isinstance(error, yaml.YAMLError) else error.__cause__
+    if isinstance(cause, yaml.MarkedYAMLError) and cause.problem_mark is not None:
+        mark = cause.problem_mark
+        where = ""
+        if cause.context and cause.context_mark is not None:
+            where = f" ({cause.context} at line {cause.context_mark.line + 1})"
+        return f"{mark.name}:{mark.line + 1}: not valid YAML: {cause.problem}{where}"
+    if isinstance(cause, yaml.YAMLError):
+        return f"a config file is not valid YAML: {' '.join(str(cause).split())}"
+    unpackaged = UNPACKAGED.search(str(error))
+    if unpackaged is None:
+        return None
+    group, name = unpackaged["group"], unpackaged["name"]
+    return (
+        f"{group}={name}: {group}/{name}.yaml sets keys of the whole config but lacks Hydra's "
+        "header; add `# @package _global_` as its first line"
+    )
 
 
 def override_hint(override: str, message: str) -> str:

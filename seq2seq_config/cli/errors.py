@@ -28,7 +28,7 @@ from omegaconf.errors import (
     ValidationError,
 )
 
-from seq2seq_config.cli.error_hints import override_hint
+from seq2seq_config.cli.error_hints import config_file_problem, override_hint
 
 #: Exit status for bad input, as argparse uses.
 USAGE_EXIT_STATUS = 2
@@ -184,6 +184,9 @@ def describe(error: BaseException) -> str | None:
         if error.options is not None:
             return f"{group}={name!r}: no such option; allowed: {', '.join(error.options)}"
         return f"{error.missing_cfg_file}: no such config"
+    config_file = config_file_problem(error)
+    if config_file is not None:
+        return config_file
     if isinstance(error, ConfigCompositionException) and isinstance(
         error.__cause__, OmegaConfBaseException
     ):

@@ -44,6 +44,38 @@ def test_bad_config_fails_fast_with_one_line(override, expected, tmp_path):
     assert not {"tensorflow", "keras"} & imported_modules(result.stderr)
 
 
+@pytest.mark.parametrize(
+    "file, text, option, expected",
+    [
+        (  # Hydra would put its keys under `experiment`, which no schema has
+            "experiment/mine.yaml", "model:\n  units: 16\n", "experiment=mine",
+            "error: experiment=mine: experiment/mine.yaml sets keys of the whole config but "
+            "lacks Hydra's header; add `# @package _global_` as its first line",
+        ),
+        (
+            "experiment/mine.yaml", "# @package _global_\nmodel:\n  units: [16\n", "experiment=mine",
+            "error: {dir}/experiment/mine.yaml:4: not valid YAML: expected ',' or ']', but got "
+            "'<stream end>' (while parsing a flow sequence at line 3)",
+        ),
+        (
+            "model/mine.yaml", "name: lstm\n  units: : 16\n", "model=mine",
+            "error: {dir}/model/mine.yaml:2: not valid YAML: mapping values are not allowed here",
+        ),
+    ],
+)  # fmt: skip
+def test_a_config_file_hydra_cannot_use_is_named_in_one_line(
+    tmp_path, file, text, option, expected
+):
+    (tmp_path / file).parent.mkdir()
+    (tmp_path / file).write_text(text)
+    result = run_script(
+        "train.py", "--config-dir", str(tmp_path), option, f"hydra.run.dir={tmp_path}/run",
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert error_lines(result.stderr) == [expected.format(dir=tmp_path)], result.stderr
+
+
 def test_config_package_does_not_import_tensorflow():
     code = (
         "import sys, seq2seq_config\n"
