@@ -24,7 +24,15 @@ from pathlib import Path
 from omegaconf import MISSING
 
 from seq2seq_config.config.command_schema import EvaluateConfig, PredictConfig, ScoreConfig
-from seq2seq_config.config.constraints import ALLOWED, HELP, NonEmptyPath, OneOf, PathList, Range
+from seq2seq_config.config.constraints import (
+    ALLOWED,
+    HELP,
+    Duration,
+    NonEmptyPath,
+    OneOf,
+    PathList,
+    Range,
+)
 from seq2seq_config.config.schema import TrainConfig
 from seq2seq_config.config.task_defaults import DEFAULTS, SOLVED, TSV_SAMPLE
 
@@ -88,7 +96,7 @@ def allowed_text(field: dataclasses.Field) -> str:
     nullable = optional(field.type)
     if isinstance(constraint, OneOf):
         values = [text(choice) for choice in constraint.choices]
-    elif isinstance(constraint, Range):
+    elif isinstance(constraint, Range | Duration):
         values = [constraint.describe().removeprefix("must be ")]
     elif isinstance(constraint, NonEmptyPath):
         values = ["a path (not empty)"]

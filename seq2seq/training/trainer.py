@@ -2,6 +2,7 @@
 
 import json
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from seq2seq.data import held_out
 from seq2seq.data.load import load_task_data, vocabulary_home
 from seq2seq.data.vocabulary import Vocabularies
 from seq2seq.evaluation import length_bound
-from seq2seq.training import checkpoints, distribute
+from seq2seq.training import checkpoints, distribute, time_budget
 from seq2seq.training.compile import dtype_policy, precision_on_this_machine
 from seq2seq.training.finish import Metrics, write_run_record
 from seq2seq.training.keras_fit import fit_and_save
@@ -87,6 +88,7 @@ def train_in(opened: RunDirectory, callbacks: Sequence = ()) -> Metrics:
         seq2seq_config.cli.errors.Interrupted: after SIGINT or SIGTERM.
         seq2seq_config.RunError: if the loss stops being finite.
     """
+    started = time.perf_counter()  # where trainer.time_budget's clock starts
     cfg, path, resuming = opened.cfg, opened.path, opened.resuming
     # Before any other TensorFlow op, as MultiWorkerMirroredStrategy requires.
     strategy = distribute.make_strategy(cfg.trainer.strategy)
@@ -99,7 +101,7 @@ def train_in(opened: RunDirectory, callbacks: Sequence = ()) -> Metrics:
     atomic_write_text(path / CONFIG_FILE, OmegaConf.to_yaml(cfg, resolve=True))
     write_overrides(path)
     try:
-        return _train(cfg, path, resuming, callbacks, strategy)
+        return _train(cfg, path, resuming, callbacks, strategy, started)
     except KeyboardInterrupt as interrupt:
         raise _interrupted(path, signal_of(interrupt)) from None
     except Exception as error:  # noqa: BLE001 - recorded, then raised unchanged
@@ -138,8 +140,9 @@ def _interrupted(path: Path, received) -> Interrupted:
     )
 
 
-def _train(cfg, path: Path, resuming: bool, callbacks, strategy) -> Metrics:
-    """Reads the data, then trains under the config's dtype policy and strategy."""
+def _train(cfg, path: Path, resuming: bool, callbacks, strategy, started: float) -> Metrics:
+    """Reads the data, then trains under the config's dtype policy and strategy, within
+    `trainer.time_budget` counted from `started` when one is set."""
     keras.utils.set_random_seed(cfg.seed)
     # The same config and seed give the same run, and a resumed run the same weights.
     tf.config.experimental.enable_op_determinism()
@@ -166,6 +169,10 @@ def _train(cfg, path: Path, resuming: bool, callbacks, strategy) -> Metrics:
     log.info("Precision: %s (%s)", precision.name, precision.reason)
     facts = {"precision": precision.name, "precision_reason": precision.reason}
     with dtype_policy(precision.name):
+        # The plan's epochs, steps, warmup and averaging window replace the config's.
+        cfg, plan = time_budget.planned(cfg, path, task_data, strategy, resuming, started)
+        if plan is not None:
+            facts["time_budget"] = plan
         run = TrainingRun(cfg, path, task_data, strategy, facts, resuming)
         if cfg.trainer.strategy == "multi_worker":
             return distribute.fit_multi_worker(run)

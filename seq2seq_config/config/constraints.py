@@ -13,6 +13,7 @@ without a constraint): docs/configuration.md's reference is generated from both
 
 import dataclasses
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -121,6 +122,41 @@ class PathList:
             raise ConfigError(key, list(value), self.describe())
 
 
+#: A duration as `trainer.time_budget` takes it: hours, minutes and seconds, each optional
+#: but at least one, in that order (`1h30m`, `45m`, `90s`, `2.5h`).
+_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?")
+
+
+def duration_seconds(value: Any) -> float | None:
+    """A duration in seconds: a number of seconds (`90`, `2.5`), or hours, minutes and
+    seconds (`1h30m`, `45m`, `90s`); None for anything else, or a duration of 0."""
+    text = str(value).strip().lower()
+    try:
+        seconds = float(text)
+    except ValueError:
+        match = _DURATION.fullmatch(text)
+        if not text or match is None:
+            return None
+        hours, minutes, rest = (float(part or 0) for part in match.groups())
+        seconds = hours * 3600 + minutes * 60 + rest
+    return seconds if math.isfinite(seconds) and seconds > 0 else None
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A length of time above 0 (null passes: the field's feature is off)."""
+
+    def describe(self) -> str:
+        return (
+            "must be a duration above 0: seconds (90, 2.5) or hours, minutes and seconds "
+            "(1h30m, 45m, 90s)"
+        )
+
+    def check(self, key: str, value: Any) -> None:
+        if value is not None and duration_seconds(value) is None:
+            raise ConfigError(key, value, self.describe())
+
+
 def _metadata(constraint: Any, help: str) -> dict:
     metadata = {HELP: help} if help else {}
     if constraint is not None:
@@ -142,6 +178,11 @@ def path_list(help: str = "") -> Any:
 def filesystem_path(default: str | None, help: str = "") -> Any:
     """A schema field holding a path, which must not be empty (null passes where Optional)."""
     return dataclasses.field(default=default, metadata=_metadata(NonEmptyPath(), help))
+
+
+def duration(default: str | None, help: str = "") -> Any:
+    """A schema field holding a duration (`Duration`), as text: `45m`, `1h30m`, `90`."""
+    return dataclasses.field(default=default, metadata=_metadata(Duration(), help))
 
 
 def one_of(default: Any, choices: Sequence[Any], help: str = "") -> Any:

@@ -18,7 +18,14 @@ from seq2seq_config.config.command_schema import (
     PredictConfig,
     ScoreConfig,
 )
-from seq2seq_config.config.constraints import described, filesystem_path, integer, number, one_of
+from seq2seq_config.config.constraints import (
+    described,
+    duration,
+    filesystem_path,
+    integer,
+    number,
+    one_of,
+)
 from seq2seq_config.config.shipped import register_sample_resolver
 
 # The task group lives in task_schema.py; its choices stay readable as schema.NAME.
@@ -106,6 +113,10 @@ class TrainerConfig:
         help="Optimizer steps per epoch, read from a stream of passes over the training split that carries on from one epoch to the next, so that validation, early stopping, TensorBoard and checkpoints come every N steps (Lightning's `val_check_interval`); null: one pass.",
     )
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
+    time_budget: str | None = duration(
+        None,
+        help="Train for this long, e.g. `45m`, `1h30m`, `90s` or seconds: the run times its first steps and validation, plans the steps the budget holds (saved in `time_budget.json`: a resumed run keeps the plan) less what the finish needs, cuts them into `trainer.epochs` epochs and fits the warmup (at most a tenth of them), the schedule and the averaging window to them; the log and run.json say what it planned and why (docs/performance.md); null: off.",
+    )
     keep_checkpoints: int | None = integer(
         None,
         minimum=1,

@@ -12,6 +12,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from seq2seq_config.cli.errors import ConfigError, UserError, describe, format_value
 from seq2seq_config.config import memory
+from seq2seq_config.config.budget_validation import check_time_budget
 from seq2seq_config.config.constraints import check_fields
 from seq2seq_config.config.init_from_validation import check_init_from, check_parents
 from seq2seq_config.config.schema import TrainConfig
@@ -244,6 +245,7 @@ def validate(cfg: DictConfig) -> None:
     _check_task(cfg.task)
     _check_model(cfg.model)
     _check_trainer(cfg.trainer)
+    check_time_budget(cfg.trainer)
     check_init_from(cfg)
     _check_memory(cfg)
 
