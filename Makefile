@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup train lint test test-fast bench bench-decoding bench-families clean
+.PHONY: setup train lint test test-fast bench bench-decoding bench-families bench-peers clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,16 @@ bench: $(VENV)/.bench-installed
 ## Decoding throughput against keras_hub's samplers, the keras-io way and PyTorch.
 bench-decoding: $(VENV)/.bench-installed
 	$(BIN)/python benchmarks/decoding.py
+
+$(VENV)/.peers-installed: $(STAMP)
+	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable ".[test,g2p,peers]"
+	touch $@
+
+## CMUdict G2P: Phonetisaurus trained and scored on the project's split as `evaluate` scores
+## (about 3 minutes): benchmarks/results/peers.json. ARGS="--train-cmudict" also trains
+## experiment=cmudict beside it (30+ minutes), ARGS="--cmudict-run DIR" reads a finished run.
+bench-peers: $(VENV)/.peers-installed
+	$(BIN)/python benchmarks/peers.py $(ARGS)
 
 ## Each model family on the default task and on lengths up to 20 (about 20 minutes).
 bench-families: $(STAMP)
