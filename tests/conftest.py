@@ -28,6 +28,7 @@ TINY = (
     "trainer.batch_size=64",
     "logging.images=false",
     "logging.samples=0",
+    "logging.validation_points_per_epoch=0",  # the runs that show it turn it on
     "logging.histogram_freq=0",
 )
 

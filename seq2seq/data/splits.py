@@ -73,6 +73,21 @@ class Split:
             return self.target_texts[row]
         return vocab.decode_text(self.target_ids[row])
 
+    def head(self, count: int) -> "Split":
+        """The first `count` rows (all of them in a shorter split), their texts with them.
+
+        The arrays keep their padded widths, so that the rows make batches of the same
+        shapes as the whole split's and a step compiled for one serves the other.
+        """
+
+        def first(rows):
+            return None if rows is None else rows[:count]
+
+        return Split(
+            self.source_ids[:count], self.target_ids[:count], first(self.target_texts),
+            first(self.references), first(self.source_texts),
+        )  # fmt: skip
+
     def __len__(self) -> int:
         return len(self.source_ids)
 

@@ -10,6 +10,7 @@ from seq2seq.evaluation.evaluator import Evaluator
 from seq2seq.training import checkpoints
 from seq2seq.training.tensorboard_callbacks import (  # noqa: F401 - with the others
     FlushingTensorBoard,
+    StepValidation,
     TensorBoardExtras,
 )
 from seq2seq_config.cli.errors import RunError

@@ -23,6 +23,7 @@ from seq2seq.training.callbacks import (
     FlushingTensorBoard,
     GreedyValidation,
     PlateauDecay,
+    StepValidation,
     StopOnNonFiniteLoss,
     TensorBoardExtras,
 )
@@ -137,6 +138,11 @@ class TrainingRun:
         cfg, run_dir, best, plateau = self.cfg, self.path, self.best, self.plateau
         average = cfg.trainer.average_checkpoints
         writer = tf.summary.create_file_writer(str(run_dir / TENSORBOARD_DIR))
+        tensorboard = FlushingTensorBoard(
+            str(run_dir / TENSORBOARD_DIR),
+            histogram_freq=cfg.logging.histogram_freq,
+            write_graph=False,
+        )
         return [
             StopOnNonFiniteLoss(run_dir / CHECKPOINTS_DIR),
             GreedyValidation(self.evaluator, self.task_data.val),
@@ -154,10 +160,13 @@ class TrainingRun:
                 run_name=_display_name(run_dir),
                 first_epoch=self.first_epoch,
             ),
-            FlushingTensorBoard(
-                str(run_dir / TENSORBOARD_DIR),
-                histogram_freq=cfg.logging.histogram_freq,
-                write_graph=False,
+            tensorboard,
+            # After TensorBoard, whose validation writer it writes to and flushes.
+            StepValidation(
+                self.evaluator,
+                self.task_data.val,
+                cfg.logging.validation_points_per_epoch,
+                tensorboard,
             ),
             # After TensorBoard, which logs the rate the epoch trained at, before the
             # checkpoint, which saves the decayed one.

@@ -8,6 +8,7 @@ from seq2seq.data.splits import Split
 from seq2seq.evaluation import length_bound
 from seq2seq.evaluation.decoding import greedy_decode
 from seq2seq.training import tensorboard_images, tensorboard_summaries
+from seq2seq_config.config.schema import STEP_VALIDATION_SOURCES
 
 #: About how many points of the training figures each epoch adds to the step-level
 #: curves (`batch_*`): the default run's 313 steps an epoch write one every 15 steps,
@@ -20,6 +21,15 @@ def step_frequency(steps_per_epoch: int | None) -> int:
     """Every how many optimizer steps the training figures are written: about
     STEP_POINTS_PER_EPOCH times an epoch, at every step of a shorter epoch."""
     return max(1, (steps_per_epoch or 0) // STEP_POINTS_PER_EPOCH)
+
+
+def optimizer_step(epoch: int, batch: int, steps_per_epoch: int) -> int:
+    """The optimizer steps taken once the batch hook of `batch` (0-based, in `epoch`) runs.
+
+    `batch` is the last step the call ran (several under steps_per_execution), past the
+    epoch's end when its last call was cut short: the steps taken are at most all.
+    """
+    return epoch * steps_per_epoch + min(batch + 1, steps_per_epoch)
 
 
 class TensorBoardExtras(keras.callbacks.Callback):
@@ -121,9 +131,7 @@ class FlushingTensorBoard(keras.callbacks.TensorBoard):
         super().on_train_batch_end(batch, logs)
         if not self.steps_per_epoch or not isinstance(logs, dict):
             return
-        # `batch` is the last step this call ran (several under steps_per_execution), past
-        # the epoch's end when its last call was cut short: the steps taken are at most all.
-        step = self.epoch * self.steps_per_epoch + min(batch + 1, self.steps_per_epoch)
+        step = optimizer_step(self.epoch, batch, self.steps_per_epoch)
         if step // self.every > self.last_step // self.every:
             with self._train_writer.as_default(step=step):
                 for name, value in logs.items():
@@ -134,3 +142,72 @@ class FlushingTensorBoard(keras.callbacks.TensorBoard):
         super().on_epoch_end(epoch, logs)
         for writer in self._writers.values():
             writer.flush()
+
+
+#: The evaluator's figures not written by the step-level validation: `truncated` counts
+#: outputs, so a subset's count does not read on the scale of the epoch's.
+_NOT_STEP_FIGURES = ("truncated",)
+
+
+class StepValidation(keras.callbacks.Callback):
+    """The validation figures a few times an epoch, for TensorBoard's charts only.
+
+    The first `STEP_VALIDATION_SOURCES` validation sources are decoded by the run's own
+    evaluator (greedy, to the run's length bound: the figures mean what the epoch's mean)
+    `points_per_epoch` times an epoch, the last at its last step, and every figure but
+    `truncated` is written to `validation/` as `batch_<name>` at the optimizer step, the
+    counterpart of the training's `batch_*` curves. A run of two epochs draws a
+    validation curve of several points, where its per-epoch charts hold two, which
+    TensorBoard's outlier scaling leaves empty. Early stopping, the plateau decay, the
+    checkpoints and the `epoch_*` figures never see these: they are the whole split's
+    (`GreedyValidation`). Resuming drops them past the checkpoint as it drops every
+    `batch_*` tag (`tensorboard_rewind`).
+
+    They go through Keras' own writer of `validation/` (its private `_val_writer`, as
+    `FlushingTensorBoard` reads `_train_writer`; tests/training/test_callbacks.py fails if
+    Keras moves it): a second writer would start a second event file there, and
+    TensorBoard's directory watcher stops reading a file once a newer one appears. Put this callback
+    after the FlushingTensorBoard, which flushes that writer at each epoch's end, before
+    the checkpoint is written.
+
+    Args:
+        evaluator: the run's evaluator (the one `GreedyValidation` measures with).
+        split: the validation split.
+        points_per_epoch: how many times an epoch (`logging.validation_points_per_epoch`;
+            0: never); at every step of an epoch of fewer steps.
+        tensorboard: the run's `FlushingTensorBoard`.
+    """
+
+    def __init__(self, evaluator, split: Split, points_per_epoch: int, tensorboard):
+        super().__init__()
+        self.evaluator = evaluator
+        self.subset = split.head(STEP_VALIDATION_SOURCES)
+        self.points_per_epoch = points_per_epoch
+        self.tensorboard = tensorboard
+        self.epoch = self.taken = 0
+
+    def on_train_begin(self, logs=None):
+        self.steps_per_epoch = self.params.get("steps")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch, self.taken = epoch, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        points, steps = self.points_per_epoch, self.steps_per_epoch
+        if not points or not steps:
+            return
+        step = optimizer_step(self.epoch, batch, steps)
+        taken = step - self.epoch * steps
+        # At the steps where the epoch's share of `points` crosses a whole number: about
+        # each 1/points of the epoch (steps 79, 157, 235, 313 of 313 for 4), its last step
+        # included, so the curve reaches the end of training.
+        if taken * points // steps > self.taken * points // steps:
+            self._write(step)
+        self.taken = taken
+
+    def _write(self, step: int) -> None:
+        figures = self.evaluator(self.subset)
+        with self.tensorboard._val_writer.as_default(step=step):
+            for name, value in figures.items():
+                if name not in _NOT_STEP_FIGURES and isinstance(value, float):
+                    tf.summary.scalar(f"batch_{name}", value)

@@ -216,6 +216,12 @@ class TrainerConfig:
     )
 
 
+#: How many validation sources `logging.validation_points_per_epoch` decodes: the split's
+#: first ones, the same each time, so that the curve follows the model and not the sample.
+#: Two of the default batches of 128, a quarter of the default run's 1,000 sources.
+STEP_VALIDATION_SOURCES = 256
+
+
 @dataclass
 class LoggingConfig:
     """What each run shows in TensorBoard beyond the scalars."""
@@ -231,6 +237,11 @@ class LoggingConfig:
     images: bool = described(
         True,
         help="Heatmaps of h and c over a sample's steps (and attention weights) after each epoch.",
+    )
+    validation_points_per_epoch: int = integer(
+        4,
+        minimum=0,
+        help=f"How many times an epoch (the last at its end) the first {STEP_VALIDATION_SOURCES} validation sources are decoded, as the epoch's validation decodes, and their figures written to TensorBoard as `validation/batch_*` at the optimizer step, so that a short run draws a validation curve; for the charts only: early stopping, checkpoints and `epoch_*` stay the whole split's, once an epoch. 0 turns it off.",
     )
 
 

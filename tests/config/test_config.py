@@ -130,6 +130,11 @@ def test_appended_top_level_key_is_refused():
         ("trainer.precision=float8", "trainer.precision='float8'", "mixed_bfloat16"),
         ("trainer.steps_per_execution=0", "trainer.steps_per_execution=0", ">= 1"),
         ("trainer.progress_seconds=-1", "trainer.progress_seconds=-1.0", ">= 0"),
+        (
+            "logging.validation_points_per_epoch=-1",
+            "logging.validation_points_per_epoch=-1",
+            ">= 0",
+        ),
         ("trainer.strategy=tpu", "trainer.strategy='tpu'", "default, mirrored, multi_worker"),
         ("task=tsv task.tokenizer=word", "task.tokenizer='word'", "allowed: char, space"),
         ("task=tsv task.min_freq=0", "task.min_freq=0", ">= 1"),

@@ -80,6 +80,7 @@ def test_debug_setting_is_small_and_quiet():
     validate(cfg)
     assert cfg.task.train_size <= 1000 and cfg.trainer.epochs == 1
     assert cfg.logging.images is False and cfg.logging.histogram_freq == 0
+    assert cfg.logging.validation_points_per_epoch == 0
 
 
 def test_debug_bounds_every_epoch_and_the_held_out_work_of_a_large_file_of_pairs(tmp_path):

@@ -72,6 +72,7 @@ MULTI_WORKER_FEATURES = (
     "logging.samples=2",
     "logging.images=true",
     "logging.histogram_freq=1",
+    "logging.validation_points_per_epoch=2",
 )
 
 
@@ -162,6 +163,12 @@ def test_multi_worker_writes_validation_samples_images_and_histograms(two_worker
     validation = events(board / "validation")
     assert {"epoch_loss", "epoch_exact_match", "epoch_bleu"} <= set(validation.Tags()["tensors"])
     assert [e.step for e in validation.Tensors("epoch_exact_match")] == [0, 1, 2]
+    # The step-level validation on the chief, mid-epoch while the other worker waits:
+    # twice in each of the 3 epochs, the second at the epoch's last optimizer step.
+    record = json.loads((two_workers[0]["dir"] / "run.json").read_text())
+    per_epoch = record["train_steps"] // 3
+    steps = [e.step for e in validation.Tensors("batch_exact_match")]
+    assert len(steps) == 6 and steps[1::2] == [per_epoch, 2 * per_epoch, 3 * per_epoch]
 
 
 def test_multi_worker_refuses_callbacks_of_the_caller(tmp_path, data_dir):

@@ -27,6 +27,7 @@ MONITORED = (
     "logging.samples=4",
     "logging.images=true",
     "logging.histogram_freq=1",
+    "logging.validation_points_per_epoch=4",
 )
 
 
@@ -176,6 +177,24 @@ def test_resume_rewinds_step_level_figures_to_the_epochs_kept(tmp_path):
     assert [e.step for e in kept.Tensors("batch_loss")] == list(range(1, 9))
 
 
+def test_resume_rewinds_the_step_level_validation_too(tmp_path):
+    """`validation/batch_*` (StepValidation, 2 points an epoch of 4 steps) is dropped past
+    the epochs kept as the training's `batch_*` are, beside Keras' `epoch_*` there."""
+    writer = tf.summary.create_file_writer(str(tmp_path / "validation"))
+    with writer.as_default():
+        for epoch in range(3):
+            for step in (epoch * 4 + 2, epoch * 4 + 4):
+                tf.summary.scalar("batch_bleu", 1.0, step=step)
+                tf.summary.scalar("batch_exact_match", 1.0, step=step)
+            tf.summary.scalar("epoch_bleu", 1.0, step=epoch)
+    writer.close()
+    assert truncate_events(tmp_path, 2, steps_per_epoch=4) == 5
+    kept = events(tmp_path / "validation")
+    assert [e.step for e in kept.Tensors("epoch_bleu")] == [0, 1]
+    for tag in ("batch_bleu", "batch_exact_match"):
+        assert [e.step for e in kept.Tensors(tag)] == [2, 4, 6, 8], tag
+
+
 # --- the real TensorBoard server ----------------------------------------------------------
 
 
@@ -241,6 +260,13 @@ def test_server_serves_scalars(tensorboard_server, monitored_run):
         "/data/plugin/scalars/scalars?run=tensorboard/train&tag=epoch_learning_rate",
     )
     assert len(rates) == 2
+    # The step-level validation, in the same run as Keras' own validation figures: the
+    # real server reads both (one event file), at every step of these 4-step epochs.
+    bleu = get(
+        tensorboard_server, "/data/plugin/scalars/scalars?run=tensorboard/validation&tag=batch_bleu"
+    )
+    assert [step for _, step, _ in bleu] == list(range(1, 9))
+    assert np.isclose(bleu[-1][2], metrics["val"]["bleu"])
 
 
 def test_server_serves_histograms(tensorboard_server):

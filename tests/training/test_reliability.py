@@ -21,9 +21,11 @@ from seq2seq.training import checkpoints
 from seq2seq_config import RunError, UserError, compose_config
 from seq2seq_config.run.files import remove_temporaries
 
-# Dropout on, so that resuming must restore the random generators too.
+# Dropout on, so that resuming must restore the random generators too; the step-level
+# validation on, whose `batch_*` figures must be rewound as the training's.
 RESUMABLE = (*TINY, "trainer.epochs=5", "model.units=64", "model.embedding_dim=32",
-             "model.dropout=0.1", "logging.samples=2")  # fmt: skip
+             "model.dropout=0.1", "logging.samples=2",
+             "logging.validation_points_per_epoch=2")  # fmt: skip
 
 
 def train_command(run_dir, data_dir, *extra):

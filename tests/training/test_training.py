@@ -19,6 +19,10 @@ from seq2seq.data.load import load_task_data
 from seq2seq.data.vocabulary import EOS_ID, PAD_ID
 from seq2seq.evaluation.evaluator import Evaluator
 from seq2seq_config import compose_config
+from seq2seq_config.config.schema import METRICS
+
+#: What the step-level validation writes to `validation/` (every figure but `truncated`).
+STEP_VALIDATION = [f"batch_{name}" for name in sorted(METRICS)]
 
 METRIC_KEYS = {
     "loss", "token_accuracy", "exact_match", "truncated", "token_error_rate", "bleu", "chrf",
@@ -32,7 +36,7 @@ def tiny_run(tmp_path_factory, data_dir):
     run_dir = tmp_path_factory.mktemp("run")
     result = run_script(
         "train.py", *TINY, "trainer.epochs=2", "trainer.progress_seconds=0.001",
-        f"data_dir={data_dir}", f"hydra.run.dir={run_dir}",
+        "logging.validation_points_per_epoch=2", f"data_dir={data_dir}", f"hydra.run.dir={run_dir}",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     return run_dir, result
@@ -101,8 +105,20 @@ def test_tensorboard_events_hold_the_scalars(tiny_run):
     # at the count of steps taken, so that a short run draws a curve.
     events = EventAccumulator(str(run_dir / "tensorboard" / "train"))
     events.Reload()
+    validation_events = EventAccumulator(str(run_dir / "tensorboard" / "validation"))
+    validation_events.Reload()
     for tag in ("batch_loss", "batch_token_accuracy", "batch_exact_match"):
         assert [e.step for e in events.Tensors(tag)] == list(range(1, 9)), tag
+    # The validation figures twice an epoch (logging.validation_points_per_epoch=2), at the
+    # optimizer step; each epoch's last, at its end, on the first 256 sources, here the
+    # whole split of 32: the epoch's own figures, by the same evaluator. No count of
+    # truncated outputs (a subset's count is not on the epoch's scale).
+    steps = {tag: [e.step for e in validation_events.Tensors(tag)] for tag in STEP_VALIDATION}
+    assert steps == {tag: [2, 4, 6, 8] for tag in STEP_VALIDATION}
+    for name in ("exact_match", "token_error_rate", "bleu", "chrf", "loss"):
+        at_epoch_ends = validation[f"batch_{name}"][1::2]
+        assert at_epoch_ends == pytest.approx(validation[f"epoch_{name}"], rel=1e-6), name
+    assert "batch_truncated" not in validation
     # The cosine schedule decays the learning rate from its configured value.
     assert train["epoch_learning_rate"][0] <= 0.01 and np.diff(train["epoch_learning_rate"]) < 0
 
