@@ -9,7 +9,8 @@ decoding steps (10 symbols and EOS) for every decoder, so each does the same wor
   (when keras_hub is installed: `pip install -e ".[bench]"`);
 - the keras-io lstm_seq2seq way: an encoder and a decoder `keras.Model`, `predict` once
   per token per sequence (timed on a few sequences, it is slow);
-- a batched greedy decoder of the same size in plain PyTorch (when torch is installed);
+- a batched greedy decoder of the same size in plain PyTorch (when torch is installed), in
+  a process of its own (`benchmarks/pytorch_reference.py greedy`);
 - the exported SavedModel's `serve` signature, loaded back, against the in-process
   greedy decoder run for as many steps;
 - the SavedModel's `serve_text_beam` (5 beams, all returned, text in and out) against
@@ -22,6 +23,7 @@ benchmarks/results/decoding.{md,json}.
 """
 
 import argparse
+import importlib.util
 import json
 import platform
 import statistics
@@ -32,6 +34,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
+from pytorch_process import run_script
 
 from seq2seq import Seq2Seq
 from seq2seq.data.vocabulary import BOS_ID, EOS_ID, FIRST_SYMBOL_ID, Vocabularies, Vocabulary
@@ -174,30 +177,13 @@ def keras_io_way(model, source):
     return decode_all
 
 
-def pytorch_greedy(source):
-    """The same sizes in plain PyTorch: batched greedy decoding, no autograd."""
-    import torch  # noqa: PLC0415 - optional
-
-    torch.manual_seed(0)
-    torch.set_num_threads(2)
-    embedding = torch.nn.Embedding(VOCAB, EMBEDDING)
-    encoder = torch.nn.LSTM(EMBEDDING, UNITS, batch_first=True)
-    decoder = torch.nn.LSTM(EMBEDDING, UNITS, batch_first=True)
-    projection = torch.nn.Linear(UNITS, VOCAB)
-    ids = torch.from_numpy(source.astype(np.int64))
-
-    @torch.no_grad()
-    def decode_all():
-        _, state = encoder(embedding(ids))
-        tokens = torch.full((ids.shape[0], 1), BOS_ID, dtype=torch.long)
-        out = []
-        for _ in range(STEPS):
-            output, state = decoder(embedding(tokens), state)
-            tokens = projection(output[:, -1]).argmax(-1, keepdim=True)
-            out.append(tokens)
-        return torch.cat(out, 1)
-
-    return decode_all
+def pytorch_greedy(source, repeats) -> float:
+    """The same sizes in plain PyTorch: batched greedy decoding, no autograd, in a process
+    of its own on the framework's threads (benchmarks/pytorch_process.py); sequences/s."""
+    arrays = {"source": source, "sizes": np.array([VOCAB, VOCAB])}
+    args = ["--steps", str(STEPS), "--repeats", str(repeats), "--units", str(UNITS)]
+    args += ["--embedding-dim", str(EMBEDDING)]
+    return run_script("pytorch_reference.py", arrays, "greedy", *args)["sequences_per_second"]
 
 
 def main():
@@ -248,16 +234,18 @@ def main():
         print("keras_hub not installed: skipped")
     small = source[: args.keras_io_sequences]
     rows["keras-io way (predict per token)"] = (keras_io_way(model, small), len(small))
-    try:
-        rows["PyTorch greedy (batched)"] = (pytorch_greedy(source), SEQUENCES)
-    except ImportError:
-        print("torch not installed: skipped")
 
     figures = {}
     for name, (fn, count) in rows.items():
         repeats = 1 if "keras-io" in name else args.repeats
         figures[name] = count / timed(fn, repeats)
         print(f"{name}: {figures[name]:,.1f} sequences/s", flush=True)
+    if importlib.util.find_spec("torch") is not None:
+        name = "PyTorch greedy (batched, a process of its own)"
+        figures[name] = pytorch_greedy(source, args.repeats)
+        print(f"{name}: {figures[name]:,.1f} sequences/s", flush=True)
+    else:
+        print("torch not installed: skipped")
     greedy = figures["framework greedy"]
     lines = ["| decoder | sequences/s | framework greedy / this |", "|---|---|---|"]
     for name, rate in figures.items():

@@ -36,10 +36,11 @@ import time
 from pathlib import Path
 
 from machine import cpu_model, load_average, machine
+from omegaconf import OmegaConf
 
 from seq2seq.evaluation.text_metrics import scores_of_texts
 from seq2seq_config.run.files import atomic_write_text
-from seq2seq_config.run.names import METRICS_FILE, RUN_RECORD
+from seq2seq_config.run.names import CONFIG_FILE, METRICS_FILE, RUN_RECORD
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -156,8 +157,23 @@ def figures_of(scores: dict) -> dict:
     }
 
 
-def framework_run(run_dir: Path) -> dict:
-    """The test figures and training time of a finished `experiment=cmudict` run."""
+def framework_run(run_dir: Path, data: Path) -> dict:
+    """The test figures and training time of a finished `experiment=cmudict` run.
+
+    Raises:
+        SystemExit: if the run did not test on `data`'s test words (another split's figures
+            side by side would mislead) or is not finished.
+    """
+    config = run_dir / CONFIG_FILE
+    if not (run_dir / METRICS_FILE).is_file() or not config.is_file():
+        sys.exit(f"error: --cmudict-run {run_dir} is not a finished run (no {METRICS_FILE})")
+    tested = OmegaConf.load(config).task.get("test_path")
+    wanted = (data / "test.tsv").resolve()
+    if tested is None or (ROOT / tested).resolve() != wanted:
+        sys.exit(
+            f"error: --cmudict-run {run_dir} tested on {tested}, not on {wanted}: "
+            "only a run on the same split's test words goes beside the peers"
+        )
     metrics = json.loads((run_dir / METRICS_FILE).read_text())["test"]
     record = json.loads((run_dir / RUN_RECORD).read_text())
     return {
@@ -181,7 +197,7 @@ def train_framework(data: Path, run_dir: Path) -> dict:
         [sys.executable, "train.py", "experiment=cmudict", f"hydra.run.dir={run_dir}", *overrides],
         cwd=ROOT, check=True,
     )  # fmt: skip
-    return framework_run(run_dir)
+    return framework_run(run_dir, data)
 
 
 def table(systems: list) -> str:
@@ -234,7 +250,7 @@ def main():
         if args.train_cmudict:
             figures["systems"].append(train_framework(args.data, work / "cmudict_run"))
     if args.cmudict_run:
-        figures["systems"].append(framework_run(args.cmudict_run))
+        figures["systems"].append(framework_run(args.cmudict_run, args.data))
     figures["load_average_at_end"] = load_average()
     text = table(figures["systems"])
     print(f"\nMeasured {figures['date']} on {figures['machine']}")

@@ -8,13 +8,23 @@ the encoder's outputs (keys = memory W, scores = query . keys, padding masked, c
 weights . memory) -> tanh(Linear([context; output])) -> Linear to the logits. Adam with
 clipping by global norm, cross-entropy over the real target tokens. Same sizes and
 parameter count as the framework's model (checked by the benchmark).
+
+It runs as a script in a process of its own, on the threads it is given, on each epoch's
+batches that benchmarks/real_data.py trains the framework on (written to an .npz by
+benchmarks/pytorch_process.py): the first epoch warms up, each other one is timed; then
+greedy decoding of the validation sources is timed. Prints its figures as JSON:
+
+    python benchmarks/pytorch_attention.py BATCHES.npz [--units 256] [--embedding-dim 64]
+        [--unpacked] [--threads 2] [--greedy-steps 20] [--repeats 3]
 """
 
+import argparse
+import statistics
 import time
 
-from pytorch_reference import Reference, _torch, tensors
+from pytorch_reference import Reference, _torch, add_common, load, report, tensors
 
-from seq2seq.data.vocabulary import BOS_ID
+from seq2seq_config.tokens import BOS_ID
 
 
 class AttentionReference(Reference):
@@ -112,28 +122,54 @@ class AttentionReference(Reference):
             return torch.cat(out, 1).numpy()
 
 
-def runner(batches_of_epoch, sizes, units, embedding_dim, packed=True):
-    """`run() -> seconds` for one epoch of the given batches, the epoch advancing each call.
-
-    Args:
-        batches_of_epoch: `epoch -> list of framework batches`, the ones the framework trains on.
-        sizes: source and target vocabulary sizes.
-        units, embedding_dim: the model's widths.
-        packed: whether the encoder skips padding (`pack_padded_sequence`), as the
-            framework's does; unpacked is faster and gives the backward direction padding.
-
-    Returns:
-        `(run, reference)`.
-    """
-    reference = AttentionReference(*sizes, units=units, embedding_dim=embedding_dim, packed=packed)
-    epoch = [0]
-
-    def run():
-        batches = [tensors(reference.torch, b) for b in batches_of_epoch(epoch[0])]
-        epoch[0] += 1
+def main():
+    """The script: trains on every epoch of the file's batches, then decodes greedily."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_common(parser)
+    parser.add_argument("--units", type=int, default=256)
+    parser.add_argument("--embedding-dim", type=int, default=64)
+    parser.add_argument("--unpacked", action="store_true", help="the encoder reads the padding")
+    parser.add_argument("--greedy-steps", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=3, help="greedy decoding's timings")
+    args = parser.parse_args()
+    torch = _torch()
+    torch.set_num_threads(args.threads)
+    data = load(args.data)
+    sizes = tuple(int(n) for n in data["sizes"])
+    reference = AttentionReference(
+        *sizes, units=args.units, embedding_dim=args.embedding_dim, packed=not args.unpacked
+    )
+    parts = ("source", "decoder_input", "target", "weight")
+    seconds = []
+    for epoch in range(int(data["epochs"])):
+        batches = [
+            tensors(torch, ({"encoder_token_ids": b[0], "decoder_token_ids": b[1]}, b[2], b[3]))
+            for b in (
+                [data[f"e{epoch}_b{i}_{part}"] for part in parts]
+                for i in range(int(data[f"e{epoch}_batches"]))
+            )
+        ]
         start = time.perf_counter()
         for batch in batches:
             reference.train_step(*batch)
-        return time.perf_counter() - start
+        seconds.append(time.perf_counter() - start)
+    steps = [int(data[f"e{e}_batches"]) for e in range(1, int(data["epochs"]))]
+    held = torch.from_numpy(data["val_source"])
+    reference.greedy(held, args.greedy_steps)  # warm-up
+    decoding = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        reference.greedy(held, args.greedy_steps)
+        decoding.append(time.perf_counter() - start)
+    figures = {
+        "parameters": reference.parameter_count(),
+        "packed": not args.unpacked,
+        "epoch_seconds": seconds[1:],  # the first one warmed up
+        "ms_per_step": 1000 * statistics.median(s / n for s, n in zip(seconds[1:], steps)),
+        "greedy_sequences_per_second": len(held) / statistics.median(decoding),
+    }
+    report(figures, args.threads)
 
-    return run, reference
+
+if __name__ == "__main__":
+    main()

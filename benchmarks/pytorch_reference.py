@@ -3,24 +3,35 @@
 Embedding -> encoder `torch.nn.LSTM` whose final (h, c) start a decoder `torch.nn.LSTM`
 -> Linear, as a user would write it in forty lines; Adam with gradient clipping by global
 norm; cross-entropy over the real (unpadded) target tokens. It trains on the arrays the
-framework's pipeline makes (`teacher_forcing_arrays`), batch by batch in the same order,
-on as many threads as the process may use. torch is a benchmark-only extra
-(`pip install -e .[bench]`, the CPU wheel).
+framework's pipeline makes (`teacher_forcing_arrays`), batch by batch in the same order.
+torch is a benchmark-only extra (`pip install -e .[bench]`, the CPU wheel).
+
+It runs as a script in a process of its own, on the threads it is given, reading the
+framework's arrays from the .npz that benchmarks/pytorch_process.py writes; neither
+TensorFlow nor the framework's TensorFlow half loads here (its JSON says so):
+
+    python benchmarks/pytorch_reference.py script DATA.npz [--threads 2]      # to 99%, as a user times it
+    python benchmarks/pytorch_reference.py throughput DATA.npz [--steps 96] [--repeats 5]
+    python benchmarks/pytorch_reference.py time-to-99 DATA.npz                 # the clock stopped at checks
+    python benchmarks/pytorch_reference.py greedy DATA.npz [--steps 11] [--repeats 5]   # decoding
 """
 
+import argparse
+import json
 import math
 import os
+import statistics
+import sys
 import time
 
 import numpy as np
 
-from seq2seq.data.vocabulary import BOS_ID, EOS_ID, PAD_ID
+from seq2seq_config.tokens import BOS_ID, EOS_ID, PAD_ID
 
 
 def _torch():
     import torch  # noqa: PLC0415 - a benchmark-only extra
 
-    torch.set_num_threads(len(os.sched_getaffinity(0)))
     return torch
 
 
@@ -214,26 +225,97 @@ def script_run(
             "test_exact_match": exact_match(reference, *held_out[1])}  # fmt: skip
 
 
-def main():
-    """`python benchmarks/pytorch_reference.py`: the plain PyTorch script of the default task
-    (`script_run` on its data), in a process of its own, as a user runs a script; prints
-    its figures as JSON."""
-    import json  # noqa: PLC0415
-
-    from seq2seq.data import pipeline  # noqa: PLC0415
-    from seq2seq.data.load import load_task_data  # noqa: PLC0415
-    from seq2seq_config import compose_config  # noqa: PLC0415
-
-    cfg = compose_config([])
-    data, _ = load_task_data(cfg.task, cfg.seed, cfg.data_dir)
-    figures = script_run(
-        pipeline.teacher_forcing_arrays(data.train),
-        (data.val.source_ids, data.val.target_ids),
-        (data.test.source_ids, data.test.target_ids),
-        (data.vocabs.source.size, data.vocabs.target.size),
-        cfg.trainer.batch_size,
+def greedy_rate(data: dict, args) -> dict:
+    """Sequences per second of batched greedy decoding of `data["source"]` by an untrained
+    model of the given sizes (every output runs `args.steps` steps): the median of
+    `args.repeats` after a warm-up."""
+    reference = Reference(
+        *(int(n) for n in data["sizes"]), units=args.units, embedding_dim=args.embedding_dim
     )
+    source = reference.torch.from_numpy(data["source"].astype(np.int64))
+    reference.greedy(source, args.steps)  # warm-up
+    seconds = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        reference.greedy(source, args.steps)
+        seconds.append(time.perf_counter() - start)
+    return {"sequences_per_second": len(source) / statistics.median(seconds)}
+
+
+def load(path) -> dict:
+    """The arrays benchmarks/pytorch_process.py wrote, as a dict of NumPy arrays."""
+    with np.load(path) as data:
+        return {name: data[name] for name in data.files}
+
+
+def add_common(parser) -> None:
+    """The arguments every script of a PyTorch reference takes."""
+    parser.add_argument("data", help="the .npz of arrays the framework's side wrote")
+    parser.add_argument(
+        "--threads", type=int, default=len(os.sched_getaffinity(0)),
+        help="torch.set_num_threads: the framework's threads (default: every core)",
+    )  # fmt: skip
+
+
+def report(figures: dict, threads: int) -> None:
+    """Prints the figures as JSON on one line, with the threads and whether TensorFlow
+    was loaded in this process (it must not be: the reference runs alone)."""
+    figures = {**figures, "threads": threads, "tensorflow_loaded": "tensorflow" in sys.modules}
     print(json.dumps(figures))
+
+
+def main():
+    """`python benchmarks/pytorch_reference.py MODE DATA.npz`: the default task's plain
+    script (`script`: to 99% validation exact-match as a user times it), its training
+    throughput (`throughput`) or its time to 99% with the clock stopped at the checks
+    (`time-to-99`), on the framework's arrays; prints its figures as JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    modes = parser.add_subparsers(dest="mode", required=True)
+    add_common(modes.add_parser("script", help="to 99%% validation exact-match, as a user"))
+    throughput = modes.add_parser("throughput", help="sequences/s over epochs of --steps")
+    add_common(throughput)
+    throughput.add_argument("--steps", type=int, default=96)
+    throughput.add_argument("--batch", type=int, default=128)
+    throughput.add_argument("--repeats", type=int, default=5)
+    reached = modes.add_parser("time-to-99", help="training time to 99%% held-out exact-match")
+    add_common(reached)
+    reached.add_argument("--batch", type=int, default=128)
+    greedy = modes.add_parser("greedy", help="batched greedy decoding of `source`, sequences/s")
+    add_common(greedy)
+    greedy.add_argument("--steps", type=int, default=11)
+    greedy.add_argument("--repeats", type=int, default=5)
+    greedy.add_argument("--units", type=int, default=128)
+    greedy.add_argument("--embedding-dim", type=int, default=64)
+    args = parser.parse_args()
+    torch = _torch()
+    torch.set_num_threads(args.threads)
+    data = load(args.data)
+    if args.mode == "greedy":
+        report(greedy_rate(data, args), args.threads)
+        return
+    train = (
+        {"encoder_token_ids": data["source"], "decoder_token_ids": data["decoder_input"]},
+        data["target"],
+        data["weight"],
+    )
+    sizes = tuple(int(n) for n in data["sizes"])
+    if args.mode == "script":
+        batch = int(data["batch"])
+        val = (data["val_source"], data["val_target"])
+        figures = script_run(train, val, (data["test_source"], data["test_target"]), sizes, batch)
+    elif args.mode == "throughput":
+        run = runner(train, sizes, args.steps, args.batch)
+        run()  # warm-up
+        seconds = [run() for _ in range(args.repeats)]
+        figures = {
+            "epoch_seconds": seconds,
+            "sequences_per_second": args.steps * args.batch / statistics.median(seconds),
+        }
+    else:
+        figures = time_to_exact_match(
+            train, data["val_source"], data["val_target"], sizes, args.batch
+        )
+    report(figures, args.threads)
 
 
 if __name__ == "__main__":

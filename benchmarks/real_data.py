@@ -7,8 +7,10 @@ target tokenizers, separate vocabularies, batches grouped by length: the files-o
 default), the `attention` model with a bidirectional 256-unit encoder and a dense bridge,
 batch 128, everything else the defaults (`trainer.precision=auto` among them). The plain
 PyTorch reference (benchmarks/pytorch_attention.py) is the same model with the same
-parameter count, trained on exactly the framework's batches of each epoch, in the same
-process, runs alternating; each run is one epoch after a warm-up epoch (tracing).
+parameter count (checked), trained on exactly the framework's batches of each epoch, in a
+process of its own on as many threads as the framework (benchmarks/pytorch_process.py:
+inside this process it measured 160 ms a step against 57 ms alone); each figure is the
+median of one-epoch runs after a warm-up epoch (tracing).
 
     python benchmarks/real_data.py [--pairs 8000] [--repeats 3] [override ...]
 """
@@ -20,9 +22,11 @@ import time
 from pathlib import Path
 
 import keras
+import numpy as np
 import stand_in
 import tensorflow as tf
 from decoding import timed
+from pytorch_process import epoch_batches, run_script
 
 from seq2seq import build_model
 from seq2seq.data import pipeline
@@ -87,10 +91,15 @@ def framework_runner(cfg, task_data, batches):
     return run, model
 
 
-def greedy_decoding(model, reference, split, repeats, steps=20) -> dict:
+#: Greedy decoding's steps a source, the framework's and the PyTorch reference's alike.
+GREEDY_STEPS = 20
+
+
+def greedy_decoding(model, split, repeats, steps=GREEDY_STEPS) -> dict:
     """Greedy decoding of the validation words, `steps` steps each, sequences per second:
     the framework's in-graph decoder (as validation and predict run it, and compiled by
-    XLA) against the PyTorch reference's batched loop, medians of `repeats`."""
+    XLA), medians of `repeats` (the PyTorch reference's batched loop is timed in its own
+    process)."""
     source = split.source_ids
     ids = tf.constant(source)
     runs = {
@@ -98,9 +107,23 @@ def greedy_decoding(model, reference, split, repeats, steps=20) -> dict:
         "framework, XLA": tf.function(lambda x: greedy_decode(model, x, steps), jit_compile=True),
     }
     runs = {name: (lambda fn=fn: fn(ids).numpy()) for name, fn in runs.items()}
-    held = reference.torch.from_numpy(source.astype("int64"))
-    runs["pytorch"] = lambda: reference.greedy(held, steps)
     return {name: round(len(source) / timed(fn, repeats)) for name, fn in runs.items()}
+
+
+def pytorch_references(cfg, task_data, batches_of_epoch, repeats) -> dict:
+    """The PyTorch reference, packed and unpacked, each in a process of its own on the
+    framework's batches of epochs 0 (warm-up) to `repeats`; its figures by name."""
+    arrays = epoch_batches(batches_of_epoch, repeats + 1)
+    arrays["val_source"] = task_data.val.source_ids.astype("int64")
+    arrays["sizes"] = np.array(
+        (task_data.vocabs.source.size, task_data.vocabs.target.size), np.int64
+    )
+    args = ["--units", str(cfg.model.units), "--embedding-dim", str(cfg.model.embedding_dim),
+            "--greedy-steps", str(GREEDY_STEPS), "--repeats", str(repeats)]  # fmt: skip
+    return {
+        "pytorch": run_script("pytorch_attention.py", arrays, *args),
+        "pytorch, unpacked": run_script("pytorch_attention.py", arrays, *args, "--unpacked"),
+    }
 
 
 def measure(pairs=8000, repeats=3, overrides=()):
@@ -110,8 +133,6 @@ def measure(pairs=8000, repeats=3, overrides=()):
         A dict of the figures, ready for JSON (`ms_per_step`, `ratio_to_pytorch`:
         PyTorch's time over the framework's, above 1 when the framework is faster).
     """
-    import pytorch_attention  # noqa: PLC0415 - torch is a benchmark-only extra
-
     with tempfile.TemporaryDirectory() as directory:
         files = write_files(Path(directory), pairs)
         cfg = with_task_defaults(compose_config([*SETTING, *files, *overrides]))
@@ -125,18 +146,6 @@ def measure(pairs=8000, repeats=3, overrides=()):
         return [pipeline.teacher_forcing(*train.pad_rows(rows)) for rows in plan]
 
     framework, model = framework_runner(cfg, task_data, batches)
-    torch_run, reference = pytorch_attention.runner(
-        batches_of_epoch, task_data.vocabs.model_sizes(), cfg.model.units, cfg.model.embedding_dim
-    )
-    if reference.parameter_count() != model.count_params():
-        raise RuntimeError(
-            f"the PyTorch reference has {reference.parameter_count():,} parameters, "
-            f"the framework's model {model.count_params():,}: not the same model"
-        )
-    unpacked, _ = pytorch_attention.runner(
-        batches_of_epoch, task_data.vocabs.model_sizes(), cfg.model.units,
-        cfg.model.embedding_dim, packed=False,
-    )  # fmt: skip
     runners = {"framework": framework}
     precision = precision_on_this_machine(trainer)
     if precision.name != "float32":  # what the choice of precision is worth here
@@ -144,7 +153,6 @@ def measure(pairs=8000, repeats=3, overrides=()):
             compose_config([*SETTING, *files, *overrides, "trainer.precision=float32"])
         )
         runners["framework, float32"] = framework_runner(float32, task_data, batches)[0]
-    runners.update({"pytorch": torch_run, "pytorch, unpacked": unpacked})
     for run in runners.values():
         run()  # warm-up: tracing
     seconds = {name: [] for name in runners}
@@ -152,7 +160,17 @@ def measure(pairs=8000, repeats=3, overrides=()):
         for name, run in runners.items():
             seconds[name].append(run())
     ms = {name: 1000 * statistics.median(s) / batches.steps for name, s in seconds.items()}
-    decoding = greedy_decoding(model, reference, task_data.val, repeats)
+    decoding = greedy_decoding(model, task_data.val, repeats)
+    references = pytorch_references(cfg, task_data, batches_of_epoch, repeats)
+    parameters = references["pytorch"]["parameters"]
+    if parameters != model.count_params():
+        raise RuntimeError(
+            f"the PyTorch reference has {parameters:,} parameters, "
+            f"the framework's model {model.count_params():,}: not the same model"
+        )
+    for name, figures in references.items():
+        ms[name] = figures["ms_per_step"]
+    decoding["pytorch"] = round(references["pytorch"]["greedy_sequences_per_second"])
     plan = epoch_plan(lengths, trainer.batch_size, cfg.seed, 0, trainer.group_by_length)
     return {
         "setting": DESCRIPTION,
@@ -162,6 +180,7 @@ def measure(pairs=8000, repeats=3, overrides=()):
         "parameters": model.count_params(),
         "precision": precision.name,
         "repeats": repeats,
+        "pytorch_threads": references["pytorch"]["threads"],
         "ms_per_step": {name: round(value, 1) for name, value in ms.items()},
         "ratio_to_pytorch": {
             name: round(ms["pytorch"] / value, 3) for name, value in ms.items() if name != "pytorch"

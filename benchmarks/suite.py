@@ -16,42 +16,23 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import real_data
 import training
+from machine import machine
+from pytorch_process import run_script, task_arrays
 
-from seq2seq.training.hardware import cpu_flags
+from seq2seq.data.load import load_task_data
+from seq2seq_config import compose_config
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-
-
-#: The CPU flags that decide the precision and the speed of these models.
-FLAGS_OF_NOTE = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16")
-
-
-def machine() -> str:
-    """The CPU model, core count and flags of note, as lscpu and /proc/cpuinfo say."""
-    name = platform.processor() or platform.machine()
-    try:
-        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
-            if line.startswith("Model name:"):
-                name = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    flags = cpu_flags()
-    present = [flag for flag in FLAGS_OF_NOTE if flag in flags]
-    absent = [flag for flag in FLAGS_OF_NOTE if flag not in flags]
-    return (
-        f"{name}, {len(os.sched_getaffinity(0))} cores; flags: {' '.join(present) or 'none'}"
-        f" (without: {' '.join(absent) or 'none'})"
-    )
 
 
 def default_run() -> dict:
@@ -81,25 +62,29 @@ def default_run() -> dict:
     }
 
 
-def pytorch_script() -> dict:
+def default_task_arrays() -> dict:
+    """The default task's splits and batch size, as the plain PyTorch script reads them."""
+    cfg = compose_config([])
+    data, _ = load_task_data(cfg.task, cfg.seed, cfg.data_dir)
+    return {**task_arrays(data), "batch": np.array(cfg.trainer.batch_size)}
+
+
+def pytorch_script(arrays: dict) -> dict:
     """The plain PyTorch script of the default task (its model, data and batch size, until
     99% validation exact-match checked every 100 steps), in a child process of its own
-    like the default run: in this process, where TensorFlow and Keras are loaded, the same
-    script measured 39 s against 18 s alone."""
-    result = subprocess.run(
-        [sys.executable, "benchmarks/pytorch_reference.py"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    like the default run, on the framework's threads: in this process, where TensorFlow and
+    Keras are loaded, the same script measured 39 s against 18 s alone."""
+    return run_script("pytorch_reference.py", arrays, "script")
 
 
 def default_runs(count: int) -> dict:
     """`count` default runs and as many PyTorch scripts, alternating; the medians' ratio."""
     runs, scripts = [], []
+    arrays = default_task_arrays() if training.torch_installed() else None
     for _ in range(count):
         runs.append(default_run())
-        if training.torch_installed():
-            scripts.append(pytorch_script())
+        if arrays is not None:
+            scripts.append(pytorch_script(arrays))
     median = lambda rows, key: statistics.median(r[key] for r in rows)  # noqa: E731
     figures = {"runs": runs, "train_seconds": median(runs, "train_seconds")}
     if scripts and all(s["seconds"] for s in scripts):

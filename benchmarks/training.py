@@ -3,7 +3,9 @@ and a plain PyTorch reference of the same model.
 
 The benchmark setting (configs/experiment/benchmark.yaml): reversal of exactly 10
 symbols out of 10, 128 units, embedding 64, one layer, batch 128. Every model sees the
-same sequences, in the same process, alternating, so that machine noise hits all alike:
+same sequences; the framework and bare Keras in this process, alternating, so that machine
+noise hits both alike, and PyTorch in a process of its own on as many threads
+(benchmarks/pytorch_process.py):
 
 - the framework: `build_model` + `compile_model` + its tf.data pipeline, `model.fit`
   (teacher forcing, masked loss, token accuracy and exact-match metrics), under the
@@ -11,8 +13,8 @@ same sequences, in the same process, alternating, so that machine noise hits all
 - the bare reference: Embedding, LSTM(return_state=True), LSTM(return_sequences=True,
   initial_state=[h, c]), Dense, compiled with Adam(1e-2, clipnorm=1) and fitted on the
   same arrays, as the keras-io lstm_seq2seq example does;
-- plain PyTorch (benchmarks/pytorch_reference.py), when torch is installed (`make bench`
-  installs the CPU wheel).
+- plain PyTorch (benchmarks/pytorch_reference.py, its `throughput` and `time-to-99`
+  modes), when torch is installed (`make bench` installs the CPU wheel).
 
 Each measurement is one epoch of `--steps` batches after a warm-up epoch (tracing);
 the median of `--repeats` is reported. Then the framework (the experiment's defaults)
@@ -28,7 +30,7 @@ import statistics
 import time
 
 import keras
-import pytorch_reference
+from pytorch_process import run_script, task_arrays
 
 from seq2seq import build_model
 from seq2seq.data import pipeline
@@ -205,18 +207,20 @@ def measure(repeats=5, steps=96, overrides=()):
         for n in STEPS_PER_CALL
     }
     runners["bare keras"] = bare_runner(task_data, steps)
-    sizes = (task_data.vocabs.source.size, task_data.vocabs.target.size)
-    train_arrays = pipeline.teacher_forcing_arrays(task_data.train)
-    if torch_installed():
-        runners["pytorch"] = pytorch_reference.runner(train_arrays, sizes, steps, BATCH)
     rates = throughput(runners, steps, repeats)
+    arrays = task_arrays(task_data)
+    if torch_installed():
+        rates["pytorch"] = run_script(
+            "pytorch_reference.py", arrays, "throughput", "--steps", str(steps),
+            "--batch", str(BATCH), "--repeats", str(repeats),
+        )["sequences_per_second"]  # fmt: skip
     default = f"framework, {cfg.trainer.steps_per_execution} steps per call"
     rates = {"framework": rates.pop(default), **rates}
     reached = {"framework": time_to_exact_match(cfg, task_data)}
     if torch_installed():
-        val = task_data.val
-        reached["pytorch"] = pytorch_reference.time_to_exact_match(
-            train_arrays, val.source_ids, val.target_ids, sizes, cfg.trainer.batch_size
+        batch = str(cfg.trainer.batch_size)
+        reached["pytorch"] = run_script(
+            "pytorch_reference.py", arrays, "time-to-99", "--batch", batch
         )
     precision = precision_on_this_machine(cfg.trainer)
     return {
