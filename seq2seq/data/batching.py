@@ -12,6 +12,11 @@ leaves a partial batch per bucket at every epoch's end, so the epochs' step coun
 
 import numpy as np
 
+#: The lengths each side of a batch is padded to under XLA (`bucket_width`): this many,
+#: evenly spaced up to the split's longest, so that a run compiles at most BUCKETS x
+#: BUCKETS graphs (fewer when batches are grouped by length, as source and target lengths
+#: go together), and one more per shape for a pass's last, smaller batch.
+BUCKETS = 4
 #: Batches per pool: large enough to find rows of similar length, small enough that
 #: batches still mix rows from the whole split.
 POOL_BATCHES = 64
@@ -51,3 +56,19 @@ def padding_share(plan: list, source_lengths: np.ndarray, target_lengths: np.nda
             slots += len(rows) * int(lengths.max())
             real += int(lengths.sum())
     return 1.0 - real / max(slots, 1)
+
+
+def bucket_width(width: int, longest: int, buckets: int = BUCKETS) -> int:
+    """The length one side of a batch is padded to under XLA: the smallest of `buckets`
+    evenly spaced lengths up to `longest` that holds the batch's longest row.
+
+    Args:
+        width: the batch's longest row on this side.
+        longest: the split's longest row on this side.
+        buckets: how many lengths there are.
+
+    Returns:
+        A length in `[width, max(width, longest)]`.
+    """
+    step = max(1, -(-longest // buckets))
+    return max(width, min(longest, -(-width // step) * step))

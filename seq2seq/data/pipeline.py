@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from seq2seq.data.batching import epoch_plan
+from seq2seq.data.batching import bucket_width, epoch_plan
 from seq2seq.data.splits import RaggedSplit, Split
 from seq2seq.data.vocabulary import BOS_ID, EOS_ID, PAD_ID
 
@@ -168,6 +168,9 @@ class EpochBatches(keras.callbacks.Callback):
         seed: with the pass, fixes the order of the batches.
         group_by_length: batches of sequences of similar length (`batching.epoch_plan`).
         steps: batches per epoch (`trainer.steps_per_epoch`); None: one pass.
+        bucketed: pad the batches that are padded to their own longest rows further, to
+            one of a few lengths per side (`batching.bucket_width`): under XLA, which
+            compiles the step again for every new shape.
 
     Attributes:
         dataset: what to pass to `fit` as its data.
@@ -176,9 +179,10 @@ class EpochBatches(keras.callbacks.Callback):
 
     def __init__(
         self, split: Split | RaggedSplit, batch_size: int, seed: int,
-        group_by_length: bool = False, steps: int | None = None,
+        group_by_length: bool = False, steps: int | None = None, bucketed: bool = False,
     ):  # fmt: skip
         super().__init__()
+        self.bucketed = bucketed
         self.steps = steps or steps_per_epoch(split, batch_size)
         self.split, self.batch_size, self.seed = split, batch_size, seed
         self.group_by_length = group_by_length
@@ -205,11 +209,23 @@ class EpochBatches(keras.callbacks.Callback):
             self._lengths, self.batch_size, self.seed, self.group_by_length,
             self.epoch * self.steps, self.steps,
         ):  # fmt: skip
-            yield teacher_forcing(*self.split.pad_rows(rows))
+            source, target = self.split.pad_rows(rows)
+            if self.bucketed:
+                source, target = (
+                    _to_buckets(source, self.split.source_lengths),
+                    _to_buckets(target, self.split.target_lengths),
+                )
+            yield teacher_forcing(source, target)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
         self._epoch.assign(epoch)
+
+
+def _to_buckets(ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """`ids` (rows, width) padded on the right to `batching.bucket_width` of its width."""
+    width = bucket_width(ids.shape[1], int(lengths.max(initial=1)))
+    return np.pad(ids, [(0, 0), (0, width - ids.shape[1])], constant_values=PAD_ID)
 
 
 def evaluation_dataset(split: Split, batch_size: int) -> tf.data.Dataset:

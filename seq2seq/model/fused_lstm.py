@@ -166,8 +166,15 @@ class FusedLSTM(keras.layers.LSTM):
             h, c = self._step(time_major[t], h, c, step_mask)
             return t + 1, h, c, h_steps.write(t, h), c_steps.write(t, c)
 
+        # Bounded: the gradient keeps each step's values in lists sized by
+        # `maximum_iterations`, which XLA needs to know ("XLA compilation requires a
+        # fixed tensor list size" without it); the batch's length is known when XLA
+        # compiles, as it compiles per shape.
         _, h, c, h_steps, c_steps = tf.while_loop(
-            lambda t, *_: t < steps, body, (tf.constant(0), h, c, h_steps, c_steps)
+            lambda t, *_: t < steps,
+            body,
+            (tf.constant(0), h, c, h_steps, c_steps),
+            maximum_iterations=steps,
         )
         batch_major = [tf.transpose(s.stack(), [1, 0, 2]) for s in (h_steps, c_steps)]
         return batch_major[0], batch_major[1], h, c

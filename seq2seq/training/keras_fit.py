@@ -12,6 +12,7 @@ from seq2seq.training.finish import Metrics, write_run_record
 from seq2seq.training.progress import keras_verbose
 from seq2seq.training.run import TrainingRun
 from seq2seq.training.tensorboard_rewind import truncate_events
+from seq2seq.training.xla import compile_with_xla
 from seq2seq_config.cli.errors import RunError, UserError
 from seq2seq_config.run.names import CHECKPOINTS_DIR, TENSORBOARD_DIR
 
@@ -53,12 +54,15 @@ def fit_and_save(run: TrainingRun, callbacks=()) -> Metrics:
         callbacks: more Keras callbacks, before the checkpointer.
     """
     cfg, run_dir, trainer = run.cfg, run.path, run.cfg.trainer
+    xla = run.facts.get("xla", False)
     batches = pipeline.EpochBatches(
         run.task_data.train, trainer.batch_size, cfg.seed, trainer.group_by_length,
-        trainer.steps_per_epoch,
+        trainer.steps_per_epoch, bucketed=xla,
     )  # fmt: skip
     run.build(total_steps=batches.steps * trainer.epochs)
     model = run.model
+    if xla:
+        compile_with_xla(model)
     saved = _resume(model, run_dir, trainer.epochs, batches.steps) if run.resuming else None
     run.first_epoch = first_epoch = 0 if saved is None else saved["epoch"]
     run.start_early_stopping(saved)

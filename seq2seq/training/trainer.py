@@ -21,6 +21,7 @@ from seq2seq.training.finish import Metrics, write_run_record
 from seq2seq.training.keras_fit import fit_and_save
 from seq2seq.training.run import TrainingRun
 from seq2seq.training.tensorboard_rewind import truncate_events
+from seq2seq.training.xla import choose_xla
 from seq2seq_config.cli.error_hints import interrupt_inside
 from seq2seq_config.cli.errors import Interrupted, RunError, UserError, describe, signal_of
 from seq2seq_config.run.files import atomic_write_text, remove_temporaries
@@ -168,6 +169,9 @@ def _train(cfg, path: Path, resuming: bool, callbacks, strategy, started: float)
     precision = precision_on_this_machine(cfg.trainer)
     log.info("Precision: %s (%s)", precision.name, precision.reason)
     facts = {"precision": precision.name, "precision_reason": precision.reason}
+    xla = choose_xla(cfg.trainer.xla)
+    log.info("XLA: %s (%s)", "on" if xla.on else "off", xla.reason)
+    facts.update(xla=xla.on, xla_reason=xla.reason)
     with dtype_policy(precision.name):
         # The plan's epochs, steps, warmup and averaging window replace the config's.
         cfg, plan = time_budget.planned(cfg, path, task_data, strategy, resuming, started)

@@ -177,6 +177,10 @@ class TrainerConfig:
     group_by_length: bool | None = described(
         None, help="Batches of sequences of similar length, so that little of a batch is padding."
     )
+    xla: bool = described(
+        False,
+        help="Compile the training step with XLA (Keras' `jit_compile`), op determinism kept, so that a resumed run still ends with the uninterrupted run's weights; batches padded to their own longest rows are then padded to one of 4 lengths per side, so that a run compiles a handful of graphs (`seq2seq/training/xla.py`); default: no XLA, which measured slower a step on CPUs (docs/performance.md); `trainer.strategy=default` only; run.json's `xla` says whether it ran.",
+    )
     progress_seconds: float = number(
         30.0,
         minimum=0.0,

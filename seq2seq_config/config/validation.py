@@ -152,6 +152,13 @@ def _check_trainer(trainer) -> None:
             "a goal needs a metric to reach; set trainer.early_stopping.monitor too",
         )
     _check_plateau(trainer)
+    if trainer.xla and trainer.strategy != "default":
+        raise ConfigError(
+            "trainer.xla",
+            True,
+            f"XLA compiles the step of trainer.strategy=default only, not {trainer.strategy}'s; "
+            "allowed: false",
+        )
     if trainer.strategy == "multi_worker":
         # Its own training loop (seq2seq/training/distribute.py) runs every other feature
         # (early stopping, keep_checkpoints, the TensorBoard views, on the chief); these it
