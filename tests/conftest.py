@@ -30,6 +30,10 @@ TINY = (
     "logging.samples=0",
     "logging.validation_points_per_epoch=0",  # the runs that show it turn it on
     "logging.histogram_freq=0",
+    # Not auto, which on a CPU with AMX or AVX-512 BF16 times both precisions (seconds per
+    # model shape) and may pick either with the machine's load (tests/training/
+    # test_precision_choice.py runs it).
+    "trainer.precision=float32",
 )
 
 

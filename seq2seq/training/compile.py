@@ -117,7 +117,10 @@ def make_loss(trainer_cfg) -> keras.losses.Loss:
 
 
 def precision_on_this_machine(trainer_cfg) -> Precision:
-    """`trainer.precision`, with `auto` resolved for this machine's CPU and GPU.
+    """`trainer.precision`, with `auto` resolved by the flags' rule (`choose_precision`).
+
+    A run resolves `auto` with `seq2seq.training.precision_choice.choose_for_run`, which
+    measures where the CPU offers a choice and falls back on this rule elsewhere.
 
     Args:
         trainer_cfg: the `trainer` config group.

@@ -16,9 +16,10 @@ from seq2seq.data.load import load_task_data, vocabulary_home
 from seq2seq.data.vocabulary import Vocabularies
 from seq2seq.evaluation import length_bound
 from seq2seq.training import checkpoints, distribute, time_budget
-from seq2seq.training.compile import dtype_policy, precision_on_this_machine
+from seq2seq.training.compile import dtype_policy
 from seq2seq.training.finish import Metrics, write_run_record
 from seq2seq.training.keras_fit import fit_and_save
+from seq2seq.training.precision_choice import choose_for_run
 from seq2seq.training.run import TrainingRun
 from seq2seq.training.tensorboard_rewind import truncate_events
 from seq2seq.training.xla import choose_xla
@@ -166,9 +167,9 @@ def _train(cfg, path: Path, resuming: bool, callbacks, strategy, started: float)
     bound.save(path)
     log.info("Length bound: %s", bound.describe())
 
-    precision = precision_on_this_machine(cfg.trainer)
+    # Before the run's model is built: `auto` may time throwaway copies of it first.
+    precision, facts = choose_for_run(cfg, path, resuming, task_data, strategy)
     log.info("Precision: %s (%s)", precision.name, precision.reason)
-    facts = {"precision": precision.name, "precision_reason": precision.reason}
     xla = choose_xla(cfg.trainer.xla)
     log.info("XLA: %s (%s)", "on" if xla.on else "off", xla.reason)
     facts.update(xla=xla.on, xla_reason=xla.reason)

@@ -172,7 +172,7 @@ class TrainerConfig:
     precision: str = one_of(
         "auto",
         ("auto", "float32", "mixed_bfloat16", "mixed_float16"),
-        help="float32, or a Keras mixed policy: float32 weights with bfloat16 (fast on CPUs with AMX) or float16 (GPUs) arithmetic; auto: the one this machine runs fastest (mixed_bfloat16 on CPUs with AMX, mixed_float16 on a GPU, float32 elsewhere: `seq2seq/training/hardware.py`), named with the reason in the log and `run.json`.",
+        help="float32, or a Keras mixed policy: float32 weights with bfloat16 (fast on CPUs with AMX) or float16 (GPUs) arithmetic; auto: the one this machine runs fastest: mixed_float16 on a GPU; on a CPU with AMX or AVX-512 BF16, float32 or mixed_bfloat16 as a few timed training steps of the run's model in each decide (bfloat16 only when more than 10% faster), cached under `data_dir/precision/` per model shape, batch size and CPU; float32 elsewhere (`seq2seq/training/hardware.py`); named with the reason (and the times) in the log and `run.json`, kept by a resumed run.",
     )
     group_by_length: bool | None = described(
         None, help="Batches of sequences of similar length, so that little of a batch is padding."

@@ -4,8 +4,9 @@ TensorFlow look for. Users see these names (docs/monitoring.md lists them); chan
 what every saved run holds.
 
     config.yaml, overrides.yaml, train.log, vocab.json (+ *.spm.model), data.json,
-    length_bound.json, init_from.json, held_out/, checkpoints/ (latest.json, epoch-NNN.weights.h5),
-    time_budget.json, tensorboard/, model.keras, saved_model/1/, run.json, metrics.json, evaluation/, .lock
+    length_bound.json, init_from.json, precision.json, time_budget.json, held_out/,
+    checkpoints/ (latest.json, epoch-NNN.weights.h5), tensorboard/, model.keras,
+    saved_model/1/, run.json, metrics.json, evaluation/, .lock
 """
 
 #: The run's whole config, resolved (written when it starts).
@@ -41,6 +42,9 @@ LENGTH_BOUND_FILE = "length_bound.json"
 #: A fine-tuned run's parent and what came from it (run.json's `init_from`), written
 #: when it starts, so that a resume reads it instead of the parent.
 INIT_FROM_RECORD = "init_from.json"
+#: The precision the run trains in and why (measured, for `trainer.precision=auto`),
+#: written when it starts, so that a resume trains in the same one.
+PRECISION_RECORD = "precision.json"
 #: Under `trainer.time_budget`: the plan (steps, epochs, warmup, what was measured),
 #: written before the first epoch, so that a resumed run keeps it.
 TIME_BUDGET_PLAN = "time_budget.json"

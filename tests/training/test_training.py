@@ -200,12 +200,14 @@ def test_the_predict_command_the_run_ends_with_runs_as_printed(tiny_run):
 
 
 def test_run_json_says_which_precision_ran_and_why(tiny_run):
+    """TINY sets float32; auto, measured, in tests/training/test_precision_choice.py."""
     from seq2seq.training.hardware import choose_precision, cpu_flags
 
     run_dir, result = tiny_run
     record = json.loads((run_dir / "run.json").read_text())
-    expected = choose_precision("auto", cpu_flags(), gpu=False)
+    expected = choose_precision("float32", cpu_flags(), gpu=False)
     assert (record["precision"], record["precision_reason"]) == expected
+    assert record["precision_measured"] is None
     assert f"Precision: {expected.name} ({expected.reason})" in result.stderr + result.stdout
 
 
