@@ -220,15 +220,22 @@ def choose_for_run(cfg, path: Path, resuming: bool, task_data, strategy, measure
         measured = None
         # A resumed run without a record started before `auto` measured: the rule is what
         # it chose then.
-        if not resuming and hardware.measures(
+        offered = hardware.measures(
             trainer.precision,
             hardware.cpu_flags(),
             gpu=bool(tf.config.list_physical_devices("GPU")),
             multi_worker=trainer.strategy == "multi_worker",
-        ):
+        )
+        if offered and not resuming and not trainer.xla:
             chosen, measured = _measured(cfg, task_data, strategy, measure_fn)
         else:
             chosen = precision_on_this_machine(trainer)
+        if offered and not resuming and trainer.xla:
+            # The trial's steps would run without XLA, or compile for 13-35 s a shape.
+            chosen = chosen._replace(
+                reason=f"{chosen.reason}; not measured under trainer.xla=true (its steps "
+                "compile for many seconds per shape), the CPU's flags decide"
+            )
         facts = {
             "precision": chosen.name,
             "precision_reason": chosen.reason,

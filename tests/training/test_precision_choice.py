@@ -282,3 +282,16 @@ def test_a_cpu_without_native_bfloat16_gets_float32_unmeasured(tiny_cfg, tmp_pat
     chosen, facts = choose_for_run(tiny_cfg(AUTO), tmp_path, False, FakeData, None, never)
     assert chosen.name == "float32" and facts["precision_measured"] is None
     assert json.loads((tmp_path / "precision.json").read_text()) == facts
+
+
+def test_under_xla_auto_is_not_measured_and_says_so(tiny_cfg, tmp_path, on_a_bfloat16_cpu):
+    def never(*args):
+        raise AssertionError("measured under XLA")
+
+    cfg = tiny_cfg(AUTO, "trainer.xla=true")
+    chosen, facts = choose_for_run(cfg, tmp_path, False, FakeData, None, never)
+    rule = hardware.choose_precision("auto", BF16, gpu=False)
+    assert chosen.name == rule.name and facts["precision_measured"] is None
+    assert (
+        chosen.reason.startswith(rule.reason) and "not measured under trainer.xla" in chosen.reason
+    )
