@@ -254,6 +254,8 @@ def validate(cfg: DictConfig) -> None:
     _check_trainer(cfg.trainer)
     check_time_budget(cfg.trainer)
     check_init_from(cfg)
+    if not cfg.trainer.resume:  # a resumed run needs only its own directory (run_dir.py)
+        check_parents(cfg)
     _check_memory(cfg)
 
 
@@ -274,5 +276,3 @@ def _check_memory(cfg: DictConfig) -> None:
         f"{memory.gigabytes(available)} available; allowed: {allowed} with the other "
         "settings as they are",
     )
-    if not cfg.trainer.resume:  # a resumed run needs only its own directory (run_dir.py)
-        check_parents(cfg)
