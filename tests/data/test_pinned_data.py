@@ -113,6 +113,7 @@ def test_another_file_is_evaluated_only_when_asked_and_no_report_overwrites_anot
     for args in ([], ["decoding=beam", "decoding.beam_size=2"], [f"eval.file={other}"]):
         assert evaluate.main([f"run_dir={run_dir}", *args]) == 0
     written = sorted(p.name for p in (run_dir / "evaluation").iterdir())
-    assert written == ["file-other-greedy.json", "test-beam2-lp0.json", "test-greedy.json"]
+    reports = ["file-other-greedy", "test-beam2-lp0", "test-greedy"]
+    assert written == sorted(f"{r}{end}" for r in reports for end in (".json", ".examples.tsv"))
     report = json.loads((run_dir / "evaluation" / "file-other-greedy.json").read_text())
     assert report["split"]["size"] == 30

@@ -179,7 +179,8 @@ def test_the_run_ends_saying_where_it_is_its_figure_and_the_commands(tiny_run, d
     ]
     assert end[4].startswith(f"  serve:     {run_dir}/saved_model/1, a SavedModel: docker run")
     assert end[5] == f"  fine-tune: python {ROOT / 'train.py'} " + " ".join(
-        [*TINY, "trainer.epochs=2", "trainer.progress_seconds=0.001", f"data_dir={data_dir}",
+        [*TINY, "trainer.epochs=2", "trainer.progress_seconds=0.001",
+         "logging.validation_points_per_epoch=2", f"data_dir={data_dir}",
          f"trainer.init_from={run_dir}"]
     )  # fmt: skip
     assert end[6:] == []
