@@ -30,26 +30,15 @@ from pathlib import Path
 import numpy as np
 from omegaconf import OmegaConf
 
-from seq2seq.data.pair_split import (
-    Scan,
-    SplitPlan,
-    group_references,
-    read_held_out_file,
-    texts_of_lines,
-)
+from seq2seq.data.pair_split import Scan, SplitPlan, group_references, read_held_out_file
+from seq2seq.data.pair_vocabularies import fit_vocabularies, training_pairs
 from seq2seq.data.ragged_store import read_store, write_store
 from seq2seq.data.splits import Split, TaskData
-from seq2seq.data.tokenizers import TOKENIZER_CLASSES, make_tokenizer, train_subword
-from seq2seq.data.vocabulary import FIRST_SYMBOL_ID, Vocabularies, Vocabulary
+from seq2seq.data.vocabulary import FIRST_SYMBOL_ID, Vocabularies
 from seq2seq_config.cli.errors import ConfigError
 from seq2seq_config.run.files import atomic_write, atomic_write_text, file_sha256
 from seq2seq_config.run.names import VOCAB_FILE
-from seq2seq_config.task.pair_files import (
-    held_out_files,
-    side_tokenizers,
-    subword_sizes,
-    training_file,
-)
+from seq2seq_config.task.pair_files import held_out_files, side_tokenizers, training_file
 
 log = logging.getLogger(__name__)
 
@@ -58,53 +47,6 @@ log = logging.getLogger(__name__)
 OUTLIER_RATIO, LONG = 10, 50
 #: Bump when what the store holds changes, so that old caches are not reused.
 STORE_VERSION = 2  # 2: a held-out source keeps every target
-
-
-def _pairs_of(task, path, tokenizers, lines: np.ndarray):
-    """`texts_of_lines` of the training file, read as the task says."""
-    return texts_of_lines(
-        path, tokenizers, task.on_bad_line, lines, "task.path", task.header, task.normalize
-    )
-
-
-def _fit_vocabularies(
-    task, path, tokenizers, train_lines: np.ndarray, longest_source: int, base=None
-) -> Vocabularies:
-    """Pass 2: each side's vocabulary from the training pairs alone, or `base`'s (another
-    run's) with the symbols it lacks appended."""
-
-    def texts(side):
-        return (pair[1 + side] for pair in _pairs_of(task, path, tokenizers, train_lines))
-
-    def fit(sides, tokenizer, size_key, size, start=None):
-        if start is not None and start.splitter.trained:
-            return start  # its SentencePiece model, as trained
-        if TOKENIZER_CLASSES[tokenizer].trained:
-            stream = (text for side in sides for text in texts(side))
-            try:
-                return Vocabulary.from_subword(
-                    train_subword(stream, size, task.subword_type), longest_source
-                )
-            except ValueError as error:
-                raise ConfigError(size_key, size, f"SentencePiece refused it: {error}") from None
-        counts, splitter = Counter(), make_tokenizer(tokenizer)
-        for side in sides:
-            for text in texts(side):
-                counts.update(splitter.split(text))
-        if start is not None:
-            return start.extended(counts, task.min_freq)
-        return Vocabulary.from_counts(counts, task.min_freq, tokenizer, longest_source)
-
-    sizes = subword_sizes(task)
-    source, target = (base.source, base.target) if base is not None else (None, None)
-    if task.shared_vocab:
-        return Vocabularies.shared(
-            fit((0, 1), tokenizers[0], "task.source_vocab_size", sizes[0], source)
-        )
-    return Vocabularies(
-        fit((0,), tokenizers[0], "task.source_vocab_size", sizes[0], source),
-        fit((1,), tokenizers[1], "task.target_vocab_size", sizes[1], target),
-    )
 
 
 def _store_key(task, seed: int, checksums: dict, base) -> str:
@@ -203,7 +145,7 @@ def _prepare(task, seed: int, path, tokenizers: tuple, store: Path, base) -> Non
     scan = Scan(path, tokenizers, task.on_bad_line, "task.path", task.header, task.normalize)
     plan = SplitPlan(task, seed, scan, tokenizers)
     for split, lines in plan.held_out_lines.items():
-        texts = {n: (s, t) for n, s, t in _pairs_of(task, path, tokenizers, lines)}
+        texts = {n: (s, t) for n, s, t in training_pairs(task, path, tokenizers, lines)}
         plan.held_out_text[split] = [texts[n] for n in lines.tolist()]
     train_lines = scan.lines[plan.train]
     if not len(train_lines):
@@ -211,12 +153,12 @@ def _prepare(task, seed: int, path, tokenizers: tuple, store: Path, base) -> Non
     for side, name in enumerate(("source", "target")):
         if scan.lengths[side][0] >= 0:
             _warn_of_outliers(path, scan.lengths[side], scan.lines, name)
-    vocabs = _fit_vocabularies(task, path, tokenizers, train_lines, None, base)
+    vocabs = fit_vocabularies(task, path, tokenizers, train_lines, None, base)
     dropped, longest_source = Counter(), [0]
     limits = (task.max_source_len, task.max_target_len)
 
     def encoded():
-        for _, source, target in _pairs_of(task, path, tokenizers, train_lines):
+        for _, source, target in training_pairs(task, path, tokenizers, train_lines):
             ids = vocabs.source.encode_text(source), vocabs.target.encode_text(target)
             if any(limit is not None and len(i) > limit for i, limit in zip(ids, limits)):
                 dropped["subword pairs too long"] += 1  # char and space were left out in pass 1

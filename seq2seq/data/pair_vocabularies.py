@@ -1,0 +1,77 @@
+"""The vocabularies of a file of pairs: fitted to its training pairs (symbol counts, or a
+SentencePiece model), or another run's extended with the symbols they lack, so that a
+fine-tuned run keeps every id its parent had."""
+
+from collections import Counter
+
+import numpy as np
+
+from seq2seq.data.pair_split import texts_of_lines
+from seq2seq.data.tokenizers import TOKENIZER_CLASSES, make_tokenizer, train_subword
+from seq2seq.data.vocabulary import Vocabularies, Vocabulary
+from seq2seq_config.cli.errors import ConfigError
+from seq2seq_config.task.pair_files import subword_sizes
+
+
+def training_pairs(task, path, tokenizers, lines: np.ndarray):
+    """`(line number, source, target)` of the training file's lines `lines`, read as the
+    task says (bad lines, header, normalization): `texts_of_lines` with the task's keys."""
+    return texts_of_lines(
+        path, tokenizers, task.on_bad_line, lines, "task.path", task.header, task.normalize
+    )
+
+
+def fit_vocabularies(
+    task, path, tokenizers, train_lines: np.ndarray, longest_source: int, base=None
+) -> Vocabularies:
+    """Pass 2 of `tsv.load`: each side's vocabulary from the training pairs alone, or
+    `base`'s (another run's: `task.vocab_from`, fine-tuning) with the symbols it lacks
+    appended.
+
+    Args:
+        task: the `task` config group.
+        path: the training file.
+        tokenizers: (source, target) tokenizer names.
+        train_lines: the numbers of the training split's lines.
+        longest_source: the longest training source, if known (else set later).
+        base: the vocabularies to start from, or None.
+
+    Returns:
+        The vocabularies (one shared object when `task.shared_vocab`).
+
+    Raises:
+        ConfigError: if SentencePiece cannot train a vocabulary of the size asked.
+    """
+
+    def texts(side):
+        return (pair[1 + side] for pair in training_pairs(task, path, tokenizers, train_lines))
+
+    def fit(sides, tokenizer, size_key, size, start=None):
+        if start is not None and start.splitter.trained:
+            return start  # its SentencePiece model, as trained
+        if TOKENIZER_CLASSES[tokenizer].trained:
+            stream = (text for side in sides for text in texts(side))
+            try:
+                return Vocabulary.from_subword(
+                    train_subword(stream, size, task.subword_type), longest_source
+                )
+            except ValueError as error:
+                raise ConfigError(size_key, size, f"SentencePiece refused it: {error}") from None
+        counts, splitter = Counter(), make_tokenizer(tokenizer)
+        for side in sides:
+            for text in texts(side):
+                counts.update(splitter.split(text))
+        if start is not None:
+            return start.extended(counts, task.min_freq)
+        return Vocabulary.from_counts(counts, task.min_freq, tokenizer, longest_source)
+
+    sizes = subword_sizes(task)
+    source, target = (base.source, base.target) if base is not None else (None, None)
+    if task.shared_vocab:
+        return Vocabularies.shared(
+            fit((0, 1), tokenizers[0], "task.source_vocab_size", sizes[0], source)
+        )
+    return Vocabularies(
+        fit((0,), tokenizers[0], "task.source_vocab_size", sizes[0], source),
+        fit((1,), tokenizers[1], "task.target_vocab_size", sizes[1], target),
+    )
