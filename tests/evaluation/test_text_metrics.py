@@ -9,23 +9,13 @@ import pytest
 import sacrebleu
 import tensorflow as tf
 
+from edit_distance import levenshtein
 from seq2seq.data.splits import Split
 from seq2seq.data.tokenizers import train_subword
 from seq2seq.data.vocabulary import EOS_ID, PAD_ID, Vocabulary
 from seq2seq.evaluation import text_metrics
 from seq2seq.evaluation.evaluator import Evaluator
 from seq2seq.evaluation.length_bound import LengthBound
-
-
-def levenshtein(a, b):
-    """Edit distance by the textbook recurrence (insert, delete, substitute: cost 1)."""
-    previous = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        current = [i]
-        for j, y in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
-        previous = current
-    return previous[-1]
 
 
 def test_edit_distances_match_the_textbook_recurrence():

@@ -17,6 +17,7 @@ from omegaconf import OmegaConf
 
 import seq2seq
 from conftest import write_pairs
+from edit_distance import levenshtein
 from seq2seq import evaluate, predict, score
 from seq2seq.evaluation import length_bound
 from seq2seq.evaluation.decoding import greedy_decode
@@ -211,6 +212,7 @@ def test_predict_counts_symbols_the_vocabulary_lacks_or_refuses_them(text_run, c
 SERVE_BEAM = """
 import json, sys
 import tensorflow as tf
+from edit_distance import levenshtein
 if sys.argv[3] == "subword":
     import tensorflow_text  # registers the SentencePiece op (no seq2seq)
 loaded = tf.saved_model.load(sys.argv[1])
@@ -324,17 +326,6 @@ def test_normalize_nfkc_in_the_graph_as_in_predict_and_what_it_refuses(text_run,
         UserError, match=r"normalizes sources otherwise \(task.normalize=nfkc_lower"
     ):
         load_ensemble(seq2seq.load_run(run_dir), [str(copy)])
-
-
-def levenshtein(a: str, b: str) -> int:
-    """Edit distance by the textbook recurrence, independent of the code under test."""
-    previous = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        current = [i]
-        for j, y in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
-        previous = current
-    return previous[-1]
 
 
 def test_evaluate_writes_each_example_beside_its_report(text_run, capsys):
