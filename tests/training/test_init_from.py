@@ -61,13 +61,22 @@ def rows(vocab, symbols):
     return [vocab.token_id(s) for s in symbols]
 
 
-@pytest.mark.slow
-def test_a_fine_tuned_run_starts_from_the_parents_weights_row_by_symbol(parent, data_dir, tmp_path):
+@pytest.fixture(scope="module")
+def child(tmp_path_factory, data_dir, parent):
+    """A fine-tuned child of 3 epochs, trained once: its directory (beside its new.tsv) and
+    its weights before the first step and after the last. The row-by-symbol test reads it;
+    the resume test compares its interrupted and resumed run with it."""
+    root = tmp_path_factory.mktemp("child")
     seen = AtStart()
-    seq2seq.train(
-        child_cfg(tmp_path, data_dir, parent), run_dir=str(tmp_path / "child"), callbacks=[seen]
-    )
-    child = load_run(tmp_path / "child")
+    cfg = child_cfg(root, data_dir, parent, "trainer.epochs=3")
+    seq2seq.train(cfg, run_dir=str(root / "child"), callbacks=[seen])
+    return root, seen
+
+
+@pytest.mark.slow
+def test_a_fine_tuned_run_starts_from_the_parents_weights_row_by_symbol(parent, child):
+    root, seen = child
+    child = load_run(root / "child")
     theirs = {w.path: np.array(w) for w in parent.model.weights}
     shared, new = list("abcdef"), ["i", "j"]
     for side, path, axis in (
@@ -91,7 +100,7 @@ def test_a_fine_tuned_run_starts_from_the_parents_weights_row_by_symbol(parent, 
         seen.end[child.model.encoder.weights[0].path].tolist()
         != theirs[child.model.encoder.weights[0].path].tolist()
     )
-    record = json.loads((tmp_path / "child" / "run.json").read_text())
+    record = json.loads((root / "child" / "run.json").read_text())
     assert record["init_from"]["run_dir"] == str(parent.path.resolve())
     symbols = child.vocabs.source.symbols
     assert record["init_from"]["source_symbols"] == {
@@ -122,14 +131,15 @@ def test_frozen_embeddings_and_encoder_keep_the_parents_weights(parent, data_dir
 
 
 @pytest.mark.slow
-def test_a_fine_tuned_run_resumes_exactly(parent, data_dir, tmp_path):
+def test_a_fine_tuned_run_resumes_exactly(parent, child, data_dir, tmp_path):
+    # The uninterrupted run is the shared child, trained on the same pairs in the same setting.
+    root, _ = child
     cfg = child_cfg(tmp_path, data_dir, parent, "trainer.epochs=3")
-    seq2seq.train(cfg, run_dir=str(tmp_path / "whole"))
     with pytest.raises(Interrupted):
         seq2seq.train(cfg, run_dir=str(tmp_path / "cut"), callbacks=[InterruptAtEpoch(1)])
     resumed = child_cfg(tmp_path, data_dir, parent, "trainer.epochs=3", "trainer.resume=true")
     seq2seq.train(resumed, run_dir=str(tmp_path / "cut"))
-    whole, cut = (load_run(tmp_path / d).model.get_weights() for d in ("whole", "cut"))
+    whole, cut = (load_run(d).model.get_weights() for d in (root / "child", tmp_path / "cut"))
     for a, b in zip(whole, cut, strict=True):
         np.testing.assert_array_equal(a, b)
 
