@@ -141,24 +141,31 @@ def test_run_killed_then_resumed_ends_exactly_like_an_uninterrupted_one(
 
 
 @pytest.mark.slow
-def test_same_config_and_seed_give_identical_metrics(tiny_cfg, tmp_path):
-    first = seq2seq.train(tiny_cfg("model.dropout=0.1"), run_dir=str(tmp_path / "a"))
-    second = seq2seq.train(tiny_cfg("model.dropout=0.1"), run_dir=str(tmp_path / "b"))
-    assert (tmp_path / "a" / "metrics.json").read_text() == (
-        tmp_path / "b" / "metrics.json"
-    ).read_text()
+def test_same_config_and_seed_give_identical_metrics(finished_run, tiny_cfg, tmp_path):
+    # The first of the two runs is the shared finished run, trained with the same config.
+    run_dir, first = finished_run
+    second = seq2seq.train(tiny_cfg(*DROPOUT), run_dir=str(tmp_path / "b"))
+    assert (run_dir / "metrics.json").read_text() == (tmp_path / "b" / "metrics.json").read_text()
     assert first == second
 
 
 # --- nothing already saved is lost --------------------------------------------------------
 
 
+#: The finished run's one change to TINY: dropout on, so that the determinism test's
+#: comparison with it covers the dropout's random generators too.
+DROPOUT = ("model.dropout=0.1",)
+
+
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory, data_dir):
-    """One finished tiny run; the tests below only try to overwrite or resume it."""
+    """One finished tiny run (and the metrics its train returned); the tests below only try
+    to overwrite or resume it, or train its config again."""
     run_dir = tmp_path_factory.mktemp("finished")
-    seq2seq.train(compose_config([*TINY, f"data_dir={data_dir}"]), run_dir=str(run_dir))
-    return run_dir
+    metrics = seq2seq.train(
+        compose_config([*TINY, *DROPOUT, f"data_dir={data_dir}"]), run_dir=str(run_dir)
+    )
+    return run_dir, metrics
 
 
 def snapshot(run_dir):
@@ -166,6 +173,7 @@ def snapshot(run_dir):
 
 
 def test_second_run_in_the_same_directory_is_refused_and_overwrites_nothing(finished_run, tiny_cfg):
+    finished_run, _ = finished_run
     before = snapshot(finished_run)
     with pytest.raises(
         UserError, match="already holds a run .metrics.json.; pass trainer.resume=true"
@@ -175,6 +183,7 @@ def test_second_run_in_the_same_directory_is_refused_and_overwrites_nothing(fini
 
 
 def test_second_run_from_the_command_line_is_refused_in_one_line(finished_run, data_dir):
+    finished_run, _ = finished_run
     before = snapshot(finished_run)
     result = run_script("train.py", *TINY, f"data_dir={data_dir}", f"hydra.run.dir={finished_run}")
     assert result.returncode == 2
@@ -189,13 +198,17 @@ def test_second_run_from_the_command_line_is_refused_in_one_line(finished_run, d
 
 
 def test_resuming_with_another_config_is_refused_naming_the_key(finished_run, tiny_cfg):
+    finished_run, _ = finished_run
     with pytest.raises(UserError, match="started with model.units=16, not 32"):
-        seq2seq.train(tiny_cfg("trainer.resume=true", "model.units=32"), run_dir=str(finished_run))
+        seq2seq.train(
+            tiny_cfg(*DROPOUT, "trainer.resume=true", "model.units=32"), run_dir=str(finished_run)
+        )
 
 
 def test_resuming_a_finished_run_changes_nothing(finished_run, tiny_cfg):
+    finished_run, _ = finished_run
     before = snapshot(finished_run)
-    metrics = seq2seq.train(tiny_cfg("trainer.resume=true"), run_dir=str(finished_run))
+    metrics = seq2seq.train(tiny_cfg(*DROPOUT, "trainer.resume=true"), run_dir=str(finished_run))
     assert metrics == json.loads((finished_run / "metrics.json").read_text())
     assert snapshot(finished_run) == before
 
