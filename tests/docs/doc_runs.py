@@ -77,6 +77,10 @@ TINY_RUN = (
     "logging.images=false",
     "logging.samples=0",
     "logging.histogram_freq=0",
+    # Not auto, which on a CPU with AMX or AVX-512 BF16 times both precisions (about 14 s
+    # a run there, each documented model once): as conftest's TINY, and
+    # tests/training/test_precision_choice.py runs auto.
+    "trainer.precision=float32",
 )
 
 
