@@ -142,6 +142,7 @@ def test_the_sample_file_trains_to_high_exact_match_and_decodes_with_its_vocabul
             "model.embedding_dim=32",
             "trainer.batch_size=32",
             "trainer.epochs=6",
+            "trainer.precision=float32",  # not auto: its timing costs seconds, its pick varies
             "logging.images=false",
             "logging.histogram_freq=0",
         ]
