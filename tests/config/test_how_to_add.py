@@ -147,6 +147,7 @@ def added(tmp_path_factory):
                               "trainer.early_stopping.monitor=val/length_ratio",
                               "optimized_metric=val/length_ratio", "logging.images=false",
                               "logging.samples=0", "logging.histogram_freq=0",
+                              "trainer.precision=float32",  # not auto: its timing costs seconds
                               f"data_dir={root}"])  # fmt: skip
         run_dir = root / "run"
         metrics = seq2seq.train(cfg, run_dir=str(run_dir))
