@@ -105,7 +105,8 @@ def test_debug_on_a_large_file_of_pairs_trains_four_steps_and_holds_out_64_sourc
     held_out = write_pairs(tmp_path / "val.tsv", 500, start=20_000)
     cfg = compose_config(
         ["debug=fast", "task=tsv", f"task.train_path={path}", f"task.val_path={held_out}",
-         "model.units=16", "model.embedding_dim=8", f"data_dir={tmp_path / 'data'}"]
+         "model.units=16", "model.embedding_dim=8", f"data_dir={tmp_path / 'data'}",
+         "trainer.precision=float32"]  # not auto: timing both precisions costs seconds
     )  # fmt: skip
     validate(cfg)
     seq2seq.train(cfg, run_dir=str(tmp_path / "run"))
