@@ -19,6 +19,7 @@ SETTING = (
     "model.units=16", "model.embedding_dim=8", "trainer.batch_size=32", "trainer.epochs=2",
     "trainer.early_stopping.monitor=off", "logging.samples=0", "logging.images=false",
     "logging.histogram_freq=0",
+    "trainer.precision=float32",  # not auto: it times both precisions per model, seconds each
 )  # fmt: skip
 
 
