@@ -212,7 +212,6 @@ def test_predict_counts_symbols_the_vocabulary_lacks_or_refuses_them(text_run, c
 SERVE_BEAM = """
 import json, sys
 import tensorflow as tf
-from edit_distance import levenshtein
 if sys.argv[3] == "subword":
     import tensorflow_text  # registers the SentencePiece op (no seq2seq)
 loaded = tf.saved_model.load(sys.argv[1])
