@@ -29,11 +29,11 @@ lint: $(STAMP)
 # Two workers; tests sharing a trained run stay in one file, hence one worker.
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
-## make test PYTEST_ARGS="-k config"   (the whole suite, under 8 minutes on 2 cores)
+## make test PYTEST_ARGS="-k config"   (the whole suite; budget 8 minutes on 2 cores, measured: docs/testing.md)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## Everything but the tests that train to convergence (under 2 minutes on 2 cores).
+## Everything but the tests that train to convergence (budget 2 minutes on 2 cores, measured: docs/testing.md).
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS) -m "not slow"
 
