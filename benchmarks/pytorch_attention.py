@@ -22,7 +22,15 @@ import argparse
 import statistics
 import time
 
-from pytorch_reference import Reference, _torch, add_common, load, report, tensors
+from pytorch_reference import (
+    Reference,
+    _torch,
+    add_common,
+    load,
+    report,
+    tensors,
+    warmed_seconds,
+)
 
 from seq2seq_config.tokens import BOS_ID
 
@@ -155,12 +163,7 @@ def main():
         seconds.append(time.perf_counter() - start)
     steps = [int(data[f"e{e}_batches"]) for e in range(1, int(data["epochs"]))]
     held = torch.from_numpy(data["val_source"])
-    reference.greedy(held, args.greedy_steps)  # warm-up
-    decoding = []
-    for _ in range(args.repeats):
-        start = time.perf_counter()
-        reference.greedy(held, args.greedy_steps)
-        decoding.append(time.perf_counter() - start)
+    decoding = warmed_seconds(lambda: reference.greedy(held, args.greedy_steps), args.repeats)
     figures = {
         "parameters": reference.parameter_count(),
         "packed": not args.unpacked,

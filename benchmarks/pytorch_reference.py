@@ -233,13 +233,19 @@ def greedy_rate(data: dict, args) -> dict:
         *(int(n) for n in data["sizes"]), units=args.units, embedding_dim=args.embedding_dim
     )
     source = reference.torch.from_numpy(data["source"].astype(np.int64))
-    reference.greedy(source, args.steps)  # warm-up
-    seconds = []
-    for _ in range(args.repeats):
-        start = time.perf_counter()
-        reference.greedy(source, args.steps)
-        seconds.append(time.perf_counter() - start)
+    seconds = warmed_seconds(lambda: reference.greedy(source, args.steps), args.repeats)
     return {"sequences_per_second": len(source) / statistics.median(seconds)}
+
+
+def warmed_seconds(function, repeats: int) -> list:
+    """Seconds of each of `repeats` calls of `function`, after one untimed warm-up call."""
+    function()
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        seconds.append(time.perf_counter() - start)
+    return seconds
 
 
 def load(path) -> dict:
