@@ -71,6 +71,9 @@ def make_optimizer(trainer_cfg, total_steps: int) -> keras.optimizers.Optimizer:
                 "clipnorm": trainer_cfg.clipnorm,
                 # Keras takes None, or an integer >= 2.
                 "gradient_accumulation_steps": accumulate if accumulate > 1 else None,
+                # Keras' own moving average (seq2seq/training/ema.py swaps it in to be read).
+                "use_ema": trainer_cfg.ema_momentum is not None,
+                "ema_momentum": trainer_cfg.ema_momentum or 0.99,
             },
         }
     )

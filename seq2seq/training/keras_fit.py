@@ -8,6 +8,7 @@ from pathlib import Path
 from seq2seq.data import pipeline
 from seq2seq.training import checkpoints
 from seq2seq.training.callbacks import EpochClock
+from seq2seq.training.ema import swap, uses_ema
 from seq2seq.training.finish import Metrics, write_run_record
 from seq2seq.training.progress import keras_verbose
 from seq2seq.training.run import TrainingRun
@@ -32,6 +33,8 @@ def _resume(model, run_dir: Path, epochs: int, steps_per_epoch: int) -> dict | N
     if state is not None:
         try:
             state = checkpoints.restore(model, directory, state)
+            if uses_ema(model):  # saved with the average in the model (ema.py)
+                swap(model)
         except ValueError as error:
             raise UserError(
                 f"trainer.resume=true: {error}; start the run again in another directory"

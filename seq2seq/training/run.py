@@ -28,6 +28,7 @@ from seq2seq.training.callbacks import (
     TensorBoardExtras,
 )
 from seq2seq.training.compile import compile_model, warmup_steps
+from seq2seq.training.ema import EmaIn, EmaOut
 from seq2seq.training.finish import Metrics, decoding_evaluator, save_and_measure
 from seq2seq.training.progress import ProgressLog
 from seq2seq_config.run.names import CHECKPOINTS_DIR, TENSORBOARD_DIR
@@ -143,7 +144,10 @@ class TrainingRun:
             histogram_freq=cfg.logging.histogram_freq,
             write_graph=False,
         )
+        ema = cfg.trainer.ema_momentum is not None
         return [
+            # First: every callback up to the checkpoint reads the moving average.
+            *([EmaIn()] if ema else []),
             StopOnNonFiniteLoss(run_dir / CHECKPOINTS_DIR),
             GreedyValidation(self.evaluator, self.task_data.val),
             *([best] if best is not None else []),
@@ -183,6 +187,7 @@ class TrainingRun:
                     else None
                 ),
             ),
+            *([EmaOut()] if ema else []),
         ]
 
     def stopped_already(self) -> bool:

@@ -8,6 +8,7 @@ from seq2seq.data.splits import Split
 from seq2seq.evaluation import length_bound
 from seq2seq.evaluation.decoding import greedy_decode
 from seq2seq.training import tensorboard_images, tensorboard_summaries
+from seq2seq.training.ema import averaged
 from seq2seq_config.config.schema import STEP_VALIDATION_SOURCES
 
 #: About how many points of the training figures each epoch adds to the step-level
@@ -206,7 +207,8 @@ class StepValidation(keras.callbacks.Callback):
         self.taken = taken
 
     def _write(self, step: int) -> None:
-        figures = self.evaluator(self.subset)
+        with averaged(self.model):  # what the epoch's validation reads (ema.py)
+            figures = self.evaluator(self.subset)
         with self.tensorboard._val_writer.as_default(step=step):
             for name, value in figures.items():
                 if name not in _NOT_STEP_FIGURES and isinstance(value, float):

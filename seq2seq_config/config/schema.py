@@ -164,6 +164,14 @@ class TrainerConfig:
         exclusive_minimum=True,
         help="Gradient clipping by global norm; null turns it off.",
     )
+    ema_momentum: float | None = number(
+        None,
+        minimum=0.0,
+        maximum=1.0,
+        exclusive_minimum=True,
+        exclusive_maximum=True,
+        help="Keep an exponential moving average of the weights with this momentum, e.g. 0.999 (Keras' optimizer `use_ema`): validation, TensorBoard, checkpoints, averaging and the final model read the average, training updates the weights; null: off.",
+    )
     optimizer: str = one_of(
         "adam",
         ("adam", "adamw", "nadam", "rmsprop", "sgd"),

@@ -167,6 +167,8 @@ def _check_trainer(trainer) -> None:
             "trainer.resume": (trainer.resume, False),
             "trainer.steps_per_execution": (trainer.steps_per_execution, 1),
             "trainer.precision": (trainer.precision, "auto", "float32", "mixed_bfloat16"),
+            # Its loop has no epoch-end swap of the average into the model (ema.py).
+            "trainer.ema_momentum": (trainer.ema_momentum, None),
         }
         for key, (value, *allowed) in unsupported.items():
             if value not in allowed:
