@@ -1,6 +1,6 @@
 """The console scripts an installation puts on the PATH: `seq2seq-train`,
-`seq2seq-evaluate`, `seq2seq-predict`, `seq2seq-score` and `seq2seq-modes` (pyproject.toml's
-`[project.scripts]`).
+`seq2seq-evaluate`, `seq2seq-predict`, `seq2seq-score`, `seq2seq-modes` and `seq2seq-runs`
+(pyproject.toml's `[project.scripts]`).
 
 Each takes what `python train.py` and `python -m seq2seq.evaluate|predict|score|modes` take,
 from any directory, and `--version`. `--version` is answered here, before the command's
@@ -11,6 +11,7 @@ module loads: the four that load a model import TensorFlow (seconds), and Hydra'
 import sys
 
 from seq2seq_config.cli.runner import run_cli
+from seq2seq_config.cli.runs import main as runs_main
 from seq2seq_config.cli.train import main as train_main
 from seq2seq_config.version import exit_if_version
 
@@ -54,3 +55,10 @@ def modes() -> None:
     from seq2seq.modes import main  # noqa: PLC0415 - TensorFlow loads after --version
 
     sys.exit(main())
+
+
+def runs() -> None:
+    """`seq2seq-runs [DIR ...]`: every run under the directories in one table, read from
+    their files (`seq2seq_config.cli.runs`; no TensorFlow)."""
+    exit_if_version(sys.argv[1:])
+    sys.exit(runs_main())

@@ -28,9 +28,11 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, open_dict
 
 from conftest import write_cmudict_split
+from run_dirs import local_time, write_run
 from seq2seq_config import CONFIG_DIR, register_configs, validate
 from seq2seq_config.cli.runner import check_output_dirs
 from seq2seq_config.config.task_defaults import with_task_defaults
+from seq2seq_config.run.names import RUN_RECORD
 
 #: The documented training commands the tests run for real, in a tiny form: the runs
 #: that the documented evaluate and predict lines name are theirs.
@@ -120,6 +122,47 @@ def make_workspace(path: Path) -> Path:
     for name, text in config_files().items():
         (path / name).parent.mkdir(parents=True, exist_ok=True)
         (path / name).write_text(text)
+    return path
+
+
+def write_listed_runs(path: Path) -> Path:
+    """Writes, under `path`, the runs that docs/experiments.md's `seq2seq-runs` lines list,
+    at the times its example shows: the sweep shown above it (`model=lstm,attention
+    model.units=32,64`), a run fine-tuned from its last job with three epochs averaged, an
+    interrupted run, and a damaged one (its run.json cut short by a copy).
+
+    Returns:
+        `path`, the working directory the lines run in.
+    """
+    sweep = path / "multirun" / "2026-12-07" / "10-03-11"
+    jobs = [
+        ("lstm", 32, (0.515, 0.91), (0.495, 0.93), 27.23),
+        ("lstm", 64, (0.71, 0.55), (0.69, 0.58), 27.4),
+        ("attention", 32, (0.995, 0.04), (0.99, 0.05), 23.95),
+        ("attention", 64, (0.995, 0.03), (0.995, 0.03), 29.31),
+    ]
+    for number, (model, units, val, test, seconds) in enumerate(jobs):
+        write_run(
+            sweep / str(number), overrides=[f"model={model}", f"model.units={units}"],
+            units=units, val=val, test=test, when=local_time(2026, 12, 7, 10, 4 + number // 2),
+            train_seconds=seconds,
+        )  # fmt: skip
+    outputs = path / "outputs" / "2026-12-07"
+    write_run(
+        outputs / "11-20-05", units=64, val=(0.98, 0.07), test=(0.975, 0.08), epochs=8,
+        overrides=["model=attention", "model.units=64", "task=tsv", "task.path=my_pairs.tsv",
+                   "trainer.init_from=multirun/2026-12-07/10-03-11/3"],
+        init_from=str(sweep / "3"), averaged_epochs=[6, 7, 8], train_seconds=755.2,
+        when=local_time(2026, 12, 7, 11, 33),
+    )  # fmt: skip
+    write_run(
+        outputs / "12-02-44", status="interrupted", units=512, epochs=7,
+        overrides=["model.units=512", "trainer.epochs=50"], when=local_time(2026, 12, 7, 12, 9),
+    )  # fmt: skip
+    damaged = write_run(outputs / "09-12-40", status="failed", when=local_time(2026, 12, 7, 9, 20))
+    record = damaged / RUN_RECORD
+    record.write_text(record.read_text()[:30])
+    os.utime(record, (local_time(2026, 12, 7, 9, 20),) * 2)
     return path
 
 

@@ -22,6 +22,7 @@ MODULES = {
     "seq2seq.predict": "predict",
     "seq2seq.score": "score",
     "seq2seq.modes": "modes",
+    "seq2seq_config.cli.runs": "runs",
 }
 SCRIPTS = {
     "seq2seq-train": "train",
@@ -29,6 +30,7 @@ SCRIPTS = {
     "seq2seq-predict": "predict",
     "seq2seq-score": "score",
     "seq2seq-modes": "modes",
+    "seq2seq-runs": "runs",
 }
 #: Commands the docs show but the tests do not run (they install, lint, serve, time or
 #: draw): a program, or a program and its first argument. Anything else that is not one
@@ -61,8 +63,8 @@ class Command:
     Attributes:
         where: `FILE:LINE` of its first line, for messages.
         text: the line as written, continuations joined.
-        kind: `train`, `evaluate`, `predict`, `score`, `modes`, `shown` (never run) or
-            `unknown`.
+        kind: `train`, `evaluate`, `predict`, `score`, `modes`, `runs`, `shown` (never
+            run) or `unknown`.
         args: its arguments after the program, split as the shell splits them.
         env: its environment prefix (`TF_CONFIG=...`).
         output: the lines a `$ command` block shows it printing.

@@ -2,6 +2,8 @@
 error they show is the one the command prints: a documented command cannot drift from
 the code. (The commands run for real, in a tiny form: `test_documented_runs.py`.)"""
 
+import contextlib
+import io
 import re
 
 import pytest
@@ -15,10 +17,12 @@ from doc_runs import (
     same_command,
     shell,
     validated_train_configs,
+    write_listed_runs,
 )
 from documented import commands_of, documented_commands, hydra_command_line, of_kind
 
 from seq2seq_config import compose_config
+from seq2seq_config.cli.runs import main as runs_main
 from seq2seq_config.config.command_schema import EvaluateConfig, PredictConfig, ScoreConfig
 from seq2seq_config.config.constraints import check_fields
 
@@ -28,6 +32,7 @@ FAILING = [command for command in TRAIN if command.error]
 WORKING = [command for command in TRAIN if not command.error]
 COMMANDS = of_kind("evaluate", "predict", "score")
 SCHEMAS = {"evaluate": EvaluateConfig, "predict": PredictConfig, "score": ScoreConfig}
+LISTINGS = of_kind("runs")
 
 
 def ids(commands):
@@ -94,7 +99,7 @@ def test_only_the_machines_figures_of_an_error_may_differ():
 
 def test_the_docs_show_commands_of_every_kind():
     kinds = {command.kind for command in documented_commands()}
-    assert {"train", "evaluate", "predict", "score", "modes"} <= kinds
+    assert {"train", "evaluate", "predict", "score", "modes", "runs"} <= kinds
     assert len(TRAIN) > 30 and len(FAILING) >= 5
 
 
@@ -149,3 +154,29 @@ def test_a_documented_evaluate_predict_or_score_command_composes(command, worksp
             check_fields(cfg, SCHEMAS[command.kind], prefix="")
         except Exception as error:  # noqa: BLE001 - any failure is the line's, named
             raise AssertionError(f"{command}: {type(error).__name__}: {error}") from error
+
+
+@pytest.fixture(scope="module")
+def listed_runs(tmp_path_factory):
+    """A working directory with the runs the documented `seq2seq-runs` lines list."""
+    return write_listed_runs(tmp_path_factory.mktemp("listed_runs"))
+
+
+@pytest.mark.parametrize("command", LISTINGS, ids=ids(LISTINGS))
+def test_a_documented_runs_command_prints_what_the_docs_show(command, listed_runs):
+    out, err = io.StringIO(), io.StringIO()
+    with shell(listed_runs, command.env), contextlib.redirect_stdout(out):
+        with contextlib.redirect_stderr(err):
+            try:
+                status = runs_main(list(command.args))
+            except SystemExit as stop:
+                status = stop.code
+    if command.error:
+        assert status == 2, f"{command}: exit status {status}"
+        assert err.getvalue().splitlines() == list(command.error), err.getvalue()
+        return
+    assert status == 0, f"{command}: exit status {status}: {err.getvalue()}"
+    printed = out.getvalue().splitlines()
+    assert len(printed) > 1, f"{command}: printed {printed}"  # a header and a run at least
+    if command.output:
+        assert printed == list(command.output), f"{command}: printed\n" + "\n".join(printed)

@@ -38,6 +38,7 @@ COMMANDS = (
     "seq2seq-predict",
     "seq2seq-score",
     "seq2seq-modes",
+    "seq2seq-runs",
 )
 #: A user's own experiment, in the config directory they pass with --config-dir: the
 #: shipped sample of pairs (`task=tsv` without a file), at the tiny sizes that apply to a
