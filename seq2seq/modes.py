@@ -9,11 +9,15 @@ framework relies on and says which hold; the exit status is 1 if any does not.
 import sys
 from collections.abc import Callable
 
-import keras
 import numpy as np
 
+from seq2seq_config.cli.quiet import filter_tensorflow_noise
 from seq2seq_config.cli.runner import OneLineArgumentParser
 from seq2seq_config.version import version_line
+
+if __name__ == "__main__":  # a command's process: TensorFlow's start-up lines filtered
+    filter_tensorflow_noise()
+import keras  # noqa: E402 - after the filter, which must see TensorFlow load
 
 EXAMPLE = np.array([0.1, 0.2, 0.3], dtype="float32").reshape(1, 3, 1)
 MODES = [(False, False), (True, False), (False, True), (True, True)]

@@ -34,6 +34,7 @@ from seq2seq_config.config.constraints import (
     Range,
 )
 from seq2seq_config.config.schema import TrainConfig
+from seq2seq_config.config.schema_walk import groups
 from seq2seq_config.config.task_defaults import DEFAULTS, SOLVED, TSV_SAMPLE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,22 +131,6 @@ def help_text(command: str, key: str, field: dataclasses.Field) -> str:
     if extra:
         help_ = f"{help_.rstrip('.')}; {extra}."
     return help_.replace("|", "\\|")
-
-
-def groups(schema: type, prefix: str = "") -> list:
-    """(prefix, [leaf fields]) of a schema and of each nested group, in the schema's order."""
-    leaves, nested = [], []
-    for field in dataclasses.fields(schema):
-        if dataclasses.is_dataclass(field.type):
-            nested.extend(groups(field.type, f"{prefix}{field.name}."))
-        else:
-            leaves.append(field)
-    return ([(prefix, leaves)] if leaves else []) + nested
-
-
-def keys(schema: type) -> list:
-    """Every leaf key of a schema, dotted."""
-    return [f"{prefix}{field.name}" for prefix, leaves in groups(schema) for field in leaves]
 
 
 def table(command: str, prefix: str, leaves: list) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 import keras
 from omegaconf import DictConfig, OmegaConf
 
+from seq2seq import registered  # noqa: F401 - the classes model.keras names
 from seq2seq.data.vocabulary import Vocabularies, Vocabulary
 from seq2seq.evaluation import length_bound
 from seq2seq.evaluation.ensemble import Ensemble, source_id_map

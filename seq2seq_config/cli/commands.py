@@ -3,29 +3,73 @@
 (pyproject.toml's `[project.scripts]`).
 
 Each takes what `python train.py` and `python -m seq2seq.evaluate|predict|score|modes` take,
-from any directory, and `--version`. `--version` is answered here, before the command's
-module loads: the four that load a model import TensorFlow (seconds), and Hydra's own
-`--version` names Hydra's.
+from any directory, `--version` and `--help`. `--version` is answered here, before the
+command's module loads (Hydra's own `--version` names Hydra's); `evaluate`, `predict` and
+`score` go through `seq2seq_config.cli.command.run_command` with the `Command` each is
+described by below, which checks the config before TensorFlow loads.
 """
 
 import sys
 
+from seq2seq_config.cli.command import Command
+from seq2seq_config.cli.quiet import filter_tensorflow_noise
 from seq2seq_config.cli.runner import run_cli
 from seq2seq_config.cli.runs import main as runs_main
 from seq2seq_config.cli.train import main as train_main
+from seq2seq_config.config.command_schema import EvaluateConfig, PredictConfig, ScoreConfig
+from seq2seq_config.config.command_validation import (
+    validate_evaluate,
+    validate_predict,
+    validate_score,
+)
 from seq2seq_config.version import exit_if_version
+
+EVALUATE = Command(
+    name="seq2seq-evaluate",
+    module="seq2seq.evaluate",
+    config_name="evaluate",
+    schema=EvaluateConfig,
+    example="run_dir=DIR",
+    about="Measures a finished run on its test split (split=val: validation; eval.file=PATH: "
+    "another file's pairs): prints a table, writes a report and every example under the "
+    "run directory, logs the figures to TensorBoard. decoding=beam|sample chooses the "
+    "strategy; ensemble=[DIR2,DIR3] decodes with more runs. docs/decoding.md.",
+    check=validate_evaluate,
+)
+PREDICT = Command(
+    name="seq2seq-predict",
+    module="seq2seq.predict",
+    config_name="predict",
+    schema=PredictConfig,
+    example='run_dir=DIR input="3 1 4 1 5"',
+    about="Decodes each line of input (or input_file=PATH) with a finished run and writes "
+    "one output a line (decoding.n_best=K: the K best, as TSV). docs/decoding.md.",
+    check=validate_predict,
+)
+SCORE = Command(
+    name="seq2seq-score",
+    module="seq2seq.score",
+    config_name="score",
+    schema=ScoreConfig,
+    example="run_dir=DIR input_file=pairs.tsv",
+    about="Writes each source<TAB>target pair's log-probability under a finished run's "
+    "model, one TSV line a pair. docs/decoding.md.",
+    check=validate_score,
+)
 
 
 def train() -> None:
     """`seq2seq-train`: composes and checks the config, then trains (see
     `seq2seq_config.cli.train`)."""
     exit_if_version(sys.argv[1:])
+    filter_tensorflow_noise()
     run_cli(train_main)
 
 
 def evaluate() -> None:
     """`seq2seq-evaluate run_dir=DIR ...`: measures a finished run (`seq2seq.evaluate`)."""
     exit_if_version(sys.argv[1:])
+    filter_tensorflow_noise()
     from seq2seq.evaluate import main  # noqa: PLC0415 - TensorFlow loads after --version
 
     sys.exit(main())
@@ -35,6 +79,7 @@ def predict() -> None:
     """`seq2seq-predict run_dir=DIR input=...`: decodes with a finished run
     (`seq2seq.predict`)."""
     exit_if_version(sys.argv[1:])
+    filter_tensorflow_noise()
     from seq2seq.predict import main  # noqa: PLC0415 - TensorFlow loads after --version
 
     sys.exit(main())
@@ -44,6 +89,7 @@ def score() -> None:
     """`seq2seq-score run_dir=DIR input_file=pairs.tsv`: each pair's log-probability under a
     finished run's model (`seq2seq.score`)."""
     exit_if_version(sys.argv[1:])
+    filter_tensorflow_noise()
     from seq2seq.score import main  # noqa: PLC0415 - TensorFlow loads after --version
 
     sys.exit(main())
@@ -52,6 +98,7 @@ def score() -> None:
 def modes() -> None:
     """`seq2seq-modes`: the four LSTM output modes (`seq2seq.modes`)."""
     exit_if_version(sys.argv[1:])
+    filter_tensorflow_noise()
     from seq2seq.modes import main  # noqa: PLC0415 - TensorFlow loads after --version
 
     sys.exit(main())

@@ -17,7 +17,7 @@ from seq2seq.data.vocabulary import UNKNOWN, Vocabulary
 from seq2seq.evaluation.decoding import decode, decoding_options
 from seq2seq.evaluation.evaluator import Evaluator
 from seq2seq.model.families import OPTIONS
-from seq2seq.predict import parse_inputs
+from seq2seq.serving.predict_run import parse_inputs
 from seq2seq.training import distribute
 from seq2seq.training.compile import dtype_policy, make_optimizer, precision_on_this_machine
 from seq2seq_config import ConfigError, UserError, compose_config, validate

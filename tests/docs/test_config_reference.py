@@ -10,6 +10,7 @@ from documented import ROOT
 from seq2seq_config.config.command_schema import EvaluateConfig, PredictConfig, ScoreConfig
 from seq2seq_config.config.constraints import HELP
 from seq2seq_config.config.schema import TrainConfig
+from seq2seq_config.config.schema_walk import keys
 
 SCHEMAS = {
     "train": TrainConfig,
@@ -55,7 +56,7 @@ def test_every_schema_field_has_help_and_a_row(generator):
             shown = f"| `{key}` |" in reference
             # predict's decoding.* keys are evaluate's, shown once.
             assert shown, f"{command} {key}: not in the generated reference"
-        assert sorted(generator.keys(schema)) == sorted(key for key, _ in leaf_fields(schema))
+        assert sorted(keys(schema)) == sorted(key for key, _ in leaf_fields(schema))
 
 
 def test_null_defaults_say_what_they_become(generator):

@@ -8,7 +8,6 @@ import pytest
 import tensorflow as tf
 from omegaconf import OmegaConf
 
-from seq2seq import predict
 from seq2seq.data.splits import Split
 from seq2seq.data.vocabulary import BOS_ID, EOS_ID, PAD_ID, Vocabulary
 from seq2seq.evaluation import length_bound
@@ -16,6 +15,7 @@ from seq2seq.evaluation.decoding import greedy_search
 from seq2seq.evaluation.evaluator import Evaluator
 from seq2seq.evaluation.length_bound import DEFAULT, LengthBound
 from seq2seq.evaluation.sequences import decode_sequences
+from seq2seq.serving.predict_run import truncation_summary
 from seq2seq_config.config.command_schema import DecodingConfig
 
 
@@ -179,13 +179,13 @@ def test_predict_gives_the_same_outputs_in_any_batch_and_its_summary_counts_the_
     texts = [VOCAB.decode_text(h[0][0]) for h in together]
     assert texts == ["ab", "abcabc", "xy", "abca"]
     assert [VOCAB.decode_text(h[0][0]) for h in one_by_one] == texts
-    (line,) = predict.truncation_summary(together, sequences, DEFAULT, "in.txt")
+    (line,) = truncation_summary(together, sequences, DEFAULT, "in.txt")
     assert line.startswith("warning: 1 of 4 outputs reached the length bound without ending")
     assert "in.txt line 4 (4 tokens)" in line
     short = decode_sequences(model, sequences, decoding(3), 4, LengthBound.fixed(3))
     assert [VOCAB.decode_text(h[0][0]) for h in short] == ["ab", "abc", "xy", "abc"]
-    assert predict.truncation_summary(short, sequences, LengthBound.fixed(3), "input")[
-        0
-    ].startswith("warning: 2 of 4 outputs")
-    assert predict.truncation_summary(together[:1], sequences, DEFAULT, "input") == []
+    assert truncation_summary(short, sequences, LengthBound.fixed(3), "input")[0].startswith(
+        "warning: 2 of 4 outputs"
+    )
+    assert truncation_summary(together[:1], sequences, DEFAULT, "input") == []
     assert BOS_ID not in together[0][0][0]

@@ -7,10 +7,10 @@ import pytest
 import sacrebleu
 
 import seq2seq
-from seq2seq import evaluate
 from seq2seq.data import held_out
 from seq2seq.evaluation import text_metrics
 from seq2seq.evaluation.sequences import decode_sequences
+from seq2seq.serving.evaluate_run import evaluate_run
 from seq2seq.serving.finished_run import load_run
 from seq2seq_config import compose_config
 
@@ -71,7 +71,7 @@ def test_the_any_figures_match_a_brute_force_count(multi_run):
     run_dir, _ = multi_run
     run = load_run(run_dir)
     split = held_out.load_split(run_dir, "test", run.vocabs)
-    report = evaluate.evaluate_run(compose_config([f"run_dir={run_dir}"], config_name="evaluate"))
+    report = evaluate_run(compose_config([f"run_dir={run_dir}"], config_name="evaluate"))
     figures = report["split"]
     hypotheses = [h[0] for h in _outputs(run_dir, split)]
     assert figures["exact_match_any"] == pytest.approx(
@@ -91,9 +91,9 @@ def test_the_oracle_counts_any_of_the_n_best(multi_run):
     run = load_run(run_dir)
     split = held_out.load_split(run_dir, "test", run.vocabs)
     beam = ("decoding=beam", "decoding.beam_size=3", "decoding.n_best=3")
-    report = evaluate.evaluate_run(
-        compose_config([f"run_dir={run_dir}", *beam], config_name="evaluate")
-    )["split"]
+    report = evaluate_run(compose_config([f"run_dir={run_dir}", *beam], config_name="evaluate"))[
+        "split"
+    ]
     n_best = _outputs(run_dir, split, *beam)
     assert all(len(h) == 3 for h in n_best)
     oracle = np.mean([any(h in refs for h in hyps) for hyps, refs in zip(n_best, split.references)])
@@ -108,7 +108,7 @@ def test_scores_of_texts_are_evaluates_figures(multi_run):
     run_dir, _ = multi_run
     run = load_run(run_dir)
     split = held_out.load_split(run_dir, "test", run.vocabs)
-    figures = evaluate.evaluate_run(compose_config([f"run_dir={run_dir}"], config_name="evaluate"))
+    figures = evaluate_run(compose_config([f"run_dir={run_dir}"], config_name="evaluate"))
     hypotheses = [h[0] for h in _outputs(run_dir, split)]
     scores = text_metrics.scores_of_texts(hypotheses, split.references)
     assert any(len(r) > 1 for r in split.references)
@@ -149,6 +149,6 @@ def test_closest_reference_error_rate():
 def test_a_generated_task_has_one_reference_and_equal_figures(trained_run):
     run_dir, _ = trained_run
     cfg = compose_config([f"run_dir={run_dir}", "eval.size=20"], config_name="evaluate")
-    for part in (evaluate.evaluate_run(cfg)["split"],):
+    for part in (evaluate_run(cfg)["split"],):
         assert part["exact_match_any"] == part["exact_match"]
         assert part["token_error_rate_any"] == pytest.approx(part["token_error_rate"])

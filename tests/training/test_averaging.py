@@ -68,7 +68,7 @@ def test_the_final_weights_are_the_mean_of_the_last_checkpoints(averaged_run):
 
 
 def test_metrics_json_measures_the_averaged_model(averaged_run):
-    from seq2seq.evaluate import evaluate_run
+    from seq2seq.serving.evaluate_run import evaluate_run
     from seq2seq_config.config.command_validation import validate_evaluate
 
     run_dir, _ = averaged_run
