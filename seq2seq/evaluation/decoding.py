@@ -27,7 +27,7 @@ from seq2seq.data.vocabulary import BOS_ID, EOS_ID, PAD_ID
 from seq2seq.evaluation import token_rules
 from seq2seq.evaluation.beam_search import beam_search, beam_search_n_best, repeat_beams
 from seq2seq.evaluation.search_loop import StepFn
-from seq2seq_config.config.command_schema import DecodingConfig
+from seq2seq_config.config.command_schema import STRATEGY_KEYS, DecodingConfig
 from seq2seq_config.config.constraints import choices, dispatch_table
 
 
@@ -172,26 +172,32 @@ def _sample_tag(options: dict) -> str:
 
 
 #: Every `decoding.strategy`, by name.
+#: The search functions' keyword for a `decoding` key, where the two differ.
+KEYWORDS = {"length_penalty": "alpha"}
+
+
+def strategy_options(strategy: str) -> dict:
+    """The search function's keywords for a strategy and the `decoding` keys they are read
+    from: the keys whose schema field names it (`STRATEGY_KEYS`, which validation refuses
+    under other strategies), then the token rules every strategy reads."""
+    keys = [key for key, readers in STRATEGY_KEYS.items() if strategy in readers]
+    return {**{KEYWORDS.get(key, key): key for key in keys}, **RULES}
+
+
 DECODING_STRATEGIES: dict[str, Strategy] = dispatch_table(
     "decoding.strategy",
     choices(DecodingConfig, "strategy"),
     {
-        "greedy": Strategy(greedy_search, options=dict(RULES)),
+        "greedy": Strategy(greedy_search, options=strategy_options("greedy")),
         "beam": Strategy(
             beam_search,
-            options={"beam_size": "beam_size", "alpha": "length_penalty", **RULES},
+            options=strategy_options("beam"),
             tag=lambda o: f"{o['beam_size']}-lp{o['alpha']:g}",
             copies=lambda o: o["beam_size"],
         ),
         "sample": Strategy(
             sample,
-            options={
-                "temperature": "temperature",
-                "top_k": "top_k",
-                "seed": "seed",
-                "top_p": "top_p",
-                **RULES,
-            },
+            options=strategy_options("sample"),
             tag=_sample_tag,
         ),
     },

@@ -4,17 +4,20 @@ As in `schema.py`, each field states the values it allows, and everything else r
 them from here.
 """
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from omegaconf import MISSING
 
 from seq2seq_config.config.constraints import (
+    READ_BY,
     described,
     filesystem_path,
     integer,
     number,
     one_of,
     path_list,
+    read_by,
 )
 
 #: The `ensemble` key's help, the same in `evaluate` and `predict`.
@@ -39,44 +42,62 @@ class DecodingConfig:
         ("greedy", "beam", "sample"),
         help="greedy (the most likely token at each step, fed back), beam (the best `beam_size` partial sequences per input) or sample (draws from softmax(logits / temperature)); chosen with `decoding=NAME`.",
     )
-    beam_size: int = integer(5, minimum=1, help="beam: the partial sequences kept per input.")
+    beam_size: int = read_by(
+        ("beam",),
+        integer(5, minimum=1, help="beam: the partial sequences kept per input."),
+    )
     n_best: int = integer(
         1,
         minimum=1,
         help="predict: the best hypotheses of each input to write, with their log-probabilities (beam search only; at most `beam_size`).",
     )
-    length_penalty: float = number(
-        0.0,
-        minimum=0.0,
-        help="beam: GNMT's alpha: hypotheses are ranked by log-probability / ((5 + length) / 6) ** alpha.",
+    length_penalty: float = read_by(
+        ("beam",),
+        number(
+            0.0,
+            minimum=0.0,
+            help="beam: GNMT's alpha: hypotheses are ranked by log-probability / ((5 + length) / 6) ** alpha.",
+        ),
     )
-    temperature: float = number(
-        1.0,
-        minimum=1e-6,
-        help="sample: logits are divided by it; below 1e-6, logits / temperature overflows float32 (sampling is greedy long before).",
+    temperature: float = read_by(
+        ("sample",),
+        number(
+            1.0,
+            minimum=1e-6,
+            help="sample: logits are divided by it; below 1e-6, logits / temperature overflows float32 (sampling is greedy long before).",
+        ),
     )
-    top_k: int = integer(
-        0,
-        minimum=0,
-        help="sample: among the k most likely tokens only; 0 means all; at most the run's target vocabulary's tokens.",
+    top_k: int = read_by(
+        ("sample",),
+        integer(
+            0,
+            minimum=0,
+            help="sample: among the k most likely tokens only; 0 means all; at most the run's target vocabulary's tokens.",
+        ),
     )
     max_len: int | None = integer(
         None,
         minimum=1,
         help="The most tokens to emit, EOS included, for every source; null means the run's length bound, fitted to its training lengths (`length_bound.json`).",
     )
-    seed: int = integer(
-        0,
-        minimum=0,
-        maximum=2**31 - 1,
-        help="sample: seeds sampling (with the step index): the same seed gives the same sequences.",
+    seed: int = read_by(
+        ("sample",),
+        integer(
+            0,
+            minimum=0,
+            maximum=2**31 - 1,
+            help="sample: seeds sampling (with the step index): the same seed gives the same sequences.",
+        ),
     )
-    top_p: float = number(
-        1.0,
-        minimum=0.0,
-        maximum=1.0,
-        exclusive_minimum=True,
-        help="sample: among the smallest set of most likely tokens whose probability reaches p (nucleus sampling), after temperature and top_k; 1 means all. The most likely token is always among them: a p it alone reaches is greedy.",
+    top_p: float = read_by(
+        ("sample",),
+        number(
+            1.0,
+            minimum=0.0,
+            maximum=1.0,
+            exclusive_minimum=True,
+            help="sample: among the smallest set of most likely tokens whose probability reaches p (nucleus sampling), after temperature and top_k; 1 means all. The most likely token is always among them: a p it alone reaches is greedy.",
+        ),
     )
     min_len: int = integer(
         0,
@@ -90,9 +111,14 @@ class DecodingConfig:
     )
 
 
-#: `decoding.*` keys that only some strategies read, and those strategies: a value other
-#: than the key's default with another strategy is refused, never silently ignored.
-STRATEGY_KEYS = {"top_p": ("sample",)}
+#: `decoding.*` keys that only some strategies read, and those strategies (the fields'
+#: `read_by`): a value other than the key's default with another strategy is refused, never
+#: silently ignored; the strategy table (`seq2seq.evaluation.decoding`) passes each to those.
+STRATEGY_KEYS = {
+    schema_field.name: schema_field.metadata[READ_BY]
+    for schema_field in dataclasses.fields(DecodingConfig)
+    if READ_BY in schema_field.metadata
+}
 
 
 @dataclass

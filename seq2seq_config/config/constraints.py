@@ -26,6 +26,8 @@ from seq2seq_config.cli.errors import ConfigError
 ALLOWED = "allowed"
 #: The metadata key under which a field keeps its help text (for the generated reference).
 HELP = "help"
+#: The metadata key under which a `decoding` field names the strategies that read it.
+READ_BY = "read_by"
 
 
 def _number_text(value: float) -> str:
@@ -209,6 +211,15 @@ def number(
     """A schema field holding a finite number within the bounds given."""
     allowed = Range("a number", minimum, maximum, exclusive_minimum, exclusive_maximum)
     return dataclasses.field(default=default, metadata=_metadata(allowed, help))
+
+
+def read_by(strategies: tuple[str, ...], field: Any) -> Any:
+    """A schema field (as `integer`, `number` ... make it) that only `strategies` read: a
+    value away from its default under another strategy is refused (`check_strategy_keys`),
+    and the strategy table passes it to those strategies alone."""
+    return dataclasses.field(
+        default=field.default, metadata={**field.metadata, READ_BY: strategies}
+    )
 
 
 def allowed(schema: type, name: str) -> Any:

@@ -269,6 +269,12 @@ def test_each_strategy_reads_the_keys_validation_lets_it_set():
         (["decoding.top_p=0.9"], "decoding.top_p=0.9: decoding=greedy does not read it; allowed: 1, or decoding=sample"),
         (["decoding=beam", "decoding.top_p=0.5"], "decoding.top_p=0.5: decoding=beam does not read it"),
         (["decoding.min_len=6", "decoding.max_len=6"], "decoding.min_len=6: decoding.max_len=6 leaves no room for EOS after it; allowed: 0 to 5"),
+        # Every key one strategy reads, under another: never passed silently.
+        (["decoding.temperature=0.5"], "decoding.temperature=0.5: decoding=greedy does not read it; allowed: 1, or decoding=sample"),
+        (["decoding.beam_size=3"], "decoding.beam_size=3: decoding=greedy does not read it; allowed: 5, or decoding=beam"),
+        (["decoding=sample", "decoding.length_penalty=0.6"], "decoding.length_penalty=0.6: decoding=sample does not read it; allowed: 0, or decoding=beam"),
+        (["decoding=beam", "decoding.top_k=3"], "decoding.top_k=3: decoding=beam does not read it; allowed: 0, or decoding=sample"),
+        (["decoding.seed=7"], "decoding.seed=7: decoding=greedy does not read it; allowed: 0, or decoding=sample"),
     ],
 )  # fmt: skip
 def test_validation_refuses_what_a_strategy_cannot_honour(overrides, message):
@@ -294,6 +300,10 @@ def test_validation_refuses_values_out_of_range(override, key):
 
 def test_sample_with_its_keys_validates():
     check_strategy_keys(decoding("decoding=sample", "decoding.top_p=0.9", "decoding.min_len=2"))
+    check_strategy_keys(decoding("decoding=sample", "decoding.temperature=0.5", "decoding.seed=3"))
+    check_strategy_keys(
+        decoding("decoding=beam", "decoding.beam_size=3", "decoding.length_penalty=0.6")
+    )
     check_strategy_keys(decoding("decoding=beam", "decoding.no_repeat_ngram_size=3"))
 
 
