@@ -10,14 +10,20 @@ from seq2seq.data.pair_split import texts_of_lines
 from seq2seq.data.tokenizers import TOKENIZER_CLASSES, make_tokenizer, train_subword
 from seq2seq.data.vocabulary import Vocabularies, Vocabulary
 from seq2seq_config.cli.errors import ConfigError
-from seq2seq_config.task.pair_files import subword_sizes
+from seq2seq_config.task.pair_files import subword_sizes, training_file_key
 
 
 def training_pairs(task, path, tokenizers, lines: np.ndarray):
     """`(line number, source, target)` of the training file's lines `lines`, read as the
     task says (bad lines, header, normalization): `texts_of_lines` with the task's keys."""
     return texts_of_lines(
-        path, tokenizers, task.on_bad_line, lines, "task.path", task.header, task.normalize
+        path,
+        tokenizers,
+        task.on_bad_line,
+        lines,
+        training_file_key(task),
+        task.header,
+        task.normalize,
     )
 
 

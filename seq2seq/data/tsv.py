@@ -38,7 +38,12 @@ from seq2seq.data.vocabulary import FIRST_SYMBOL_ID, Vocabularies
 from seq2seq_config.cli.errors import ConfigError
 from seq2seq_config.run.files import atomic_write, atomic_write_text, file_sha256
 from seq2seq_config.run.names import VOCAB_FILE
-from seq2seq_config.task.pair_files import held_out_files, side_tokenizers, training_file
+from seq2seq_config.task.pair_files import (
+    held_out_files,
+    side_tokenizers,
+    training_file,
+    training_file_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +147,8 @@ def _log_left_out(path, counts: dict, repeated_sources: str, prepared: bool) -> 
 
 def _prepare(task, seed: int, path, tokenizers: tuple, store: Path, base) -> None:
     """Passes 1 to 3 (see the module docstring), written to `store`."""
-    scan = Scan(path, tokenizers, task.on_bad_line, "task.path", task.header, task.normalize)
+    key = training_file_key(task)
+    scan = Scan(path, tokenizers, task.on_bad_line, key, task.header, task.normalize)
     plan = SplitPlan(task, seed, scan, tokenizers)
     for split, lines in plan.held_out_lines.items():
         texts = {n: (s, t) for n, s, t in training_pairs(task, path, tokenizers, lines)}

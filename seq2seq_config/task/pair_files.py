@@ -14,6 +14,12 @@ def training_file(task) -> str | None:
     return task.train_path if task.train_path is not None else task.path
 
 
+def training_file_key(task) -> str:
+    """The key that names the training file, as the user typed it: `task.path` only when
+    that older name is the one given (errors name what the user wrote)."""
+    return "task.path" if task.train_path is None and task.path is not None else "task.train_path"
+
+
 def held_out_files(task) -> dict:
     """`{"val": path or None, "test": path or None}`: the held-out splits that have files."""
     return {"val": task.val_path, "test": task.test_path}
@@ -51,11 +57,11 @@ def check_pair_files(task) -> None:
     train = training_file(task)
     if train is None:
         raise ConfigError(
-            "task.path",
+            "task.train_path",
             None,
             "task=tsv needs the file of source<TAB>target lines (task.train_path or task.path)",
         )
-    files = {"task.train_path" if task.train_path else "task.path": train}
+    files = {training_file_key(task): train}
     files.update(
         {f"task.{split}_path": path for split, path in held_out_files(task).items() if path}
     )
@@ -79,7 +85,7 @@ def check_pair_files(task) -> None:
                 f"applies to a subword tokenizer; this side's is {tokenizers[side]}; leave it null",
             )
     stats = scan_pairs(
-        train, tokenizers, task.on_bad_line, "task.path", task.header, task.normalize
+        train, tokenizers, task.on_bad_line, training_file_key(task), task.header, task.normalize
     )
     for key, path in files.items():
         if key in ("task.val_path", "task.test_path"):

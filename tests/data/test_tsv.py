@@ -113,10 +113,20 @@ def test_splits_that_leave_nothing_to_train_are_refused(tmp_path):
     assert error.value.key == "task.val_size"
 
 
-def test_a_missing_file_is_refused_at_composition():
+@pytest.mark.parametrize("key", ["task.path", "task.train_path"])
+def test_a_missing_file_is_refused_at_composition_naming_the_key_typed(key):
     with pytest.raises(ConfigError) as error:
-        validate(compose_config(["task=tsv", "task.path=no/such.tsv"]))
-    assert error.value.key == "task.path"
+        validate(compose_config(["task=tsv", f"{key}=no/such.tsv"]))
+    assert error.value.key == key
+
+
+@pytest.mark.parametrize("key", ["task.path", "task.train_path"])
+def test_an_empty_training_file_is_refused_naming_the_key_typed(key, tmp_path):
+    path = tmp_path / "empty.tsv"
+    path.write_bytes(b"")
+    with pytest.raises(ConfigError) as refused:
+        validate(compose_config(["task=tsv", f"{key}={path}"]))
+    assert refused.value.key == key and "the file is empty" in str(refused.value)
 
 
 def test_a_bad_line_stops_train_py_in_one_line(tmp_path):
