@@ -51,9 +51,9 @@ def evaluate_run(cfg: DictConfig, examples: list | None = None) -> dict[str, obj
         The report: the run (and `ensemble`, the other members, when given), decoding
         settings, the length bound, the split's metrics and the length generalization
         split's metrics (None for a file of pairs), each as the evaluator returns them
-        with `by_length=True` (`Evaluator.__call__`): loss, token_accuracy, exact_match,
-        truncated, token_error_rate, bleu and chrf, and the decoded ones for each target
-        length.
+        with `by_length=True` (`Evaluator.__call__`): the metrics of
+        `seq2seq_config.config.watch_schema.METRICS` (the table in docs/monitoring.md) and
+        `truncated`, and the decoded ones for each target length.
     """
     run = load_run(cfg.run_dir)
     # An ensemble reads run_dir's split through run_dir's vocabularies, as run_dir alone does.

@@ -87,8 +87,8 @@ def save_and_measure(
 
     Returns:
         `{"val": {...}, "test": {...}}`, each split's metrics as the evaluator returns
-        them (`Evaluator.__call__`): loss, token_accuracy, exact_match, truncated and,
-        with the target vocabulary, token_error_rate, bleu and chrf.
+        them (`Evaluator.__call__`): the metrics of `watch_schema.METRICS` (the table in
+        docs/monitoring.md) and `truncated`.
     """
     trainer = cfg.trainer
     evaluator = decoding_evaluator(evaluator)

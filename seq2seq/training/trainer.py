@@ -52,9 +52,9 @@ def train(cfg: DictConfig, run_dir: str | None = None, callbacks: Sequence = ())
 
     Returns:
         `{"val": {...}, "test": {...}}`, each split's metrics as the evaluator returns
-        them (`seq2seq.evaluation.evaluator.Evaluator.__call__`): loss, token_accuracy,
-        exact_match, truncated and, with the target vocabulary, token_error_rate, bleu
-        and chrf.
+        them (`seq2seq.evaluation.evaluator.Evaluator.__call__`): the metrics of
+        `seq2seq_config.config.watch_schema.METRICS` (the table in docs/monitoring.md)
+        and `truncated`.
 
     Raises:
         seq2seq_config.ConfigError: if a config value is not allowed.

@@ -1,5 +1,10 @@
 """Configs: every file composes, every documented key works, bad values are refused."""
 
+import ast
+import io
+import re
+import tokenize
+
 import pytest
 from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
@@ -229,3 +234,54 @@ def test_no_module_of_the_packages_is_over_about_300_lines():
     }
     assert len(sizes) > 20
     assert {name: n for name, n in sizes.items() if n > 320} == {}
+
+
+#: The places that list the metrics because they define them: the table, what fills it, and
+#: the function that computes four of them (its docstring names what it returns).
+METRIC_LISTS = {
+    "seq2seq_config/config/watch_schema.py",
+    "seq2seq/evaluation/evaluator.py",
+    "seq2seq/evaluation/text_metrics.py",
+}
+
+
+def _prose(path) -> str:
+    """A module's docstrings and comments, where a list of the metrics would be prose."""
+    source = path.read_text()
+    tree = ast.parse(source)
+    nodes = [tree, *ast.walk(tree)]
+    parts = [
+        ast.get_docstring(node) or ""
+        for node in nodes
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+    ]
+    tokens = tokenize.generate_tokens(io.StringIO(source).readline)
+    parts.append(" ".join(t.string for t in tokens if t.type == tokenize.COMMENT))
+    return "\n".join(parts)
+
+
+def _metric_list(text: str, names, window: int = 200) -> str | None:
+    """The first stretch of `window` characters naming four or more of the metrics."""
+    words = re.compile(r"\b({})\b".format("|".join(sorted(names, key=len, reverse=True))))
+    hits = [(m.start(), m.group(1)) for m in words.finditer(text)]
+    for i, (start, _) in enumerate(hits):
+        near = {name for position, name in hits[i:] if position - start < window}
+        if len(near) >= 4:
+            return text[start : start + window]
+    return None
+
+
+def test_docstrings_point_to_the_metrics_table_instead_of_listing_it():
+    # A list of the metrics copied into a docstring goes stale when one is added: four did.
+    from seq2seq_config.config.watch_schema import METRICS
+
+    root = CONFIG_DIR.parent
+    found = {}
+    for path in [*(root / "seq2seq").rglob("*.py"), *(root / "seq2seq_config").rglob("*.py")]:
+        relative = str(path.relative_to(root))
+        listed = _metric_list(_prose(path), METRICS)
+        if relative not in METRIC_LISTS and listed is not None:
+            found[relative] = listed
+    assert found == {}
+    stale = "loss, token_accuracy, exact_match, truncated and, token_error_rate, bleu and chrf."
+    assert _metric_list(stale, METRICS) is not None
