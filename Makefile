@@ -7,12 +7,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup train lint test test-fast bench bench-decoding bench-families bench-peers clean
+.PHONY: setup train lint test test-fast bench bench-decoding bench-export bench-families bench-peers clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
-	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable ".[test]"
+	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable ".[test,export]"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -49,6 +49,12 @@ bench: $(VENV)/.bench-installed
 ## Decoding throughput against keras_hub's samplers, the keras-io way and PyTorch.
 bench-decoding: $(VENV)/.bench-installed
 	$(BIN)/python benchmarks/decoding.py
+
+## The exported decoder (ONNX float32 and int8, LiteRT) against predict and the SavedModel on
+## the G2P-sized model: file sizes, load time, words per second, int8's agreement with float32
+## (a few minutes): benchmarks/results/export.{json,md}.
+bench-export: $(STAMP)
+	$(BIN)/python benchmarks/export.py
 
 $(VENV)/.peers-installed: $(STAMP)
 	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable ".[test,g2p,peers]"

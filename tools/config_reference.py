@@ -3,8 +3,8 @@
     python tools/config_reference.py           # rewrites the reference in the page
     python tools/config_reference.py --check   # exit status 1 if the page is not current
 
-Walks the schema dataclasses of `train`, `evaluate`, `predict` and `score` (`TrainConfig` and its
-groups, `EvaluateConfig`, `PredictConfig`, `ScoreConfig` and their `EvalConfig` and `DecodingConfig`) and
+Walks the schema dataclasses of `train`, `evaluate`, `predict`, `score` and `export` (`TrainConfig`
+and its groups, `EvaluateConfig`, `PredictConfig`, `ScoreConfig`, `ExportConfig` and their `EvalConfig` and `DecodingConfig`) and
 writes one Markdown table per group: each key, its default, the values it allows (the
 constraint `one_of`, `integer`, `number` or `filesystem_path` attaches to the field, as
 validation reads it) and its help text (the field's `help=`). Where a null default means
@@ -23,7 +23,12 @@ from pathlib import Path
 
 from omegaconf import MISSING
 
-from seq2seq_config.config.command_schema import EvaluateConfig, PredictConfig, ScoreConfig
+from seq2seq_config.config.command_schema import (
+    EvaluateConfig,
+    ExportConfig,
+    PredictConfig,
+    ScoreConfig,
+)
 from seq2seq_config.config.constraints import (
     ALLOWED,
     HELP,
@@ -47,6 +52,7 @@ COMMANDS = (
     ("evaluate", EvaluateConfig, "`python -m seq2seq.evaluate` (`seq2seq-evaluate`)"),
     ("predict", PredictConfig, "`python -m seq2seq.predict` (`seq2seq-predict`)"),
     ("score", ScoreConfig, "`python -m seq2seq.score` (`seq2seq-score`)"),
+    ("export", ExportConfig, "`python -m seq2seq.export` (`seq2seq-export`)"),
 )
 
 

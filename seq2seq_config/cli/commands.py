@@ -1,11 +1,11 @@
 """The console scripts an installation puts on the PATH: `seq2seq-train`,
-`seq2seq-evaluate`, `seq2seq-predict`, `seq2seq-score`, `seq2seq-modes` and `seq2seq-runs`
-(pyproject.toml's `[project.scripts]`).
+`seq2seq-evaluate`, `seq2seq-predict`, `seq2seq-score`, `seq2seq-export`, `seq2seq-modes` and
+`seq2seq-runs` (pyproject.toml's `[project.scripts]`).
 
-Each takes what `python train.py` and `python -m seq2seq.evaluate|predict|score|modes` take,
-from any directory, `--version` and `--help`. `--version` is answered here, before the
-command's module loads (Hydra's own `--version` names Hydra's); `evaluate`, `predict` and
-`score` go through `seq2seq_config.cli.command.run_command` with the `Command` each is
+Each takes what `python train.py` and `python -m seq2seq.evaluate|predict|score|export|modes`
+take, from any directory, `--version` and `--help`. `--version` is answered here, before the
+command's module loads (Hydra's own `--version` names Hydra's); `evaluate`, `predict`,
+`score` and `export` go through `seq2seq_config.cli.command.run_command` with the `Command` each is
 described by below, which checks the config before TensorFlow loads.
 """
 
@@ -16,12 +16,19 @@ from seq2seq_config.cli.quiet import filter_tensorflow_noise
 from seq2seq_config.cli.runner import run_cli
 from seq2seq_config.cli.runs import main as runs_main
 from seq2seq_config.cli.train import main as train_main
-from seq2seq_config.config.command_schema import EvaluateConfig, PredictConfig, ScoreConfig
+from seq2seq_config.config.command_schema import (
+    EvaluateConfig,
+    ExportConfig,
+    PredictConfig,
+    ScoreConfig,
+)
 from seq2seq_config.config.command_validation import (
     validate_evaluate,
     validate_predict,
     validate_score,
 )
+from seq2seq_config.config.export_validation import validate_export
+from seq2seq_config.run.names import PORTABLE_DECODER
 from seq2seq_config.version import exit_if_version
 
 EVALUATE = Command(
@@ -55,6 +62,18 @@ SCORE = Command(
     about="Writes each source<TAB>target pair's log-probability under a finished run's "
     "model, one TSV line a pair. docs/decoding.md.",
     check=validate_score,
+)
+EXPORT = Command(
+    name="seq2seq-export",
+    module="seq2seq.export",
+    config_name="export",
+    schema=ExportConfig,
+    example="run_dir=DIR format=onnx",
+    about="Writes a finished run's encoder and decoder step as ONNX (format=onnx) or LiteRT "
+    "(format=litert) models, with a manifest (vocabularies, tokenizer rules, length bound) "
+    f"and {PORTABLE_DECODER}, a greedy and beam-search decoder that needs NumPy and the "
+    "runtime only (quantize=int8: int8 weights). docs/export.md.",
+    check=validate_export,
 )
 
 
@@ -91,6 +110,16 @@ def score() -> None:
     exit_if_version(sys.argv[1:])
     filter_tensorflow_noise()
     from seq2seq.score import main  # noqa: PLC0415 - TensorFlow loads after --version
+
+    sys.exit(main())
+
+
+def export() -> None:
+    """`seq2seq-export run_dir=DIR format=onnx`: the run's models for ONNX Runtime or LiteRT,
+    and a decoder that needs neither TensorFlow nor this package (`seq2seq.export`)."""
+    exit_if_version(sys.argv[1:])
+    filter_tensorflow_noise()
+    from seq2seq.export import main  # noqa: PLC0415 - TensorFlow loads after --version
 
     sys.exit(main())
 

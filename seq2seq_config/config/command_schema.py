@@ -1,4 +1,4 @@
-"""Typed schemas of the `evaluate`, `predict` and `score` commands, and of decoding.
+"""Typed schemas of the `evaluate`, `predict`, `score` and `export` commands, and of decoding.
 
 As in `schema.py`, each field states the values it allows, and everything else reads
 them from here.
@@ -221,4 +221,30 @@ class ScoreConfig:
         "warn",
         ("warn", "error"),
         help="A symbol of either side the run's vocabulary lacks reads as `<unk>` (and is scored as it): warn (a line on stderr per such pair, and their count) or error (refuse the pair, exit status 2). A vocabulary without `<unk>` refuses it either way.",
+    )
+
+
+@dataclass
+class ExportConfig:
+    """`python -m seq2seq.export run_dir=DIR format=onnx ...`."""
+
+    run_dir: str = described(MISSING, help="The finished run to export (required).")
+    format: str = one_of(
+        "onnx",
+        ("onnx", "litert"),
+        help="onnx (ONNX Runtime; through tf2onnx) or litert (LiteRT, formerly TensorFlow Lite; the encoder takes one source at a time): the encoder and one decoder step as two models, beside a manifest and a decoder script needing NumPy and the runtime only. docs/export.md.",
+    )
+    quantize: str = one_of(
+        "none",
+        ("none", "int8"),
+        help="none (float32 weights) or int8 (dynamic-range int8 weights: ONNX Runtime's quantize_dynamic, LiteRT's converter optimization; activations stay float32).",
+    )
+    output_dir: str | None = filesystem_path(
+        None,
+        help="Where to write the export, a new directory or an earlier export's (replaced whole); null: the run directory's `onnx/`, `litert/` (`onnx_int8/`, `litert_int8/` with int8 weights).",
+    )
+    max_input_len: int | None = integer(
+        None,
+        minimum=1,
+        help="The longest source the exported decoder accepts (it refuses longer ones, as predict does); null means the longest source the run trained on.",
     )

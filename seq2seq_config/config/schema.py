@@ -15,6 +15,7 @@ from hydra.core.config_store import ConfigStore
 from seq2seq_config.config.command_schema import (
     DecodingConfig,
     EvaluateConfig,
+    ExportConfig,
     PredictConfig,
     ScoreConfig,
 )
@@ -299,4 +300,5 @@ def register_configs() -> None:
     store.store(name="evaluate_schema", node=EvaluateConfig)
     store.store(name="predict_schema", node=PredictConfig)
     store.store(name="score_schema", node=ScoreConfig)
+    store.store(name="export_schema", node=ExportConfig)
     store.store(group="schema", name="decoding", node=DecodingConfig)

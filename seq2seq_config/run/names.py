@@ -6,7 +6,8 @@ what every saved run holds.
     config.yaml, overrides.yaml, train.log, vocab.json (+ *.spm.model), data.json,
     length_bound.json, init_from.json, precision.json, time_budget.json, held_out/,
     checkpoints/ (latest.json, epoch-NNN.weights.h5), tensorboard/, model.keras,
-    saved_model/1/, run.json, metrics.json, evaluation/, .lock
+    saved_model/1/, run.json, metrics.json, evaluation/, .lock, and what `seq2seq-export`
+    writes: onnx/, onnx_int8/, litert/, litert_int8/ (export.json, decode.py, the models)
 """
 
 #: The run's whole config, resolved (written when it starts).
@@ -59,3 +60,17 @@ EVALUATION_DIR = "evaluation"
 EVALUATION_EXAMPLES = "examples.tsv"
 #: The lock a running command holds on the run directory.
 LOCK_FILE = ".lock"
+#: What `seq2seq-export` writes (`seq2seq.serving.portable_export`): a folder per format,
+#: named after it (`onnx/`, `litert/`), `_int8` appended for int8 weights; in it the
+#: encoder and the decoder's step, the manifest the decoder reads (vocabularies, tokenizer
+#: rules, length bound, tensor names), and the decoder itself, a script of its own.
+PORTABLE_EXPORT_DIR = "{format}{quantized}"
+PORTABLE_INT8_SUFFIX = "_int8"
+PORTABLE_MANIFEST = "export.json"
+PORTABLE_DECODER = "decode.py"
+ONNX_ENCODER = "encoder.onnx"
+ONNX_STEP = "decoder_step.onnx"
+LITERT_ENCODER = "encoder.tflite"
+LITERT_STEP = "decoder_step.tflite"
+#: Each format's (encoder, step) files.
+PORTABLE_MODELS = {"onnx": (ONNX_ENCODER, ONNX_STEP), "litert": (LITERT_ENCODER, LITERT_STEP)}

@@ -11,12 +11,12 @@ import pytest
 
 from conftest import ROOT
 from seq2seq_config.cli import quiet
-from seq2seq_config.cli.commands import EVALUATE, PREDICT, SCORE
+from seq2seq_config.cli.commands import EVALUATE, EXPORT, PREDICT, SCORE
 from seq2seq_config.config.schema_walk import keys
 
-COMMANDS = {"evaluate": EVALUATE, "predict": PREDICT, "score": SCORE}
+COMMANDS = {"evaluate": EVALUATE, "predict": PREDICT, "score": SCORE, "export": EXPORT}
 #: What each needs beside run_dir to get as far as the run directory's check.
-ARGUMENTS = {"evaluate": [], "predict": ["input=a"], "score": ["input_file=x.tsv"]}
+ARGUMENTS = {"evaluate": [], "predict": ["input=a"], "score": ["input_file=x.tsv"], "export": []}
 
 
 def _python(*args, env=None, timeout=120):

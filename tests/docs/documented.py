@@ -11,6 +11,8 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from seq2seq_config.run.names import PORTABLE_DECODER
+
 ROOT = Path(__file__).resolve().parents[2]
 #: The documents whose code blocks the tests read.
 DOCUMENTS = (ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md")))
@@ -21,6 +23,7 @@ MODULES = {
     "seq2seq.evaluate": "evaluate",
     "seq2seq.predict": "predict",
     "seq2seq.score": "score",
+    "seq2seq.export": "export",
     "seq2seq.modes": "modes",
     "seq2seq_config.cli.runs": "runs",
 }
@@ -29,6 +32,7 @@ SCRIPTS = {
     "seq2seq-evaluate": "evaluate",
     "seq2seq-predict": "predict",
     "seq2seq-score": "score",
+    "seq2seq-export": "export",
     "seq2seq-modes": "modes",
     "seq2seq-runs": "runs",
 }
@@ -106,6 +110,10 @@ def classify(tokens: list) -> tuple:
         shown = f"python -m {rest[1]}" in SHOWN_ONLY
         return ("shown" if shown else "unknown"), tuple(rest[2:])
     if program in PYTHONS and rest and rest[0].startswith(SHOWN_ONLY_SCRIPTS):
+        return "shown", tuple(rest[1:])
+    if program in PYTHONS and rest and rest[0].endswith(f"/{PORTABLE_DECODER}"):
+        # An export's decoder, run where TensorFlow is not: tests/serving/
+        # test_portable_export.py runs it as a user does, on every family.
         return "shown", tuple(rest[1:])
     if program == "make" and rest[:1] == ["train"]:
         # `make train ARGS="..."` is `python train.py ...` in the virtual environment.

@@ -7,7 +7,12 @@ import importlib.util
 import pytest
 from documented import ROOT
 
-from seq2seq_config.config.command_schema import EvaluateConfig, PredictConfig, ScoreConfig
+from seq2seq_config.config.command_schema import (
+    EvaluateConfig,
+    ExportConfig,
+    PredictConfig,
+    ScoreConfig,
+)
 from seq2seq_config.config.constraints import HELP
 from seq2seq_config.config.schema import TrainConfig
 from seq2seq_config.config.schema_walk import keys
@@ -17,6 +22,7 @@ SCHEMAS = {
     "evaluate": EvaluateConfig,
     "predict": PredictConfig,
     "score": ScoreConfig,
+    "export": ExportConfig,
 }
 
 

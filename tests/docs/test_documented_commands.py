@@ -23,15 +23,25 @@ from documented import commands_of, documented_commands, hydra_command_line, of_
 
 from seq2seq_config import compose_config
 from seq2seq_config.cli.runs import main as runs_main
-from seq2seq_config.config.command_schema import EvaluateConfig, PredictConfig, ScoreConfig
+from seq2seq_config.config.command_schema import (
+    EvaluateConfig,
+    ExportConfig,
+    PredictConfig,
+    ScoreConfig,
+)
 from seq2seq_config.config.constraints import check_fields
 
 TRAIN = of_kind("train")
 #: Train lines shown failing (with their `error: ...`), and those meant to work.
 FAILING = [command for command in TRAIN if command.error]
 WORKING = [command for command in TRAIN if not command.error]
-COMMANDS = of_kind("evaluate", "predict", "score")
-SCHEMAS = {"evaluate": EvaluateConfig, "predict": PredictConfig, "score": ScoreConfig}
+COMMANDS = of_kind("evaluate", "predict", "score", "export")
+SCHEMAS = {
+    "evaluate": EvaluateConfig,
+    "predict": PredictConfig,
+    "score": ScoreConfig,
+    "export": ExportConfig,
+}
 LISTINGS = of_kind("runs")
 
 

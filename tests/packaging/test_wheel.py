@@ -37,6 +37,7 @@ COMMANDS = (
     "seq2seq-evaluate",
     "seq2seq-predict",
     "seq2seq-score",
+    "seq2seq-export",
     "seq2seq-modes",
     "seq2seq-runs",
 )

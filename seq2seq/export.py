@@ -1,0 +1,35 @@
+"""`python -m seq2seq.export run_dir=DIR format=onnx`: a finished run for ONNX Runtime or
+LiteRT, with a decoder that needs neither TensorFlow nor this package.
+
+Writes, into `DIR/onnx/` (`DIR/litert/` for `format=litert`, `_int8` appended for
+`quantize=int8`, or `output_dir=PATH`), the run's encoder and one decoder step as two models
+converted by Keras' own exporters (token ids in, float32 states and logits out), a manifest
+(`export.json`: the vocabularies, the tokenizer and normalization rules, the length bound,
+the tensors' names) and `decode.py`, a single-file greedy and beam-search decoder that
+prints what `predict` prints, with NumPy and the runtime alone (`seq2seq.serving.
+portable_decode`). The folder is all a user ships. A subword run's SentencePiece models go
+beside them; the decoder then needs the `sentencepiece` package too. docs/export.md.
+"""
+
+import sys
+
+from seq2seq_config.cli.command import run_command
+from seq2seq_config.cli.commands import EXPORT
+from seq2seq_config.cli.quiet import filter_tensorflow_noise
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command line: `export` after its config and run directory are checked,
+    before TensorFlow loads (`seq2seq_config.cli.command.run_command`)."""
+
+    def work(cfg, checked):
+        from seq2seq.serving.portable_export import work  # noqa: PLC0415 - TensorFlow, after the checks
+
+        work(cfg, checked)
+
+    return run_command(EXPORT, work, argv)
+
+
+if __name__ == "__main__":
+    filter_tensorflow_noise()
+    sys.exit(main())
