@@ -58,17 +58,20 @@ TOLERANCE = 1e-4
 
 @contextlib.contextmanager
 def _quiet_converters():
-    """tf2onnx logs each graph rewrite it tried at WARNING, and Keras' patch of it warns of
-    NumPy 2: a command shows its own lines."""
-    logger = logging.getLogger("tf2onnx")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
+    """tf2onnx logs each graph rewrite it tried, TensorFlow each lookup table its SavedModel
+    step skips (none of the two models has one), at WARNING, and Keras' patch of tf2onnx warns
+    of NumPy 2: a command shows its own lines."""
+    loggers = [logging.getLogger(name) for name in ("tf2onnx", "tensorflow")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
             yield
     finally:
-        logger.setLevel(level)
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def _export_onnx(model, path: Path, signature: list, quantize: str) -> None:
@@ -157,15 +160,20 @@ def manifest(run, cfg: DictConfig, run_cfg, step: PortableStep, files: tuple) ->
 
 
 def _runtime_outputs(path: Path, feeds: dict) -> dict:
-    """One exported model's outputs in its own runtime (ONNX Runtime; LiteRT's interpreter,
-    TensorFlow's own copy of it, which the decoder's ai-edge-litert shares)."""
+    """One exported model's outputs in its own runtime: ONNX Runtime, or LiteRT's
+    interpreter (ai-edge-litert's, as the decoder runs it; without it, TensorFlow's own copy,
+    which warns that it is deprecated)."""
     if path.suffix == ".onnx":
         import onnxruntime  # noqa: PLC0415 - the export extra, format=onnx only
 
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         names = [tensor.name for tensor in session.get_outputs()]
         return dict(zip(names, session.run(None, feeds)))
-    return tf.lite.Interpreter(model_path=str(path)).get_signature_runner()(**feeds)
+    try:
+        from ai_edge_litert.interpreter import Interpreter  # noqa: PLC0415 - the export extra
+    except ImportError:
+        Interpreter = tf.lite.Interpreter  # noqa: N806 - the same class, TensorFlow's copy
+    return Interpreter(model_path=str(path)).get_signature_runner()(**feeds)
 
 
 def verify(folder: Path, files: tuple, encoder, step, sources: np.ndarray, batch) -> float:

@@ -135,11 +135,25 @@ def check_parity(run_dir, folder, python, capsys):
         n_best.stdout, predicted(run_dir, capsys, "decoding=beam", "decoding.n_best=5")
     )
     beam = decode(
-        python, folder, "--decoding", "beam", "--beam-size", "3", "--length-penalty", "0.6"
+        python,
+        folder,
+        "--decoding",
+        "beam",
+        "--beam-size",
+        "3",
+        "--n-best",
+        "3",
+        "--length-penalty",
+        "2",
     )
     assert beam.returncode == 0, beam.stderr
     expected = predicted(
-        run_dir, capsys, "decoding=beam", "decoding.beam_size=3", "decoding.length_penalty=0.6"
+        run_dir,
+        capsys,
+        "decoding=beam",
+        "decoding.beam_size=3",
+        "decoding.n_best=3",
+        "decoding.length_penalty=2",
     )
     assert_same_outputs(beam.stdout, expected)
 
@@ -307,3 +321,54 @@ def test_an_export_that_computes_otherwise_is_refused_and_not_written(
     assert stop.value.code == 1
     assert "the exported models differ from the run's by 0.001" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def _decoder_module():
+    """The decoder's source, imported as a module (it needs no manifest to be imported)."""
+    from seq2seq.serving import portable_decode
+
+    return portable_decode
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.6, 2.0])
+def test_the_decoders_searches_are_seq2seqs_on_a_step_whose_hypotheses_end_apart(alpha):
+    # A made-up step whose rows end at different lengths, so that the length penalty and
+    # finished beams matter (a tiny trained run's hypotheses all reach the bound).
+    import numpy as np
+    import tensorflow as tf
+
+    from seq2seq.evaluation.beam_search import beam_search_n_best
+    from seq2seq.evaluation.decoding import greedy_search
+
+    rng = np.random.default_rng(int(alpha * 10))
+    vocab, batch, k, max_len = 9, 4, 4, 7
+    table = rng.normal(size=(vocab, vocab)).astype(np.float32) * 2
+    table[:, 2] += np.linspace(-1, 2, vocab, dtype=np.float32)  # EOS likelier after some tokens
+    start = rng.normal(size=(batch, vocab)).astype(np.float32)
+
+    def numpy_step(tokens, states, carried):
+        (state,) = states
+        logits = table[tokens] + state
+        return logits, [(0.5 * state + logits / 4).astype(np.float32)]
+
+    def tf_step(tokens, state):
+        logits = tf.gather(table, tokens) + state
+        return logits, 0.5 * state + logits / 4
+
+    module = _decoder_module()
+    decoder = object.__new__(module.Decoder)
+    decoder._step = numpy_step
+    decoder.target = type("Target", (), {"tokens": ["t"] * vocab})()
+    ids, scores = decoder.beam([start], {}, batch, max_len, k, alpha, k)
+    want_ids, want_scores = beam_search_n_best(
+        tf_step, tf.constant(start), batch, max_len, k, alpha, k
+    )
+    assert ids.tolist() == want_ids.numpy().tolist()
+    np.testing.assert_allclose(scores, want_scores.numpy(), atol=1e-5)
+    ends = {int((h == 2).argmax()) for row in ids for h in row if 2 in h}
+    assert len(ends) > 1, ends  # hypotheses of several lengths
+    greedy = decoder.greedy([start], {}, batch, max_len)[:, 0]
+    assert (
+        greedy.tolist()
+        == greedy_search(tf_step, tf.constant(start), batch, max_len).numpy().tolist()
+    )
