@@ -52,7 +52,7 @@ bench-decoding: $(VENV)/.bench-installed
 
 ## The exported decoder (ONNX float32 and int8, LiteRT) against predict and the SavedModel on
 ## the G2P-sized model: file sizes, load time, words per second, int8's agreement with float32
-## (a few minutes): benchmarks/results/export.{json,md}.
+## (about 10 minutes on 2 cores): benchmarks/results/export.{json,md}; docs/export.md shows them.
 bench-export: $(STAMP)
 	$(BIN)/python benchmarks/export.py
 

@@ -11,7 +11,7 @@ and int8 and LiteRT float32 and int8. Load time: from nothing to a model that de
 run's files, the SavedModel, or the two exported models and the manifest). Each speed is the
 median of `--repeats` runs after a warm-up run.
 
-    python benchmarks/export.py [--pairs 8000] [--epochs 3] [--words 1000] [--repeats 3]
+    python benchmarks/export.py [--pairs 8000] [--epochs 3] [--words 500] [--repeats 2]
 
 Writes benchmarks/results/export.{json,md}.
 """
@@ -75,8 +75,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=8000)
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--words", type=int, default=1000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--words", type=int, default=500)
+    parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-export-"))
     files = write_files(work, args.pairs)
