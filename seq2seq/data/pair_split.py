@@ -1,60 +1,16 @@
-"""Which lines of a file of pairs train and which are held out, decided in one streaming
-pass (pass 1 and 2 of `seq2seq.data.tsv`): per good line its number, a 64-bit hash of its
-source and its lengths; then the held-out sources, the repeats and the pairs too long.
+"""Which lines of a file of pairs train and which are held out, decided from the file's
+scan (`seq2seq_config.task.file_scan`: per good line its number, a 64-bit hash of its
+source and its lengths): the held-out sources, the repeats and the pairs too long.
 
 Memory: about 24 bytes per line of the training file (its text is never held).
 """
 
-import hashlib
-import logging
-from array import array
-
 import numpy as np
 
 from seq2seq_config.cli.errors import ConfigError
+from seq2seq_config.task.file_scan import FileScan, key_hash
 from seq2seq_config.task.pair_files import check_split_sizes, cut_sizes, held_out_files
-from seq2seq_config.task.text_files import (
-    PairsRead,
-    describe_bad_lines,
-    read_pairs,
-    source_key,
-    symbol_count,
-)
-
-log = logging.getLogger(__name__)
-
-
-def key_hash(source: str, tokenizer: str) -> int:
-    """A 64-bit hash of what makes a source itself (`text_files.source_key`)."""
-    digest = hashlib.blake2b(repr(source_key(source, tokenizer)).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little")
-
-
-class Scan:
-    """Pass 1 over the training file: each good line's number, source hash and lengths (char/space; -1 for subword)."""
-
-    def __init__(
-        self, path, tokenizers: tuple, on_bad_line: str, key: str, header=None, normalize="none"
-    ):
-        self.report = PairsRead()
-        lines, hashes, source_lengths, target_lengths = (
-            array("q"),
-            array("Q"),
-            array("l"),
-            array("l"),
-        )
-        for number, source, target in read_pairs(
-            path, tokenizers, on_bad_line, key, self.report, header, normalize=normalize
-        ):
-            lines.append(number)
-            hashes.append(key_hash(source, tokenizers[0]))
-            source_lengths.append(symbol_count(source, tokenizers[0]) or -1)
-            target_lengths.append(symbol_count(target, tokenizers[1]) or -1)
-        self.lines = np.frombuffer(lines, np.int64) if lines else np.zeros(0, np.int64)
-        self.hashes = np.frombuffer(hashes, np.uint64) if hashes else np.zeros(0, np.uint64)
-        self.lengths = [np.asarray(source_lengths, np.int64), np.asarray(target_lengths, np.int64)]
-        if self.report.bad_lines:
-            log.warning(describe_bad_lines(path, self.report.bad_lines))
+from seq2seq_config.task.text_files import read_pairs
 
 
 def texts_of_lines(
@@ -131,7 +87,7 @@ def first_sources(pairs: list, limit: int | None, tokenizer: str) -> list:
     return [pair for pair in pairs if key_hash(pair[0], tokenizer) in kept]
 
 
-def _lines_of(scan: Scan, chosen: np.ndarray) -> np.ndarray:
+def _lines_of(scan: FileScan, chosen: np.ndarray) -> np.ndarray:
     """Every line of the `chosen` sources (hashes), source by source in the order chosen,
     each source's lines in file order: a held-out source keeps all its targets."""
     rank = {int(h): i for i, h in enumerate(chosen.tolist())}
@@ -143,7 +99,7 @@ def _lines_of(scan: Scan, chosen: np.ndarray) -> np.ndarray:
 class SplitPlan:
     """Pass 1's decisions: which lines are held out, which train, and the counts."""
 
-    def __init__(self, task, seed: int, scan: Scan, tokenizers: tuple):
+    def __init__(self, task, seed: int, scan: FileScan, tokenizers: tuple):
         files = held_out_files(task)
         self.held_out_text = {}
         held_hashes = []

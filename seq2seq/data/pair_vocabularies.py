@@ -28,7 +28,7 @@ def training_pairs(task, path, tokenizers, lines: np.ndarray):
 
 
 def fit_vocabularies(
-    task, path, tokenizers, train_lines: np.ndarray, longest_source: int, base=None
+    task, path, tokenizers, train_lines: np.ndarray, longest_source: int, base=None, counted=None
 ) -> Vocabularies:
     """Pass 2 of `tsv.load`: each side's vocabulary from the training pairs alone, or
     `base`'s (another run's: `task.vocab_from`, fine-tuning) with the symbols it lacks
@@ -41,6 +41,8 @@ def fit_vocabularies(
         train_lines: the numbers of the training split's lines.
         longest_source: the longest training source, if known (else set later).
         base: the vocabularies to start from, or None.
+        counted: each side's symbol counts over the training pairs, already made by the
+            data pass (`pair_pass`), or None to read the file for them.
 
     Returns:
         The vocabularies (one shared object when `task.shared_vocab`).
@@ -65,6 +67,9 @@ def fit_vocabularies(
                 raise ConfigError(size_key, size, f"SentencePiece refused it: {error}") from None
         counts, splitter = Counter(), make_tokenizer(tokenizer)
         for side in sides:
+            if counted is not None:
+                counts.update(counted[side])
+                continue
             for text in texts(side):
                 counts.update(splitter.split(text))
         if start is not None:

@@ -1,10 +1,12 @@
 """Your own data: files of `source<TAB>target` lines, split, tokenized per side, stored.
 
-The training file is streamed, never held in memory whole (files of any size):
+The training file is streamed, never held in memory whole (files of any size), and read
+twice on a first run (`char` and `space` tokenizers):
 
-1. one pass reads every line (`seq2seq_config.task.text_files`: BOM, CRLF, bad lines;
-   each source normalized as `task.normalize` says) and keeps, per good line, its
-   number, a 64-bit hash of its source and its lengths;
+1. a read for its shape (`seq2seq_config.task.file_scan`, shared with validation, which
+   made it before TensorFlow loaded): every line (BOM, CRLF, bad lines; each source
+   normalized as `task.normalize` says), per good line its number, a 64-bit hash of its
+   source and its lengths, and the file's SHA-256;
 2. validation and test come from their own files (`task.val_path`, `task.test_path`),
    or are cut from the training file: its distinct sources, in the order they first
    appear, shuffled from the seed, the first ones held out (with all their pairs: every
@@ -12,10 +14,12 @@ The training file is streamed, never held in memory whole (files of any size):
    no held-out source ever trains, repeated sources keep their first pair
    (`task.repeated_sources=first`) or all (`all`), and pairs longer than
    `task.max_source_len` / `task.max_target_len` are left out, each counted;
-3. a second pass fits each side's tokenizer on the training pairs alone (symbol counts,
-   or a SentencePiece model);
-4. a third pass encodes the training pairs into a store on disk (`ragged_store`),
-   cached under `data_dir/tsv/` by what determines it, and read back memory-mapped.
+3. a read for its data (`pair_pass`): the held-out pairs' texts, each side's symbol
+   counts over the training pairs, and the training pairs as provisional ids in a store
+   on disk (`ragged_store`), which the vocabularies fitted to the counts then renumber;
+   a `subword` side reads the file again, to train SentencePiece and to encode;
+4. the store is cached under `data_dir/tsv/` by what determines it (a run on the same
+   file reads it once, for its shape), and read back memory-mapped.
 
 The held-out pairs are kept as text (`TaskData.held_out_text`), so that the run saves
 them and later evaluations measure exactly what this run held out.
@@ -30,20 +34,24 @@ from pathlib import Path
 import numpy as np
 from omegaconf import OmegaConf
 
-from seq2seq.data.pair_split import Scan, SplitPlan, group_references, read_held_out_file
+from seq2seq.data.pair_pass import read_data, remap
+from seq2seq.data.pair_split import SplitPlan, group_references, read_held_out_file
 from seq2seq.data.pair_vocabularies import fit_vocabularies, training_pairs
 from seq2seq.data.ragged_store import read_store, write_store
 from seq2seq.data.splits import Split, TaskData
+from seq2seq.data.tokenizers import TOKENIZER_CLASSES
 from seq2seq.data.vocabulary import FIRST_SYMBOL_ID, Vocabularies
 from seq2seq_config.cli.errors import ConfigError
-from seq2seq_config.run.files import atomic_write, atomic_write_text, file_sha256
+from seq2seq_config.run.files import atomic_write, atomic_write_text
 from seq2seq_config.run.names import VOCAB_FILE
+from seq2seq_config.task.file_scan import scan_file
 from seq2seq_config.task.pair_files import (
     held_out_files,
     side_tokenizers,
     training_file,
     training_file_key,
 )
+from seq2seq_config.task.text_files import describe_bad_lines
 
 log = logging.getLogger(__name__)
 
@@ -99,12 +107,18 @@ def load(task, seed: int, data_dir: str = "data", base: Vocabularies | None = No
     path = training_file(task)
     tokenizers = side_tokenizers(task)
     files = {"train": path, **{k: v for k, v in held_out_files(task).items() if v is not None}}
-    checksums = {split: file_sha256(f) for split, f in files.items()}
+    keys = {"train": training_file_key(task), "val": "task.val_path", "test": "task.test_path"}
+    # Validation scanned these files in this process: their checksums come from that read.
+    scans = {
+        split: scan_file(f, tokenizers, task.on_bad_line, keys[split], task.header, task.normalize)
+        for split, f in files.items()
+    }
+    checksums = {split: scan.sha256 for split, scan in scans.items()}
     store = Path(data_dir) / "tsv" / _store_key(task, seed, checksums, base)
     cached = _read_cached(store)
     prepared = cached is None
     if prepared:
-        _prepare(task, seed, path, tokenizers, store, base)
+        _prepare(task, seed, path, tokenizers, store, base, scans["train"])
         cached = _read_cached(store)
     vocabs, train, held_out_text, counts = cached
     _log_left_out(path, counts, task.repeated_sources, prepared)
@@ -145,25 +159,21 @@ def _log_left_out(path, counts: dict, repeated_sources: str, prepared: bool) -> 
                     path, counts["malformed_lines_skipped"])  # fmt: skip
 
 
-def _prepare(task, seed: int, path, tokenizers: tuple, store: Path, base) -> None:
-    """Passes 1 to 3 (see the module docstring), written to `store`."""
-    key = training_file_key(task)
-    scan = Scan(path, tokenizers, task.on_bad_line, key, task.header, task.normalize)
+def _prepare(task, seed: int, path, tokenizers: tuple, store: Path, base, scan) -> None:
+    """Steps 2 to 4 (see the module docstring) from the file's scan, written to `store`."""
+    if scan.report.bad_lines:
+        log.warning(describe_bad_lines(path, scan.report.bad_lines))
     plan = SplitPlan(task, seed, scan, tokenizers)
-    for split, lines in plan.held_out_lines.items():
-        texts = {n: (s, t) for n, s, t in training_pairs(task, path, tokenizers, lines)}
-        plan.held_out_text[split] = [texts[n] for n in lines.tolist()]
     train_lines = scan.lines[plan.train]
     if not len(train_lines):
         raise ConfigError("task.max_source_len", task.max_source_len, "leaves no pair to train on")
     for side, name in enumerate(("source", "target")):
         if scan.lengths[side][0] >= 0:
             _warn_of_outliers(path, scan.lengths[side], scan.lines, name)
-    vocabs = fit_vocabularies(task, path, tokenizers, train_lines, None, base)
     dropped, longest_source = Counter(), [0]
     limits = (task.max_source_len, task.max_target_len)
 
-    def encoded():
+    def encoded(vocabs):
         for _, source, target in training_pairs(task, path, tokenizers, train_lines):
             ids = vocabs.source.encode_text(source), vocabs.target.encode_text(target)
             if any(limit is not None and len(i) > limit for i, limit in zip(ids, limits)):
@@ -185,7 +195,20 @@ def _prepare(task, seed: int, path, tokenizers: tuple, store: Path, base) -> Non
     }
     store.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(store) as directory:
-        pairs = write_store(directory / "train", encoded())
+        if any(TOKENIZER_CLASSES[name].trained for name in tokenizers):
+            # A SentencePiece model is trained before anything is encoded: three reads.
+            for split, lines in plan.held_out_lines.items():
+                texts = {n: (s, t) for n, s, t in training_pairs(task, path, tokenizers, lines)}
+                plan.held_out_text[split] = [texts[n] for n in lines.tolist()]
+            vocabs = fit_vocabularies(task, path, tokenizers, train_lines, None, base)
+            pairs = write_store(directory / "train", encoded(vocabs))
+        else:  # one read: held-out texts, counts, provisional ids (pair_pass.py)
+            held_out, counted, tables, longest_source[0], pairs = read_data(
+                task, path, tokenizers, plan.held_out_lines, train_lines, directory / "train"
+            )
+            plan.held_out_text.update(held_out)
+            vocabs = fit_vocabularies(task, path, tokenizers, train_lines, None, base, counted)
+            remap(directory / "train", vocabs, tables)
         if not pairs:
             raise ConfigError(
                 "task.max_source_len", task.max_source_len, "leaves no pair to train on"

@@ -4,7 +4,8 @@ Python, used before TensorFlow loads (validation) and by the data stage."""
 
 from seq2seq_config.cli.errors import ConfigError
 from seq2seq_config.config.schema import DEFAULT_SUBWORD_VOCAB
-from seq2seq_config.task.text_files import file_problem, scan_pairs
+from seq2seq_config.task.file_scan import scan_file
+from seq2seq_config.task.text_files import file_problem
 from seq2seq_config.task.text_rules import text_rules
 from seq2seq_config.tokens import SUBWORD_META_PIECES
 
@@ -84,12 +85,13 @@ def check_pair_files(task) -> None:
                 task[size_key.split(".")[1]],
                 f"applies to a subword tokenizer; this side's is {tokenizers[side]}; leave it null",
             )
-    stats = scan_pairs(
-        train, tokenizers, task.on_bad_line, training_file_key(task), task.header, task.normalize
-    )
     for key, path in files.items():
         if key in ("task.val_path", "task.test_path"):
-            scan_pairs(path, tokenizers, task.on_bad_line, key, task.header, task.normalize)
+            scan_file(path, tokenizers, task.on_bad_line, key, task.header, task.normalize)
+    # The training file last: its scan is the one the data's split reuses (file_scan.py).
+    stats = scan_file(
+        train, tokenizers, task.on_bad_line, training_file_key(task), task.header, task.normalize
+    ).stats
     check_split_sizes(task, stats.distinct_sources)
     _check_tsv_vocabularies(task, tokenizers, stats)
     _check_tsv_lengths(task, stats)

@@ -71,12 +71,14 @@ def looks_like_header(source: str, target: str) -> bool:
     return name(source) and name(target) and source.strip().lower() != target.strip().lower()
 
 
-def read_lines(path, key: str = "task.path") -> Iterator[tuple[int, str]]:
+def read_lines(path, key: str = "task.path", digest=None) -> Iterator[tuple[int, str]]:
     """Yields `(line number, text)` of each line of a UTF-8 text file, without its ending.
 
     Args:
         path: the file.
         key: the config key or argument that named it, for messages.
+        digest: a `hashlib` object fed every byte read, so that a whole read also gives the
+            file's checksum (`file_scan`), or None.
 
     Raises:
         UserError: if the file is missing or not a regular file (a directory, a FIFO), cannot
@@ -93,6 +95,8 @@ def read_lines(path, key: str = "task.path") -> Iterator[tuple[int, str]]:
         ) from None
     with handle:
         for number, raw in enumerate(handle, start=1):
+            if digest is not None:
+                digest.update(raw)
             if number == 1 and raw.startswith(BOM):
                 raw = raw[len(BOM) :]
             if b"\0" in raw:
@@ -136,6 +140,7 @@ def read_pairs(
     header: bool | None = None,
     header_key: str = "task.header",
     normalize: str = "none",
+    digest=None,
 ) -> Iterator[tuple[int, str, str]]:
     """Yields `(line number, source text, target text)` of each good line of a file of pairs,
     the source normalized as `normalize` says (the target as written).
@@ -152,6 +157,7 @@ def read_pairs(
         normalize: the run's `task.normalize` (`text_rules.NORMALIZERS`): applied here,
             where sources come in, so that held-out splits, lengths and vocabularies
             all see the normalized text.
+        digest: fed every byte of the file (`read_lines`), or None.
 
     Raises:
         UserError: for a file that cannot be read or is empty, a bad line under `error`,
@@ -159,7 +165,7 @@ def read_pairs(
     """
     report = report if report is not None else PairsRead()
     normalized = normalizer(normalize)
-    for number, line in read_lines(path, key):
+    for number, line in read_lines(path, key, digest):
         report.lines = number
         fields = line.split("\t")
         if number == 1 and header:
@@ -226,59 +232,3 @@ def symbol_count(text: str, tokenizer: str) -> int | None:
     """How many symbols the tokenizer makes of `text`; None for a trained one (`subword`),
     whose pieces are known only once its model is trained."""
     return text_rules(tokenizer).symbol_count(text)
-
-
-@dataclass
-class PairsStats:
-    """What one streaming pass over a file of pairs tells before anything is trained.
-
-    Attributes:
-        pairs: good lines.
-        distinct_sources: distinct sources among them (by `source_key`).
-        shortest, longest: the fewest and most symbols of each side (source, target),
-            None for a subword side.
-        characters: the distinct characters of each side (a subword model needs a piece
-            for each; a space counts as SentencePiece's `\u2581`).
-    """
-
-    pairs: int = 0
-    distinct_sources: int = 0
-    shortest: list = field(default_factory=lambda: [None, None])
-    longest: list = field(default_factory=lambda: [None, None])
-    characters: list = field(default_factory=lambda: [set(), set()])
-
-
-def scan_pairs(
-    path,
-    tokenizers: tuple,
-    on_bad_line: str,
-    key: str = "task.path",
-    header: bool | None = None,
-    normalize: str = "none",
-) -> PairsStats:
-    """Reads a file of pairs once and counts what validation checks (sizes and lengths).
-
-    Args:
-        path, tokenizers, on_bad_line, key, header, normalize: as `read_pairs`.
-
-    Returns:
-        The counts.
-
-    Raises:
-        UserError: as `read_pairs`.
-    """
-    stats = PairsStats()
-    sources = set()
-    read = read_pairs(path, tokenizers, on_bad_line, key, header=header, normalize=normalize)
-    for _, source, target in read:
-        stats.pairs += 1
-        sources.add(source_key(source, tokenizers[0]))
-        for side, text in enumerate((source, target)):
-            stats.characters[side].update(text.replace(" ", "\u2581"))
-            count = symbol_count(text, tokenizers[side])
-            if count is not None:
-                low, high = stats.shortest[side], stats.longest[side]
-                stats.shortest[side] = count if low is None else min(low, count)
-                stats.longest[side] = count if high is None else max(high, count)
-    stats.distinct_sources = len(sources)
-    return stats

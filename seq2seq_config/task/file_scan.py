@@ -1,0 +1,142 @@
+"""The shape of a training file of pairs, from one streaming read that validation and the
+data's split share.
+
+Validation (before TensorFlow loads) needs the file's counts, lengths and characters;
+the split (`seq2seq.data.pair_split`) needs each good line's number, source hash and
+lengths; the store's name needs the file's SHA-256. One read gives all three, and it is
+kept for the process (`scan_file`, keyed by the file's identity and the reading rules),
+so that a run's first read of its training file is for its shape and its second for its
+data (`seq2seq.data.tsv`), where it read the file eight times before.
+
+Memory: about 24 bytes a line (number, hash, two lengths), the text never held.
+"""
+
+import hashlib
+import os
+from array import array
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from seq2seq_config.task.text_files import PairsRead, read_pairs, source_key, symbol_count
+
+
+def key_hash(source: str, tokenizer: str) -> int:
+    """A 64-bit hash of what makes a source itself (`text_files.source_key`)."""
+    digest = hashlib.blake2b(repr(source_key(source, tokenizer)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
+@dataclass
+class PairsStats:
+    """What one streaming pass over a file of pairs tells before anything is trained.
+
+    Attributes:
+        pairs: good lines.
+        distinct_sources: distinct sources among them (by `source_key`).
+        shortest, longest: the fewest and most symbols of each side (source, target),
+            None for a subword side.
+        characters: the distinct characters of each side (a subword model needs a piece
+            for each; a space counts as SentencePiece's `\u2581`).
+    """
+
+    pairs: int = 0
+    distinct_sources: int = 0
+    shortest: list = field(default_factory=lambda: [None, None])
+    longest: list = field(default_factory=lambda: [None, None])
+    characters: list = field(default_factory=lambda: [set(), set()])
+
+
+@dataclass
+class FileScan:
+    """What one read of a file of pairs told.
+
+    Attributes:
+        stats: validation's counts (`PairsStats`).
+        lines: each good line's number (int64).
+        hashes: each good line's source hash (`key_hash`, uint64).
+        lengths: [source, target] symbols of each good line (int64; -1 for subword).
+        report: the lines read and the malformed ones skipped.
+        sha256: the file's checksum, of every byte read.
+    """
+
+    stats: PairsStats
+    lines: np.ndarray
+    hashes: np.ndarray
+    lengths: list
+    report: PairsRead
+    sha256: str
+
+
+#: The latest scans by what identifies them: a sweep's jobs, and a run's validation and its
+#: split, read a file once. A run's three files are kept (a scan holds 24 bytes a line).
+_SCANS: dict = {}
+KEPT = 3
+
+
+def _identity(path, tokenizers, on_bad_line, header, normalize) -> tuple:
+    status = os.stat(path)
+    return (
+        os.path.realpath(path), status.st_ino, status.st_size, status.st_mtime_ns,
+        tuple(tokenizers), on_bad_line, header, normalize,
+    )  # fmt: skip
+
+
+def scan_file(
+    path, tokenizers: tuple, on_bad_line: str, key: str, header=None, normalize: str = "none"
+) -> FileScan:
+    """Reads a file of pairs once for its shape, or returns this process's scan of it.
+
+    Args:
+        path, tokenizers, on_bad_line, key, header, normalize: as `text_files.read_pairs`
+            (`key` names the file in errors only, so a scan made under another key serves).
+
+    Returns:
+        The scan.
+
+    Raises:
+        UserError, ConfigError: as `text_files.read_pairs`.
+    """
+    try:
+        identity = _identity(path, tokenizers, on_bad_line, header, normalize)
+    except OSError:
+        identity = None  # read_pairs says what is wrong with the path
+    if identity is not None and identity in _SCANS:
+        _SCANS[identity] = _SCANS.pop(identity)  # the newest last
+        return _SCANS[identity]
+    scan = _read(path, tokenizers, on_bad_line, key, header, normalize)
+    if identity is not None:
+        _SCANS[identity] = scan
+        while len(_SCANS) > KEPT:
+            del _SCANS[next(iter(_SCANS))]
+    return scan
+
+
+def _read(path, tokenizers, on_bad_line, key, header, normalize) -> FileScan:
+    report, stats, digest = PairsRead(), PairsStats(), hashlib.sha256()
+    lines, hashes, lengths = array("q"), array("Q"), (array("l"), array("l"))
+    read = read_pairs(
+        path, tokenizers, on_bad_line, key, report, header, normalize=normalize, digest=digest
+    )
+    for number, source, target in read:
+        lines.append(number)
+        hashes.append(key_hash(source, tokenizers[0]))
+        for side, text in enumerate((source, target)):
+            stats.characters[side].update(text.replace(" ", "\u2581"))
+            count = symbol_count(text, tokenizers[side])
+            lengths[side].append(-1 if count is None else count)
+            if count is not None:
+                low, high = stats.shortest[side], stats.longest[side]
+                stats.shortest[side] = count if low is None else min(low, count)
+                stats.longest[side] = count if high is None else max(high, count)
+    hashes = np.frombuffer(hashes, np.uint64) if hashes else np.zeros(0, np.uint64)
+    stats.pairs = len(lines)
+    stats.distinct_sources = len(np.unique(hashes))
+    return FileScan(
+        stats=stats,
+        lines=np.frombuffer(lines, np.int64) if lines else np.zeros(0, np.int64),
+        hashes=hashes,
+        lengths=[np.asarray(side, np.int64) for side in lengths],
+        report=report,
+        sha256=digest.hexdigest(),
+    )
