@@ -166,7 +166,8 @@ def predicted(run_dir, capsys, *args) -> list:
 
 
 def test_a_new_tokenizer_flows_through_validation_training_evaluate_and_predict(added, capsys):
-    from seq2seq import load_run, predict
+    from seq2seq import load_run
+    from seq2seq.serving.predict_run import parse_inputs
     from seq2seq_config import UserError
 
     run_dir = added["run_dir"]
@@ -181,7 +182,7 @@ def test_a_new_tokenizer_flows_through_validation_training_evaluate_and_predict(
     outputs = predicted(run_dir, capsys)
     assert len(outputs) == 2 and all(set(o) <= set("abcdefgh,") for o in outputs)
     with pytest.raises(UserError, match="empty; allowed: symbols separated by commas"):
-        predict.parse_inputs([","], run.vocabs.source, 10, "input")
+        parse_inputs([","], run.vocabs.source, 10, "input")
     served = tf.saved_model.load(str(run_dir / "saved_model" / "1")).signatures["serve_text"]
     texts = served(text=tf.constant(["a,b,c,d", "h,g,f,e"]))["text"].numpy()
     assert [t.decode() for t in texts] == outputs  # the same split and join in the graph

@@ -10,6 +10,7 @@ import pytest
 import seq2seq
 from conftest import write_pairs
 from seq2seq import evaluate
+from seq2seq.serving.evaluate_run import evaluate_run
 from seq2seq_config import UserError, compose_config
 from seq2seq_config.run.run_dir import open_run
 
@@ -89,7 +90,7 @@ def test_evaluate_measures_the_held_out_pairs_after_the_file_grew(tsv_run, tmp_p
     with open(path, "a") as f:
         f.write((tmp_path / "more.tsv").read_text())
     cfg = compose_config([f"run_dir={run_dir}"], config_name="evaluate")
-    report = evaluate.evaluate_run(cfg)["split"]
+    report = evaluate_run(cfg)["split"]
     assert report["size"] == 20
     assert report["exact_match"] == metrics["test"]["exact_match"]
     assert report["loss"] == pytest.approx(metrics["test"]["loss"], rel=1e-5)

@@ -13,8 +13,9 @@ import tensorflow as tf
 
 import seq2seq
 from conftest import write_pairs
-from seq2seq import evaluate, predict
+from seq2seq import predict
 from seq2seq.model.precision import decodes_in_float32
+from seq2seq.serving.evaluate_run import evaluate_run
 from seq2seq_config import compose_config
 
 pytestmark = pytest.mark.slow  # trains a run of its own in bfloat16 (~30 s on 2 cores)
@@ -79,5 +80,5 @@ def test_evaluate_gives_the_figures_of_metrics_json(bfloat16_run, split):
     run_dir, _, _ = bfloat16_run
     written = json.loads((run_dir / "metrics.json").read_text())[split]
     cfg = compose_config([f"run_dir={run_dir}", f"split={split}"], config_name="evaluate")
-    measured = evaluate.evaluate_run(cfg)["split"]
+    measured = evaluate_run(cfg)["split"]
     assert {name: measured[name] for name in written} == pytest.approx(written, rel=1e-6, abs=1e-6)

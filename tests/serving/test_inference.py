@@ -17,6 +17,7 @@ from seq2seq.data import generated
 from seq2seq.data.load import load_task_data
 from seq2seq.data.vocabulary import EOS_ID
 from seq2seq.evaluation import length_bound
+from seq2seq.serving.evaluate_run import evaluate_run
 from seq2seq_config import compose_config
 
 pytestmark = pytest.mark.slow  # they share the `trained_run` fixture (~15 s of training)
@@ -84,7 +85,7 @@ def test_evaluate_command_prints_the_table_and_saves_json_and_tensorboard(traine
 def test_exact_match_by_length_averages_to_the_whole(trained_run):
     run_dir, _ = trained_run
     cfg = compose_config([f"run_dir={run_dir}", "split=val"], config_name="evaluate")
-    report = evaluate.evaluate_run(cfg)["split"]
+    report = evaluate_run(cfg)["split"]
     run = load_run(run_dir)
     val = load_task_data(run.config.task, run.config.seed, run.config.data_dir)[0].val
     counts = {int(n): int(c) for n, c in zip(*np.unique(val.target_lengths, return_counts=True))}
