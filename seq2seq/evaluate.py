@@ -34,13 +34,7 @@ from seq2seq_config.cli.quiet import filter_tensorflow_noise
 def main(argv: list[str] | None = None) -> int:
     """The command line: `evaluate` after its config and run directory are checked,
     before TensorFlow loads (`seq2seq_config.cli.command.run_command`)."""
-
-    def work(cfg, checked):
-        from seq2seq.serving.evaluate_run import work  # noqa: PLC0415 - TensorFlow, after the checks
-
-        work(cfg, checked)
-
-    return run_command(EVALUATE, work, argv)
+    return run_command(EVALUATE, argv)
 
 
 if __name__ == "__main__":

@@ -21,13 +21,7 @@ from seq2seq_config.cli.quiet import filter_tensorflow_noise
 def main(argv: list[str] | None = None) -> int:
     """The command line: `export` after its config and run directory are checked,
     before TensorFlow loads (`seq2seq_config.cli.command.run_command`)."""
-
-    def work(cfg, checked):
-        from seq2seq.serving.portable_export import work  # noqa: PLC0415 - TensorFlow, after the checks
-
-        work(cfg, checked)
-
-    return run_command(EXPORT, work, argv)
+    return run_command(EXPORT, argv)
 
 
 if __name__ == "__main__":

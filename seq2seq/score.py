@@ -25,13 +25,7 @@ from seq2seq_config.cli.quiet import filter_tensorflow_noise
 def main(argv: list[str] | None = None) -> int:
     """The command line: `score` after its config and run directory are checked,
     before TensorFlow loads (`seq2seq_config.cli.command.run_command`)."""
-
-    def work(cfg, checked):
-        from seq2seq.serving.score_run import work  # noqa: PLC0415 - TensorFlow, after the checks
-
-        work(cfg, checked)
-
-    return run_command(SCORE, work, argv)
+    return run_command(SCORE, argv)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ are here, written once.
 """
 
 import dataclasses
+import importlib
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -35,6 +36,8 @@ class Command:
         about: what the command does, in a sentence or two.
         check: validates the composed config (TensorFlow-free); what it returns is
             given to the work.
+        work: the module whose `work(cfg, checked)` does the command once the config is
+            known good; imported then, with TensorFlow.
     """
 
     name: str
@@ -44,6 +47,7 @@ class Command:
     example: str
     about: str
     check: Callable[[DictConfig], Any]
+    work: str
 
 
 def help_text(command: Command) -> str:
@@ -90,14 +94,12 @@ def exit_if_help(argv: list[str], command: Command) -> None:
         raise SystemExit(0)
 
 
-def run_command(command: Command, work: Callable[[DictConfig, Any], None], argv=None) -> int:
+def run_command(command: Command, argv=None) -> int:
     """Runs a command: answers `--version` / `--help`, composes and checks its config, then
-    does the work.
+    imports `command.work` (and TensorFlow with it) and does the work.
 
     Args:
         command: what the command is.
-        work: the command itself, called with the composed config and what
-            `command.check` returned; it imports TensorFlow.
         argv: the arguments (default: the process's, without the program).
 
     Returns:
@@ -113,5 +115,5 @@ def run_command(command: Command, work: Callable[[DictConfig, Any], None], argv=
     with exit_on_user_error():
         cfg = compose_config(argv, config_name=command.config_name)
         checked = command.check(cfg)
-        work(cfg, checked)
+        importlib.import_module(command.work).work(cfg, checked)
     return 0

@@ -11,7 +11,7 @@ described by below, which checks the config before TensorFlow loads.
 
 import sys
 
-from seq2seq_config.cli.command import Command
+from seq2seq_config.cli.command import Command, run_command
 from seq2seq_config.cli.quiet import filter_tensorflow_noise
 from seq2seq_config.cli.runner import run_cli
 from seq2seq_config.cli.runs import main as runs_main
@@ -42,6 +42,7 @@ EVALUATE = Command(
     "run directory, logs the figures to TensorBoard. decoding=beam|sample chooses the "
     "strategy; ensemble=[DIR2,DIR3] decodes with more runs. docs/decoding.md.",
     check=validate_evaluate,
+    work="seq2seq.serving.evaluate_run",
 )
 PREDICT = Command(
     name="seq2seq-predict",
@@ -52,6 +53,7 @@ PREDICT = Command(
     about="Decodes each line of input (or input_file=PATH) with a finished run and writes "
     "one output a line (decoding.n_best=K: the K best, as TSV). docs/decoding.md.",
     check=validate_predict,
+    work="seq2seq.serving.predict_run",
 )
 SCORE = Command(
     name="seq2seq-score",
@@ -62,6 +64,7 @@ SCORE = Command(
     about="Writes each source<TAB>target pair's log-probability under a finished run's "
     "model, one TSV line a pair. docs/decoding.md.",
     check=validate_score,
+    work="seq2seq.serving.score_run",
 )
 EXPORT = Command(
     name="seq2seq-export",
@@ -74,6 +77,7 @@ EXPORT = Command(
     f"and {PORTABLE_DECODER}, a greedy and beam-search decoder that needs NumPy and the "
     "runtime only (quantize=int8: int8 weights). docs/export.md.",
     check=validate_export,
+    work="seq2seq.serving.portable_export",
 )
 
 
@@ -87,41 +91,29 @@ def train() -> None:
 
 def evaluate() -> None:
     """`seq2seq-evaluate run_dir=DIR ...`: measures a finished run (`seq2seq.evaluate`)."""
-    exit_if_version(sys.argv[1:])
     filter_tensorflow_noise()
-    from seq2seq.evaluate import main  # noqa: PLC0415 - TensorFlow loads after --version
-
-    sys.exit(main())
+    sys.exit(run_command(EVALUATE))
 
 
 def predict() -> None:
     """`seq2seq-predict run_dir=DIR input=...`: decodes with a finished run
     (`seq2seq.predict`)."""
-    exit_if_version(sys.argv[1:])
     filter_tensorflow_noise()
-    from seq2seq.predict import main  # noqa: PLC0415 - TensorFlow loads after --version
-
-    sys.exit(main())
+    sys.exit(run_command(PREDICT))
 
 
 def score() -> None:
     """`seq2seq-score run_dir=DIR input_file=pairs.tsv`: each pair's log-probability under a
     finished run's model (`seq2seq.score`)."""
-    exit_if_version(sys.argv[1:])
     filter_tensorflow_noise()
-    from seq2seq.score import main  # noqa: PLC0415 - TensorFlow loads after --version
-
-    sys.exit(main())
+    sys.exit(run_command(SCORE))
 
 
 def export() -> None:
     """`seq2seq-export run_dir=DIR format=onnx`: the run's models for ONNX Runtime or LiteRT,
     and a decoder that needs neither TensorFlow nor this package (`seq2seq.export`)."""
-    exit_if_version(sys.argv[1:])
     filter_tensorflow_noise()
-    from seq2seq.export import main  # noqa: PLC0415 - TensorFlow loads after --version
-
-    sys.exit(main())
+    sys.exit(run_command(EXPORT))
 
 
 def modes() -> None:
