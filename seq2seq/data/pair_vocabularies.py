@@ -30,7 +30,7 @@ def training_pairs(task, path, tokenizers, lines: np.ndarray):
 def fit_vocabularies(
     task, path, tokenizers, train_lines: np.ndarray, longest_source: int, base=None, counted=None
 ) -> Vocabularies:
-    """Pass 2 of `tsv.load`: each side's vocabulary from the training pairs alone, or
+    """Step 3 of `tsv.load`: each side's vocabulary from the training pairs alone, or
     `base`'s (another run's: `task.vocab_from`, fine-tuning) with the symbols it lacks
     appended.
 

@@ -142,7 +142,7 @@ def load(task, seed: int, data_dir: str = "data", base: Vocabularies | None = No
 
 def _log_left_out(path, counts: dict, repeated_sources: str, prepared: bool) -> None:
     """Says, on every run, what the file's counts record: repeated sources, pairs too
-    long, and (from a cached store; pass 1 named them) malformed lines skipped."""
+    long, and (from a cached store; its shape read named them) malformed lines skipped."""
     repeated = counts["repeated_sources"]["lines"]
     if repeated:
         log.warning(
@@ -177,7 +177,7 @@ def _prepare(task, seed: int, path, tokenizers: tuple, store: Path, base, scan) 
         for _, source, target in training_pairs(task, path, tokenizers, train_lines):
             ids = vocabs.source.encode_text(source), vocabs.target.encode_text(target)
             if any(limit is not None and len(i) > limit for i, limit in zip(ids, limits)):
-                dropped["subword pairs too long"] += 1  # char and space were left out in pass 1
+                dropped["subword pairs too long"] += 1  # char, space: left out in step 2
                 continue
             longest_source[0] = max(longest_source[0], len(ids[0]))
             yield ids
