@@ -37,6 +37,7 @@ from seq2seq_config.config.constraints import (
     OneOf,
     PathList,
     Range,
+    WeightList,
 )
 from seq2seq_config.config.schema import TrainConfig
 from seq2seq_config.config.schema_walk import groups
@@ -109,6 +110,8 @@ def allowed_text(field: dataclasses.Field) -> str:
         values = ["a path (not empty)"]
     elif isinstance(constraint, PathList):
         values = ["a list of paths, `[A,B]`"]
+    elif isinstance(constraint, WeightList):
+        values = ["a list of numbers >= 0, not all 0, `[0.7,0.3]`"]
     elif base_type(field.type) is bool:
         values = ["`true`", "`false`"]
     elif base_type(field.type) is str:

@@ -4,7 +4,7 @@ training pairs, and the training pairs themselves, written to the store as provi
 ids (each symbol numbered as first seen); once the vocabularies are fitted to the counts,
 `remap` turns the provisional ids into theirs, in place.
 
-So a first run reads its training file twice: for its shape (`file_scan`) and here. A
+So a first run reads each training file twice: for its shape (`file_scan`) and here. A
 `subword` side must have its SentencePiece model trained before anything is encoded:
 those runs read the file for the held-out texts, the model and the encoding
 (`seq2seq.data.tsv`).
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seq2seq.data.pair_split import Rows
 from seq2seq.data.pair_vocabularies import training_pairs
 from seq2seq.data.ragged_store import SIDES, RaggedWriter
 from seq2seq.data.tokenizers import make_tokenizer
@@ -26,24 +27,24 @@ CHUNK = 1 << 16
 
 
 def read_data(
-    task, path, tokenizers: tuple, held_out_lines: dict, train_lines: np.ndarray, store: Path
+    task, rows: Rows, tokenizers: tuple, held_out_rows: dict, train_rows: np.ndarray, store: Path
 ) -> tuple:
-    """Reads the held-out and training lines of the file once, writing the training pairs
-    to `store` as provisional ids.
+    """Reads the held-out and training rows of the training files once, writing the
+    training pairs to `store` as provisional ids, file after file.
 
     Args:
-        task: the `task` config group (how the file is read; `shared_vocab`).
-        path: the training file.
+        task: the `task` config group (how the files are read; `shared_vocab`).
+        rows: the training files' rows (`pair_split.Rows`).
         tokenizers: (source, target) tokenizer names, neither a trained one.
-        held_out_lines: `{split: line numbers}` of the splits cut from the file, in the
-            order each split keeps them.
-        train_lines: the numbers of the training split's lines.
+        held_out_rows: `{split: rows}` of the splits cut from the files, in the order
+            each split keeps them.
+        train_rows: the training split's rows.
         store: the directory the training store is written in.
 
     Returns:
         `(held-out texts {split: [(source, target), ...]}, symbol counts per side,
         provisional symbol tables per side (symbol -> id), the longest source, the
-        pairs written)`.
+        pairs written from each file)`.
     """
     # A shared vocabulary splits both sides with the source's tokenizer, as it encodes them.
     names = (tokenizers[0], tokenizers[0]) if task.shared_vocab else tokenizers
@@ -51,27 +52,29 @@ def read_data(
     table = {}
     tables = (table, table) if task.shared_vocab else (table, {})
     counts = (Counter(), Counter())
-    split_of = {n: split for split, lines in held_out_lines.items() for n in lines.tolist()}
-    texts = {split: {} for split in held_out_lines}
-    wanted = np.concatenate([train_lines, *held_out_lines.values()])
+    split_of = {n: split for split, chosen in held_out_rows.items() for n in chosen.tolist()}
+    texts = {split: {} for split in held_out_rows}
+    wanted = np.concatenate([train_rows, *held_out_rows.values()])
     writer, longest = RaggedWriter(store), 0
+    written = np.zeros(len(rows.files), np.int64)
     try:
-        for number, source, target in training_pairs(task, path, tokenizers, wanted):
-            split = split_of.get(number)
+        for row, source, target in training_pairs(task, rows, tokenizers, wanted):
+            split = split_of.get(row)
             if split is not None:
-                texts[split][number] = (source, target)
+                texts[split][row] = (source, target)
                 continue
-            row = []
+            ids = []
             for side, text in enumerate((source, target)):
                 symbols = splitters[side].split(text)
                 counts[side].update(symbols)
-                row.append([tables[side].setdefault(s, len(tables[side])) for s in symbols])
-            longest = max(longest, len(row[0]))
-            writer.append(*row)
+                ids.append([tables[side].setdefault(s, len(tables[side])) for s in symbols])
+            longest = max(longest, len(ids[0]))
+            writer.append(*ids)
+            written[rows.file[row]] += 1
     finally:
         writer.close()
-    held_out = {split: [texts[split][n] for n in lines.tolist()] for split, lines in held_out_lines.items()}  # fmt: skip
-    return held_out, counts, tables, longest, len(writer)
+    held_out = {split: [texts[split][n] for n in chosen.tolist()] for split, chosen in held_out_rows.items()}  # fmt: skip
+    return held_out, counts, tables, longest, written.tolist()
 
 
 def remap(store: Path, vocabs: Vocabularies, tables: tuple) -> None:

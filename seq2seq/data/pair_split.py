@@ -5,11 +5,18 @@ source and its lengths): the held-out sources, the repeats and the pairs too lon
 Memory: about 24 bytes per line of the training file (its text is never held).
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from seq2seq_config.cli.errors import ConfigError
-from seq2seq_config.task.file_scan import FileScan, key_hash
-from seq2seq_config.task.pair_files import check_split_sizes, cut_sizes, held_out_files
+from seq2seq_config.task.file_scan import FileScan, key_hash, scan_file
+from seq2seq_config.task.pair_files import (
+    check_split_sizes,
+    cut_sizes,
+    held_out_files,
+    training_files,
+)
 from seq2seq_config.task.text_files import read_pairs
 
 
@@ -87,19 +94,77 @@ def first_sources(pairs: list, limit: int | None, tokenizer: str) -> list:
     return [pair for pair in pairs if key_hash(pair[0], tokenizer) in kept]
 
 
-def _lines_of(scan: FileScan, chosen: np.ndarray) -> np.ndarray:
-    """Every line of the `chosen` sources (hashes), source by source in the order chosen,
-    each source's lines in file order: a held-out source keeps all its targets."""
+@dataclass(frozen=True)
+class TrainingFile:
+    """One file to train on, as validation scanned it.
+
+    Attributes:
+        key: the key that names it, for errors (`task.train_path`, `task.train_paths[1]`).
+        path: the file.
+        scan: its shape (`file_scan.scan_file`).
+    """
+
+    key: str
+    path: str
+    scan: FileScan
+
+
+class Rows:
+    """The good lines of the training files end to end, as rows `0 .. n-1` in file order:
+    each row's file, line number, source hash and lengths."""
+
+    def __init__(self, files: list):
+        scans = [file.scan for file in files]
+        self.files = files
+        self.file = np.concatenate(
+            [np.full(len(s.lines), i, np.int64) for i, s in enumerate(scans)]
+        )
+        self.lines = np.concatenate([s.lines for s in scans])
+        self.hashes = np.concatenate([s.hashes for s in scans])
+        self.lengths = [np.concatenate([s.lengths[side] for s in scans]) for side in (0, 1)]
+        self.offsets = np.cumsum([0] + [len(s.lines) for s in scans])
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def first_of_each_file(self) -> np.ndarray:
+        """The rows that hold their source's first line within its own file."""
+        firsts = [
+            start + np.unique(self.hashes[start:stop], return_index=True)[1]
+            for start, stop in zip(self.offsets[:-1], self.offsets[1:])
+        ]
+        return np.concatenate(firsts) if firsts else np.zeros(0, np.int64)
+
+
+def _rows_of(rows: Rows, chosen: np.ndarray) -> np.ndarray:
+    """Every row of the `chosen` sources (hashes), source by source in the order chosen,
+    each source's rows in file order: a held-out source keeps all its targets."""
     rank = {int(h): i for i, h in enumerate(chosen.tolist())}
-    rows = np.flatnonzero(np.isin(scan.hashes, chosen))
-    ranks = np.array([rank[int(h)] for h in scan.hashes[rows].tolist()], np.int64)
-    return scan.lines[rows[np.argsort(ranks, kind="stable")]]
+    found = np.flatnonzero(np.isin(rows.hashes, chosen))
+    ranks = np.array([rank[int(h)] for h in rows.hashes[found].tolist()], np.int64)
+    return found[np.argsort(ranks, kind="stable")]
+
+
+def training_rows(task, tokenizers: tuple) -> Rows:
+    """The rows of the task's training files, each scanned once in this process
+    (`file_scan.scan_file`: validation's scans serve)."""
+    files = [
+        TrainingFile(
+            key,
+            path,
+            scan_file(path, tokenizers, task.on_bad_line, key, task.header, task.normalize),
+        )
+        for key, path in training_files(task)
+    ]
+    return Rows(files)
 
 
 class SplitPlan:
-    """Pass 1's decisions: which lines are held out, which train, and the counts."""
+    """The split's decisions, over the rows of the training files (`Rows`): which are held
+    out (`held_out_rows`, per split, in the order the split keeps them), which train
+    (`train`, a mask), and the counts."""
 
-    def __init__(self, task, seed: int, scan: FileScan, tokenizers: tuple):
+    def __init__(self, task, seed: int, rows: Rows, tokenizers: tuple):
         files = held_out_files(task)
         self.held_out_text = {}
         held_hashes = []
@@ -113,36 +178,32 @@ class SplitPlan:
                 # so that the training split is the one a run on the whole file has.
                 held_hashes += [key_hash(source, tokenizers[0]) for source, _ in pairs]
                 self.held_out_text[split] = first_sources(pairs, task.held_out_limit, tokenizers[0])
-        unique, first = np.unique(scan.hashes, return_index=True)
-        first = np.sort(first)  # each distinct source's first line, in the order they appear
+        unique, first = np.unique(rows.hashes, return_index=True)
+        first = np.sort(first)  # each distinct source's first row, in the order they appear
         sizes = cut_sizes(task)
-        cut = list(sizes)
         check_split_sizes(task, len(first))
         order = np.random.default_rng(seed).permutation(len(first))
-        start, self.held_out_lines = 0, {}
-        for split in cut:
-            chosen = scan.hashes[first[order[start : start + sizes[split]]]]
-            self.held_out_lines[split] = _lines_of(scan, chosen)
+        start, self.held_out_rows = 0, {}
+        for split in sizes:
+            chosen = rows.hashes[first[order[start : start + sizes[split]]]]
+            self.held_out_rows[split] = _rows_of(rows, chosen)
             held_hashes += chosen.tolist()
             start += sizes[split]
-        held = np.isin(scan.hashes, np.asarray(held_hashes, np.uint64))
-        repeat = np.ones(len(scan.lines), bool)
-        repeat[first] = False
-        too_long = np.zeros(len(scan.lines), bool)
+        held = np.isin(rows.hashes, np.asarray(held_hashes, np.uint64))
+        repeat = np.ones(len(rows), bool)
+        repeat[rows.first_of_each_file()] = False
+        too_long = np.zeros(len(rows), bool)
         for side, limit in enumerate((task.max_source_len, task.max_target_len)):
             if limit is not None:
-                too_long |= scan.lengths[side] > limit
+                too_long |= rows.lengths[side] > limit
         keep_all = task.repeated_sources == "all"
         self.train = ~held & (keep_all | ~repeat) & ~too_long
+        kept_held = np.zeros(len(rows), bool)
+        for chosen_rows in self.held_out_rows.values():
+            kept_held[chosen_rows] = True
         self.counts = {
             "repeated_source_lines": int(repeat.sum()),
-            "held_out_source_lines_left_out": int(
-                (held & ~np.isin(scan.lines, self._held_lines())).sum()
-            ),
+            "held_out_source_lines_left_out": int((held & ~kept_held).sum()),
             "too_long_left_out": int((too_long & ~held & (keep_all | ~repeat)).sum()),
         }
         self.distinct_sources = len(unique)
-
-    def _held_lines(self) -> np.ndarray:
-        lines = [lines for lines in self.held_out_lines.values()]
-        return np.concatenate(lines) if lines else np.zeros(0, np.int64)

@@ -6,29 +6,49 @@ from collections import Counter
 
 import numpy as np
 
-from seq2seq.data.pair_split import texts_of_lines
+from seq2seq.data.pair_split import Rows, texts_of_lines
 from seq2seq.data.tokenizers import TOKENIZER_CLASSES, make_tokenizer, train_subword
 from seq2seq.data.vocabulary import Vocabularies, Vocabulary
-from seq2seq_config.cli.errors import ConfigError
-from seq2seq_config.task.pair_files import subword_sizes, training_file_key
+from seq2seq_config.cli.errors import ConfigError, UserError
+from seq2seq_config.task.pair_files import subword_sizes
 
 
-def training_pairs(task, path, tokenizers, lines: np.ndarray):
-    """`(line number, source, target)` of the training file's lines `lines`, read as the
-    task says (bad lines, header, normalization): `texts_of_lines` with the task's keys."""
-    return texts_of_lines(
-        path,
-        tokenizers,
-        task.on_bad_line,
-        lines,
-        training_file_key(task),
-        task.header,
-        task.normalize,
-    )
+def training_pairs(task, rows: Rows, tokenizers, wanted: np.ndarray):
+    """`(row, source, target)` of the training files' rows `wanted` (`pair_split.Rows`),
+    file by file in row order, each file read as the task says (bad lines, header,
+    normalization): `texts_of_lines` with that file's key.
+
+    Raises:
+        UserError: for a file whose lines are no longer those its scan found.
+    """
+    wanted = np.sort(np.asarray(wanted, np.int64))
+    for index, file in enumerate(rows.files):
+        start, stop = rows.offsets[index], rows.offsets[index + 1]
+        mine = wanted[(wanted >= start) & (wanted < stop)]
+        if not len(mine):
+            continue
+        read = texts_of_lines(
+            file.path, tokenizers, task.on_bad_line, rows.lines[mine], file.key, task.header,
+            task.normalize,
+        )  # fmt: skip
+        count = 0
+        for row, (number, source, target) in zip(mine.tolist(), read):
+            count += 1
+            if rows.lines[row] != number:
+                break
+            yield row, source, target
+        if count != len(mine) or rows.lines[mine[count - 1]] != number:
+            raise UserError(f"{file.path} changed while it was read; run again")
 
 
 def fit_vocabularies(
-    task, path, tokenizers, train_lines: np.ndarray, longest_source: int, base=None, counted=None
+    task,
+    rows: Rows,
+    tokenizers,
+    train_rows: np.ndarray,
+    longest_source: int,
+    base=None,
+    counted=None,
 ) -> Vocabularies:
     """Step 3 of `tsv.load`: each side's vocabulary from the training pairs alone, or
     `base`'s (another run's: `task.vocab_from`, fine-tuning) with the symbols it lacks
@@ -36,9 +56,9 @@ def fit_vocabularies(
 
     Args:
         task: the `task` config group.
-        path: the training file.
+        rows: the training files' rows (`pair_split.Rows`).
         tokenizers: (source, target) tokenizer names.
-        train_lines: the numbers of the training split's lines.
+        train_rows: the training split's rows.
         longest_source: the longest training source, if known (else set later).
         base: the vocabularies to start from, or None.
         counted: each side's symbol counts over the training pairs, already made by the
@@ -52,7 +72,7 @@ def fit_vocabularies(
     """
 
     def texts(side):
-        return (pair[1 + side] for pair in training_pairs(task, path, tokenizers, train_lines))
+        return (pair[1 + side] for pair in training_pairs(task, rows, tokenizers, train_rows))
 
     def fit(sides, tokenizer, size_key, size, start=None):
         if start is not None and start.splitter.trained:

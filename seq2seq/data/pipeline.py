@@ -10,6 +10,8 @@ grouped by length (`batching.epoch_plan`), is batched in NumPy and handed to tf.
 `from_generator`, each batch padded only to its own longest sequences.
 """
 
+import logging
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -17,6 +19,8 @@ import tensorflow as tf
 from seq2seq.data.batching import bucket_width, epoch_plan
 from seq2seq.data.splits import RaggedSplit, Split
 from seq2seq.data.vocabulary import BOS_ID, EOS_ID, PAD_ID
+
+log = logging.getLogger(__name__)
 
 Batch = tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]
 #: The shapes of a batch, for datasets made from Python.
@@ -103,16 +107,22 @@ def _gathered_window(split: Split, batch_size: int, seed: int, start, count) -> 
 
 
 def planned_window(
-    lengths: np.ndarray, batch_size: int, seed: int, group_by_length: bool, start: int, count: int
+    lengths: np.ndarray, batch_size: int, seed: int, group_by_length: bool, start: int, count: int,
+    mix=None,
 ):  # fmt: skip
     """The row indices of batches `start .. start + count - 1` of the stream of passes,
-    each pass planned by `batching.epoch_plan` for its own number."""
+    each pass planned by `batching.epoch_plan` for its own number, over the rows `mix`
+    (`file_mix.FileMix`) draws for it, if any."""
     per_pass = -(-len(lengths) // batch_size)
     step, stop = start, start + count
     while step < stop:
         number, offset = divmod(step, per_pass)
-        plan = epoch_plan(lengths, batch_size, seed, number, group_by_length)
-        yield from plan[offset : offset + stop - step]
+        rows = None if mix is None else mix.rows(number)
+        plan = epoch_plan(
+            lengths if rows is None else lengths[rows], batch_size, seed, number, group_by_length
+        )
+        batches = plan[offset : offset + stop - step]
+        yield from batches if rows is None else (rows[batch] for batch in batches)
         step = (number + 1) * per_pass
 
 
@@ -139,7 +149,9 @@ def training_dataset(
     lengths = split.source_lengths + split.target_lengths
 
     def planned():
-        for rows in planned_window(lengths, batch_size, seed, group_by_length, start, count):
+        for rows in planned_window(
+            lengths, batch_size, seed, group_by_length, start, count, getattr(split, "mix", None)
+        ):  # fmt: skip
             yield teacher_forcing(*split.pad_rows(rows))
 
     return prefetched(tf.data.Dataset.from_generator(planned, output_signature=BATCH_SIGNATURE))
@@ -186,7 +198,7 @@ class EpochBatches(keras.callbacks.Callback):
         self.steps = steps or steps_per_epoch(split, batch_size)
         self.split, self.batch_size, self.seed = split, batch_size, seed
         self.group_by_length = group_by_length
-        self.epoch = 0
+        self.epoch, self.drawn = 0, 0
         self._epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="data_epoch")
         if isinstance(split, Split) and not group_by_length:
             dataset = tf.data.Dataset.range(1).flat_map(
@@ -205,10 +217,13 @@ class EpochBatches(keras.callbacks.Callback):
 
     def _planned(self):
         """This epoch's batches, planned in NumPy, each padded to its own longest rows."""
+        mix = getattr(self.split, "mix", None)
         for rows in planned_window(
             self._lengths, self.batch_size, self.seed, self.group_by_length,
-            self.epoch * self.steps, self.steps,
+            self.epoch * self.steps, self.steps, mix,
         ):  # fmt: skip
+            if mix is not None:
+                self.drawn += np.bincount(mix.file_of(rows), minlength=len(mix.sizes))
             source, target = self.split.pad_rows(rows)
             if self.bucketed:
                 source, target = (
@@ -220,6 +235,12 @@ class EpochBatches(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
         self._epoch.assign(epoch)
+        self.drawn = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        if getattr(self.split, "mix", None) is not None:  # task.train_weights
+            log.info("Epoch %d drew %s pairs from the training files, in order", epoch + 1,
+                     " + ".join(str(int(n)) for n in np.atleast_1d(self.drawn)))  # fmt: skip
 
 
 def _to_buckets(ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:

@@ -113,12 +113,15 @@ class RaggedSplit:
     Attributes:
         source_ids, target_ids: int32 (total symbols,), memory-mapped or in memory.
         source_offsets, target_offsets: int64 (n + 1,): row i is ids[offsets[i]:offsets[i+1]].
+        mix: for rows from several files with `task.train_weights`, how each pass draws
+            them (`file_mix.FileMix`); None: every row once a pass.
     """
 
     source_ids: np.ndarray
     source_offsets: np.ndarray
     target_ids: np.ndarray
     target_offsets: np.ndarray
+    mix: object = None
 
     def __len__(self) -> int:
         return len(self.source_offsets) - 1

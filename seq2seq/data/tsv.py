@@ -25,6 +25,7 @@ The held-out pairs are kept as text (`TaskData.held_out_text`), so that the run 
 them and later evaluations measure exactly what this run held out.
 """
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -34,8 +35,15 @@ from pathlib import Path
 import numpy as np
 from omegaconf import OmegaConf
 
+from seq2seq.data.file_mix import file_mix
 from seq2seq.data.pair_pass import read_data, remap
-from seq2seq.data.pair_split import SplitPlan, group_references, read_held_out_file
+from seq2seq.data.pair_split import (
+    Rows,
+    SplitPlan,
+    group_references,
+    read_held_out_file,
+    training_rows,
+)
 from seq2seq.data.pair_vocabularies import fit_vocabularies, training_pairs
 from seq2seq.data.ragged_store import read_store, write_store
 from seq2seq.data.splits import Split, TaskData
@@ -48,8 +56,7 @@ from seq2seq_config.task.file_scan import scan_file
 from seq2seq_config.task.pair_files import (
     held_out_files,
     side_tokenizers,
-    training_file,
-    training_file_key,
+    training_weights,
 )
 from seq2seq_config.task.text_files import describe_bad_lines
 
@@ -63,8 +70,11 @@ STORE_VERSION = 2  # 2: a held-out source keeps every target
 
 
 def _store_key(task, seed: int, checksums: dict, base) -> str:
-    settings = {"task": OmegaConf.to_container(task, resolve=True), "seed": seed, "files": checksums,
-                "version": STORE_VERSION}  # fmt: skip
+    settings = OmegaConf.to_container(task, resolve=True)
+    settings.pop("train_weights", None)  # how a pass draws from the store, not what it holds
+    if not settings.get("train_paths"):  # one file: the name its store had before the key
+        settings.pop("train_paths", None)
+    settings = {"task": settings, "seed": seed, "files": checksums, "version": STORE_VERSION}
     if base is not None:  # the vocabularies started from, whichever run they were read from
         settings["base"] = [base.source.tokens, base.target.tokens, base.source.max_source_len]
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:24]
@@ -104,30 +114,38 @@ def load(task, seed: int, data_dir: str = "data", base: Vocabularies | None = No
         ConfigError: if validation and test would leave no source to train on, or a
             subword vocabulary cannot be trained at the size asked.
     """
-    path = training_file(task)
     tokenizers = side_tokenizers(task)
-    files = {"train": path, **{k: v for k, v in held_out_files(task).items() if v is not None}}
-    keys = {"train": training_file_key(task), "val": "task.val_path", "test": "task.test_path"}
+    read = {"on_bad_line": task.on_bad_line, "header": task.header, "normalize": task.normalize}
     # Validation scanned these files in this process: their checksums come from that read.
-    scans = {
-        split: scan_file(f, tokenizers, task.on_bad_line, keys[split], task.header, task.normalize)
-        for split, f in files.items()
-    }
-    checksums = {split: scan.sha256 for split, scan in scans.items()}
+    rows = training_rows(task, tokenizers)
+    train_files = rows.files
+    held = {k: v for k, v in held_out_files(task).items() if v is not None}
+    files = {_train_name(i): f.path for i, f in enumerate(train_files)} | held
+    checksums = {_train_name(i): f.scan.sha256 for i, f in enumerate(train_files)}
+    for split, f in held.items():
+        checksums[split] = scan_file(f, tokenizers, key=f"task.{split}_path", **read).sha256
     store = Path(data_dir) / "tsv" / _store_key(task, seed, checksums, base)
     cached = _read_cached(store)
     prepared = cached is None
     if prepared:
-        _prepare(task, seed, path, tokenizers, store, base, scans["train"])
+        _prepare(task, seed, rows, tokenizers, store, base)
         cached = _read_cached(store)
     vocabs, train, held_out_text, counts = cached
-    _log_left_out(path, counts, task.repeated_sources, prepared)
-    record = {"path": str(Path(path)), "sha256": checksums["train"], **counts,
+    names = " and ".join(str(f.path) for f in train_files)
+    _log_left_out(names, counts, task.repeated_sources, prepared)
+    record = {"path": str(Path(train_files[0].path)), "sha256": checksums["train"], **counts,
               "files": {split: {"path": str(f), "sha256": checksums[split]} for split, f in files.items()}}  # fmt: skip
+    weights = training_weights(task)
+    if weights is not None:
+        mix = file_mix(
+            task, [f.path for f in train_files], counts["train_pairs_per_file"], weights, seed
+        )
+        train = dataclasses.replace(train, mix=mix)
+        record["mix"] = train.mix.record([f.path for f in train_files])
     val, test = to_split(held_out_text["val"], vocabs), to_split(held_out_text["test"], vocabs)
     log.info(
         "%s: %d training pairs, %d val sources, %d test; %d source and %d target symbols%s",
-        path, len(train), len(val), len(test),
+        names, len(train), len(val), len(test),
         vocabs.source.size - FIRST_SYMBOL_ID, vocabs.target.size - FIRST_SYMBOL_ID, " (shared)" if vocabs.is_shared else "",
     )  # fmt: skip
     return TaskData(
@@ -138,6 +156,11 @@ def load(task, seed: int, data_dir: str = "data", base: Vocabularies | None = No
         held_out_text=held_out_text,
         record=record,
     )
+
+
+def _train_name(index: int) -> str:
+    """The name of training file `index` in data.json's `files` (`train`, `train.1`, ...)."""
+    return "train" if index == 0 else f"train.{index}"
 
 
 def _log_left_out(path, counts: dict, repeated_sources: str, prepared: bool) -> None:
@@ -159,33 +182,38 @@ def _log_left_out(path, counts: dict, repeated_sources: str, prepared: bool) -> 
                     path, counts["malformed_lines_skipped"])  # fmt: skip
 
 
-def _prepare(task, seed: int, path, tokenizers: tuple, store: Path, base, scan) -> None:
-    """Steps 2 to 4 (see the module docstring) from the file's scan, written to `store`."""
-    if scan.report.bad_lines:
-        log.warning(describe_bad_lines(path, scan.report.bad_lines))
-    plan = SplitPlan(task, seed, scan, tokenizers)
-    train_lines = scan.lines[plan.train]
-    if not len(train_lines):
+def _prepare(task, seed: int, rows: Rows, tokenizers: tuple, store: Path, base) -> None:
+    """Steps 2 to 4 (see the module docstring) from the files' scans, written to `store`."""
+    for file in rows.files:
+        if file.scan.report.bad_lines:
+            log.warning(describe_bad_lines(file.path, file.scan.report.bad_lines))
+    plan = SplitPlan(task, seed, rows, tokenizers)
+    train_rows = np.flatnonzero(plan.train)
+    if not len(train_rows):
         raise ConfigError("task.max_source_len", task.max_source_len, "leaves no pair to train on")
-    for side, name in enumerate(("source", "target")):
-        if scan.lengths[side][0] >= 0:
-            _warn_of_outliers(path, scan.lengths[side], scan.lines, name)
+    for file in rows.files:
+        for side, name in enumerate(("source", "target")):
+            if file.scan.lengths[side][0:1].min(initial=0) >= 0:
+                _warn_of_outliers(file.path, file.scan.lengths[side], file.scan.lines, name)
     dropped, longest_source = Counter(), [0]
     limits = (task.max_source_len, task.max_target_len)
+    per_file = np.zeros(len(rows.files), np.int64)
 
     def encoded(vocabs):
-        for _, source, target in training_pairs(task, path, tokenizers, train_lines):
+        for row, source, target in training_pairs(task, rows, tokenizers, train_rows):
             ids = vocabs.source.encode_text(source), vocabs.target.encode_text(target)
             if any(limit is not None and len(i) > limit for i, limit in zip(ids, limits)):
                 dropped["subword pairs too long"] += 1  # char, space: left out in step 2
                 continue
             longest_source[0] = max(longest_source[0], len(ids[0]))
+            per_file[rows.file[row]] += 1
             yield ids
 
+    reports = [file.scan.report for file in rows.files]
     counts = {
-        "lines": scan.report.lines,
-        "pairs": len(scan.lines),
-        "malformed_lines_skipped": len(scan.report.bad_lines),
+        "lines": sum(report.lines for report in reports),
+        "pairs": len(rows),
+        "malformed_lines_skipped": sum(len(report.bad_lines) for report in reports),
         "repeated_sources": {
             "lines": plan.counts["repeated_source_lines"],
             "kept": task.repeated_sources,
@@ -197,23 +225,25 @@ def _prepare(task, seed: int, path, tokenizers: tuple, store: Path, base, scan) 
     with atomic_write(store) as directory:
         if any(TOKENIZER_CLASSES[name].trained for name in tokenizers):
             # A SentencePiece model is trained before anything is encoded: three reads.
-            for split, lines in plan.held_out_lines.items():
-                texts = {n: (s, t) for n, s, t in training_pairs(task, path, tokenizers, lines)}
-                plan.held_out_text[split] = [texts[n] for n in lines.tolist()]
-            vocabs = fit_vocabularies(task, path, tokenizers, train_lines, None, base)
+            for split, chosen in plan.held_out_rows.items():
+                texts = {n: (s, t) for n, s, t in training_pairs(task, rows, tokenizers, chosen)}
+                plan.held_out_text[split] = [texts[n] for n in chosen.tolist()]
+            vocabs = fit_vocabularies(task, rows, tokenizers, train_rows, None, base)
             pairs = write_store(directory / "train", encoded(vocabs))
         else:  # one read: held-out texts, counts, provisional ids (pair_pass.py)
-            held_out, counted, tables, longest_source[0], pairs = read_data(
-                task, path, tokenizers, plan.held_out_lines, train_lines, directory / "train"
+            held_out, counted, tables, longest_source[0], written = read_data(
+                task, rows, tokenizers, plan.held_out_rows, train_rows, directory / "train"
             )
             plan.held_out_text.update(held_out)
-            vocabs = fit_vocabularies(task, path, tokenizers, train_lines, None, base, counted)
+            vocabs = fit_vocabularies(task, rows, tokenizers, train_rows, None, base, counted)
             remap(directory / "train", vocabs, tables)
+            pairs, per_file[:] = sum(written), written
         if not pairs:
             raise ConfigError(
                 "task.max_source_len", task.max_source_len, "leaves no pair to train on"
             )
         counts["too_long_left_out"] += dropped["subword pairs too long"]
+        counts["train_pairs_per_file"] = per_file.tolist()
         inherited = base.source.max_source_len if base is not None else None
         vocabs.source.max_source_len = max(longest_source[0], inherited or 0)
         counts["splits"] = {  # held out: sources, each with all its targets

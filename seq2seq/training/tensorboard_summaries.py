@@ -24,13 +24,16 @@ HParamValue = str | float | int | bool
 
 def flat_hparams(cfg: DictConfig) -> dict[str, HParamValue]:
     """The run's hyperparameters as flat `group.key: value` pairs (null as "null"; nested
-    groups as `trainer.early_stopping.monitor`)."""
+    groups as `trainer.early_stopping.monitor`; a list as its override, `[a.tsv,b.tsv]`,
+    since HParams holds no lists)."""
     flat = {}
 
     def walk(node: dict, prefix: str) -> None:
         for key, value in node.items():
             if isinstance(value, dict):
                 walk(value, f"{prefix}{key}.")
+            elif isinstance(value, list):
+                flat[f"{prefix}{key}"] = "[" + ",".join(str(v) for v in value) + "]"
             else:
                 flat[f"{prefix}{key}"] = "null" if value is None else value
 

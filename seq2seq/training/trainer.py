@@ -154,7 +154,8 @@ def _train(cfg, path: Path, resuming: bool, callbacks, strategy, started: float)
     task_data, data_path = load_task_data(cfg.task, cfg.seed, cfg.data_dir, base)
     task_data.vocabs.save(path)
     held_out.save(path, task_data, data_path)
-    log.info("Data: %s; run directory: %s", data_path, path)
+    files = cfg.task.get("train_paths")  # several training files: name them all
+    log.info("Data: %s; run directory: %s", " and ".join(files) if files else data_path, path)
     if home is not None:
         log.info("Vocabularies from %s, with the symbols it lacked appended", home)
     # Fitted to the training pairs and saved before training, so that validation, the

@@ -124,6 +124,23 @@ class PathList:
             raise ConfigError(key, list(value), self.describe())
 
 
+class WeightList:
+    """A list of sampling weights (`task.train_weights=[0.7,0.3]`): finite numbers >= 0,
+    not all of them 0; empty means none given."""
+
+    def describe(self) -> str:
+        return "must be a list of numbers >= 0, not all 0, one per file of task.train_paths"
+
+    def check(self, key: str, value: Any) -> None:
+        entries = list(value or ())
+        numbers = [
+            e for e in entries
+            if isinstance(e, (int, float)) and not isinstance(e, bool) and math.isfinite(e) and e >= 0
+        ]  # fmt: skip
+        if len(numbers) < len(entries) or (entries and not any(numbers)):
+            raise ConfigError(key, entries, self.describe())
+
+
 #: A duration as `trainer.time_budget` takes it: hours, minutes and seconds, each optional
 #: but at least one, in that order (`1h30m`, `45m`, `90s`, `2.5h`).
 _DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?")
@@ -175,6 +192,11 @@ def described(default: Any, help: str) -> Any:
 def path_list(help: str = "") -> Any:
     """A schema field holding a list of paths, empty by default."""
     return dataclasses.field(default_factory=list, metadata=_metadata(PathList(), help))
+
+
+def weight_list(help: str = "") -> Any:
+    """A schema field holding a list of sampling weights (`WeightList`), empty by default."""
+    return dataclasses.field(default_factory=list, metadata=_metadata(WeightList(), help))
 
 
 def filesystem_path(default: str | None, help: str = "") -> Any:

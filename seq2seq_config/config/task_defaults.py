@@ -49,7 +49,7 @@ def with_task_defaults(cfg: DictConfig) -> DictConfig:
         watch.goal = SOLVED
     # The sample is what no file means, not a default of task.path: a default there would
     # clash with task.train_path=FILE (both would name the training file).
-    if files and cfg.task.train_path is None and cfg.task.path is None:
+    if files and cfg.task.train_path is None and cfg.task.path is None and not cfg.task.train_paths:
         cfg.task.path = sample_path(TSV_SAMPLE)
     for key in PARENT_KEYS:
         value = OmegaConf.select(cfg, key)

@@ -7,7 +7,14 @@ them).
 
 from dataclasses import dataclass
 
-from seq2seq_config.config.constraints import described, filesystem_path, integer, one_of
+from seq2seq_config.config.constraints import (
+    described,
+    filesystem_path,
+    integer,
+    one_of,
+    path_list,
+    weight_list,
+)
 
 #: The generated toy tasks; `tsv` reads a file instead.
 GENERATED_TASKS = ("reverse", "copy", "sort", "reverse_prefix", "addition")
@@ -68,6 +75,12 @@ class TaskConfig:
         help="tsv: the file of `source<TAB>target` lines to train on; validation and test are cut from it unless `val_path` / `test_path` name files of their own (`train_size`, `vocab_size`, `min_len` and `max_len` do not apply).",
     )
     path: str | None = filesystem_path(None, help="tsv: the older name of `train_path`.")
+    train_paths: list[str] = path_list(
+        help="tsv: several files of pairs to train on instead of `train_path` (`[general.tsv,domain.tsv]`): one vocabulary over all of them; validation and test are cut from their distinct sources together (a held-out source leaves every file) unless `val_path` / `test_path` name files; repeated sources are counted within each file (docs/data.md)."
+    )
+    train_weights: list[float] = weight_list(
+        help="tsv, with `train_paths`: each file's share of every epoch (`[0.7,0.3]`, normalized), drawn from the seed without replacement until a file is used up, then through it again in a new order, so that a resumed run draws the same pairs; empty: each file in proportion to its pairs, every pair once an epoch."
+    )
     val_path: str | None = filesystem_path(
         None,
         help="tsv: a file of pairs of its own for validation; null: cut from the training file (`val_size` sources).",

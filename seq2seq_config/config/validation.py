@@ -39,6 +39,11 @@ def _check_task(task) -> None:
         raise ConfigError(
             "task.normalize", task.normalize, "applies to task=tsv only; allowed here: none"
         )
+    for key in ("train_paths", "train_weights"):
+        if task[key]:
+            raise ConfigError(
+                f"task.{key}", list(task[key]), "applies to task=tsv only; allowed here: []"
+            )
     if task.name == "addition" and task.vocab_size < 2:
         raise ConfigError("task.vocab_size", task.vocab_size, "must be an integer >= 2 (the base)")
     if task.max_len < task.min_len:

@@ -2,17 +2,39 @@
 which file trains, which hold validation and test, which tokenizer each side uses. Plain
 Python, used before TensorFlow loads (validation) and by the data stage."""
 
+import numpy as np
+
 from seq2seq_config.cli.errors import ConfigError
 from seq2seq_config.config.schema import DEFAULT_SUBWORD_VOCAB
-from seq2seq_config.task.file_scan import scan_file
+from seq2seq_config.task.file_scan import PairsStats, scan_file
 from seq2seq_config.task.text_files import file_problem
 from seq2seq_config.task.text_rules import text_rules
 from seq2seq_config.tokens import SUBWORD_META_PIECES
 
 
 def training_file(task) -> str | None:
-    """The file of pairs to train on: `task.train_path`, or its older name `task.path`."""
+    """The (first) file of pairs to train on: `task.train_path`, its older name `task.path`,
+    or the first of `task.train_paths`."""
+    if task.train_paths:
+        return task.train_paths[0]
     return task.train_path if task.train_path is not None else task.path
+
+
+def training_files(task) -> list[tuple[str, str]]:
+    """`(key, path)` of every file to train on, the key as errors name it:
+    `task.train_paths[i]` for each of several, else `training_file_key`'s."""
+    if task.train_paths:
+        return [(f"task.train_paths[{i}]", path) for i, path in enumerate(task.train_paths)]
+    return [(training_file_key(task), training_file(task))]
+
+
+def training_weights(task) -> list[float] | None:
+    """Each training file's share of an epoch, summing to 1; None: no resampling (every
+    pair once an epoch, each file in proportion to its pairs)."""
+    if not task.train_weights:
+        return None
+    total = float(sum(task.train_weights))
+    return [float(weight) / total for weight in task.train_weights]
 
 
 def training_file_key(task) -> str:
@@ -49,20 +71,9 @@ def check_pair_files(task) -> None:
         ConfigError: naming the first key whose value cannot work.
         UserError: for a file that cannot be read or a bad line.
     """
-    if task.train_path is not None and task.path is not None and task.train_path != task.path:
-        raise ConfigError(
-            "task.path",
-            task.path,
-            f"task.train_path={task.train_path!r} names the training file already; give one of them",
-        )
-    train = training_file(task)
-    if train is None:
-        raise ConfigError(
-            "task.train_path",
-            None,
-            "task=tsv needs the file of source<TAB>target lines (task.train_path or task.path)",
-        )
-    files = {training_file_key(task): train}
+    _check_training_keys(task)
+    train = training_files(task)
+    files = dict(train)
     files.update(
         {f"task.{split}_path": path for split, path in held_out_files(task).items() if path}
     )
@@ -88,13 +99,61 @@ def check_pair_files(task) -> None:
     for key, path in files.items():
         if key in ("task.val_path", "task.test_path"):
             scan_file(path, tokenizers, task.on_bad_line, key, task.header, task.normalize)
-    # The training file last: its scan is the one the data's split reuses (file_scan.py).
-    stats = scan_file(
-        train, tokenizers, task.on_bad_line, training_file_key(task), task.header, task.normalize
-    ).stats
+    # The training files last: their scans are the ones the data's split reuses (file_scan.py).
+    scans = [
+        scan_file(path, tokenizers, task.on_bad_line, key, task.header, task.normalize)
+        for key, path in train
+    ]
+    stats = combined_stats(scans)
     check_split_sizes(task, stats.distinct_sources)
     _check_tsv_vocabularies(task, tokenizers, stats)
     _check_tsv_lengths(task, stats)
+
+
+def _check_training_keys(task) -> None:
+    """One way of naming the training files, and weights that fit them."""
+    if task.train_path is not None and task.path is not None and task.train_path != task.path:
+        raise ConfigError(
+            "task.path",
+            task.path,
+            f"task.train_path={task.train_path!r} names the training file already; give one of them",
+        )
+    named = task.train_path if task.train_path is not None else task.path
+    if task.train_paths and named is not None:
+        raise ConfigError(
+            "task.train_paths", list(task.train_paths),
+            f"{training_file_key(task)}={named!r} names the training file already; give one of them",
+        )  # fmt: skip
+    if training_file(task) is None:
+        raise ConfigError(
+            "task.train_path",
+            None,
+            "task=tsv needs the file of source<TAB>target lines (task.train_path or task.path)",
+        )
+    weights = list(task.train_weights)
+    if weights and len(weights) != len(task.train_paths):
+        raise ConfigError(
+            "task.train_weights", weights,
+            f"gives {len(weights)} weights for {len(task.train_paths)} files of task.train_paths; "
+            "allowed: one weight per file, or none",
+        )  # fmt: skip
+
+
+def combined_stats(scans: list) -> PairsStats:
+    """The training files' stats as one file's: pairs and distinct sources over all of them,
+    the shortest and longest of each side, the characters of each side."""
+    if len(scans) == 1:
+        return scans[0].stats
+    stats = PairsStats()
+    stats.pairs = sum(scan.stats.pairs for scan in scans)
+    stats.distinct_sources = len(np.unique(np.concatenate([scan.hashes for scan in scans])))
+    for side in (0, 1):
+        for name, pick in (("shortest", min), ("longest", max)):
+            values = [getattr(s.stats, name)[side] for s in scans]
+            known = [v for v in values if v is not None]
+            getattr(stats, name)[side] = pick(known) if known else None
+        stats.characters[side] = set().union(*(s.stats.characters[side] for s in scans))
+    return stats
 
 
 def cut_sizes(task) -> dict:
@@ -124,7 +183,8 @@ def check_split_sizes(task, distinct_sources: int) -> None:
             f"task.{first}_size",
             cut[first],
             f"validation and test would take {held_out} of the {distinct_sources} distinct "
-            f"sources of {training_file(task)}, leaving none to train on; use smaller splits",
+            f"sources of {' and '.join(path for _, path in training_files(task))}, leaving "
+            "none to train on; use smaller splits",
         )
 
 

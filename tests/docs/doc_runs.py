@@ -45,6 +45,7 @@ TRAINED = (
     "python train.py experiment=dates hydra.run.dir=runs/dates",
     # After its parent, runs/dates.
     "python train.py experiment=dates task.path=more_dates.tsv trainer.init_from=runs/dates hydra.run.dir=runs/dates_more",
+    "python train.py experiment=dates task.path=null 'task.train_paths=[data/dates.tsv,more_dates.tsv]' 'task.train_weights=[0.3,0.7]' task.val_path=runs/dates/held_out/val.tsv task.test_path=runs/dates/held_out/test.tsv trainer.init_from=runs/dates hydra.run.dir=runs/dates_replay",
     "python train.py experiment=cmudict hydra.run.dir=runs/cmudict",
     "python train.py model.units=64 trainer.epochs=3",
 )
@@ -254,7 +255,7 @@ def validated_train_configs(command: Command) -> list:
     check_output_dirs(list(line.overrides))
     # A fine-tuning line's parent is a run of TRAINED, which the slow tests train in tiny
     # form before the line's own tiny form trains (and checks the parent); the line as
-    # written is checked here without it.
+    # written is checked here without it, nor the files it reads from the parent's directory.
     parent = command.value("trainer.init_from")
     if parent is not None:
         assert parent in [run_dir_of_training(text) for text in TRAINED], (
@@ -270,6 +271,9 @@ def validated_train_configs(command: Command) -> list:
             job_cfg = without_hydra(cfg)
             if parent is not None:
                 job_cfg.trainer.init_from = None
+                for key in ("val_path", "test_path"):  # the parent's held-out pairs
+                    if str(job_cfg.task[key] or "").startswith(f"{parent}/"):
+                        job_cfg.task[key] = None
             validate(job_cfg)
             configs.append(job_cfg)
     return configs
