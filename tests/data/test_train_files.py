@@ -47,7 +47,7 @@ def test_a_pass_draws_each_files_share_and_walks_each_file_before_repeating():
     assert not np.array_equal(first, FileMix((300, 40), (0.5, 0.5), 4).rows(0))
 
 
-def test_a_resumed_stream_of_weighted_batches_is_the_uninterrupted_ones_tail(tmp_path):
+def test_a_resumed_stream_of_weighted_batches_is_the_uninterrupted_ones_tail(tmp_path, caplog):
     cfg = _config(tmp_path, "task.train_weights=[1,3]")
     data = tsv.load(cfg.task, cfg.seed, tmp_path / "data")
     assert data.train.mix is not None and data.train.mix.draws() == [75, 225]
@@ -65,6 +65,15 @@ def test_a_resumed_stream_of_weighted_batches_is_the_uninterrupted_ones_tail(tmp
         window = pipeline.planned_window(lengths, 16, 5, True, epoch * steps, steps, data.train.mix)
         rows = np.concatenate(list(window))
         assert np.bincount(data.train.mix.file_of(rows)).tolist() == [75, 225]
+    # What fit reads: each epoch's batches, and the log line that says what it drew.
+    epochs = pipeline.EpochBatches(data.train, 16, 5, group_by_length=True)
+    with caplog.at_level(logging.INFO, logger="seq2seq.data.pipeline"):
+        for epoch in range(2):
+            epochs.on_epoch_begin(epoch)
+            assert sum(len(y) for _, y, _ in epochs.dataset) == len(data.train)
+            epochs.on_epoch_end(epoch)
+    assert "Epoch 1 drew 75 + 225 pairs" in caplog.text
+    assert "Epoch 2 drew 75 + 225 pairs" in caplog.text
 
 
 def test_the_files_share_one_store_and_the_held_out_sources_leave_every_file(tmp_path, caplog):
