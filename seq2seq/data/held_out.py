@@ -15,6 +15,7 @@ from seq2seq.data.splits import Split, TaskData
 from seq2seq.data.vocabulary import Vocabularies
 from seq2seq_config.run.files import atomic_write_text
 from seq2seq_config.run.names import DATA_RECORD, HELD_OUT_DIR
+from seq2seq_config.task.text_files import PairFile
 
 
 def save(run_dir: Path, task_data: TaskData, source: Path) -> None:
@@ -48,7 +49,9 @@ def load_split(run_dir: Path, split: str, vocabs: Vocabularies) -> Split:
     """
     # The run wrote it: every line is a pair, even one that reads like column names.
     path = run_dir / HELD_OUT_DIR / f"{split}.tsv"
-    return tsv.load_pairs_file(path, vocabs, "error", key="run_dir", header=False)
+    return tsv.load_pairs_file(
+        PairFile(path, vocabs.tokenizers, key="run_dir", header=False), vocabs
+    )
 
 
 def example_source(run_dir: Path, cfg) -> str | None:

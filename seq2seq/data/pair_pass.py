@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 
 from seq2seq.data.pair_split import Rows
-from seq2seq.data.pair_vocabularies import training_pairs
 from seq2seq.data.ragged_store import SIDES, RaggedWriter
 from seq2seq.data.tokenizers import make_tokenizer
 from seq2seq.data.vocabulary import Vocabularies
@@ -58,7 +57,7 @@ def read_data(
     writer, longest = RaggedWriter(store), 0
     written = np.zeros(len(rows.files), np.int64)
     try:
-        for row, source, target in training_pairs(task, rows, tokenizers, wanted):
+        for row, source, target in rows.pairs(wanted):
             split = split_of.get(row)
             if split is not None:
                 texts[split][row] = (source, target)

@@ -9,33 +9,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from seq2seq_config.cli.errors import ConfigError
+from seq2seq_config.cli.errors import ConfigError, UserError
 from seq2seq_config.task.file_scan import FileScan, key_hash, scan_file
 from seq2seq_config.task.pair_files import (
     check_split_sizes,
     cut_sizes,
     held_out_files,
+    task_file,
     training_files,
 )
-from seq2seq_config.task.text_files import read_pairs
+from seq2seq_config.task.text_files import PairFile, read_pairs
 
 
-def texts_of_lines(
-    path,
-    tokenizers: tuple,
-    on_bad_line: str,
-    wanted: np.ndarray,
-    key: str,
-    header=None,
-    normalize: str = "none",
-):
-    """Yields `(line number, source, target)` of the good lines whose numbers are in `wanted`
-    (`header` and `normalize` as `text_files.read_pairs`: the same as the pass that chose
-    them)."""
+def texts_of_lines(file: PairFile, wanted: np.ndarray):
+    """Yields `(line number, source, target)` of the good lines of `file` whose numbers are
+    in `wanted` (read by the same rules as the pass that chose them)."""
     keep = np.zeros(int(wanted.max(initial=0)) + 1, bool)  # a flag per line number
     keep[wanted] = True
-    read = read_pairs(path, tokenizers, on_bad_line, key, header=header, normalize=normalize)
-    for number, source, target in read:
+    for number, source, target in read_pairs(file):
         if number < len(keep) and keep[number]:
             yield number, source, target
 
@@ -49,24 +40,19 @@ def group_references(pairs) -> list:
     return [(source, tuple(targets)) for source, targets in grouped.items()]
 
 
-def read_held_out_file(
-    path, tokenizers, on_bad_line, key, header=None, header_key="task.header", normalize="none"
-) -> list:
+def read_held_out_file(file: PairFile) -> list:
     """Every good pair of a file of held-out pairs, as `(source, target)` texts, the
-    sources normalized as `normalize` says (`text_files.read_pairs`).
+    sources normalized as `file.normalize` says (`text_files.read_pairs`).
 
     Raises:
         UserError: as `text_files.read_pairs`.
         ConfigError: for a file without a pair.
     """
-    read = read_pairs(
-        path, tokenizers, on_bad_line, key, header=header, header_key=header_key,
-        normalize=normalize,
-    )  # fmt: skip
+    read = read_pairs(file)
     pairs = [(source, target) for _, source, target in read]
     if not pairs:
         raise ConfigError(
-            key, str(path), "holds no pair; allowed: a file of source<TAB>target lines"
+            file.key, str(file.path), "holds no pair; allowed: a file of source<TAB>target lines"
         )
     return pairs
 
@@ -99,14 +85,17 @@ class TrainingFile:
     """One file to train on, as validation scanned it.
 
     Attributes:
-        key: the key that names it, for errors (`task.train_path`, `task.train_paths[1]`).
-        path: the file.
+        file: the file and its rules (its key, for errors: `task.train_path`,
+            `task.train_paths[1]`).
         scan: its shape (`file_scan.scan_file`).
     """
 
-    key: str
-    path: str
+    file: PairFile
     scan: FileScan
+
+    @property
+    def path(self):
+        return self.file.path
 
 
 class Rows:
@@ -127,6 +116,30 @@ class Rows:
     def __len__(self) -> int:
         return len(self.lines)
 
+    def pairs(self, wanted: np.ndarray):
+        """`(row, source, target)` of the rows `wanted`, file by file in row order, each
+        file read by its own rules (`texts_of_lines`).
+
+        Raises:
+            UserError: for a file whose lines are no longer those its scan found.
+        """
+        wanted = np.sort(np.asarray(wanted, np.int64))
+        for index, file in enumerate(self.files):
+            start, stop = self.offsets[index], self.offsets[index + 1]
+            mine = wanted[(wanted >= start) & (wanted < stop)]
+            if not len(mine):
+                continue
+            count, number = 0, None
+            for row, (number, source, target) in zip(
+                mine.tolist(), texts_of_lines(file.file, self.lines[mine])
+            ):  # fmt: skip
+                count += 1
+                if self.lines[row] != number:
+                    break
+                yield row, source, target
+            if count != len(mine) or self.lines[mine[count - 1]] != number:
+                raise UserError(f"{file.path} changed while it was read; run again")
+
     def first_of_each_file(self) -> np.ndarray:
         """The rows that hold their source's first line within its own file."""
         firsts = [
@@ -145,18 +158,11 @@ def _rows_of(rows: Rows, chosen: np.ndarray) -> np.ndarray:
     return found[np.argsort(ranks, kind="stable")]
 
 
-def training_rows(task, tokenizers: tuple) -> Rows:
+def training_rows(task) -> Rows:
     """The rows of the task's training files, each scanned once in this process
     (`file_scan.scan_file`: validation's scans serve)."""
-    files = [
-        TrainingFile(
-            key,
-            path,
-            scan_file(path, tokenizers, task.on_bad_line, key, task.header, task.normalize),
-        )
-        for key, path in training_files(task)
-    ]
-    return Rows(files)
+    files = [task_file(task, path, key) for key, path in training_files(task)]
+    return Rows([TrainingFile(file, scan_file(file)) for file in files])
 
 
 class SplitPlan:
@@ -170,10 +176,7 @@ class SplitPlan:
         held_hashes = []
         for split in ("val", "test"):
             if files[split] is not None:
-                pairs = read_held_out_file(
-                    files[split], tokenizers, task.on_bad_line, f"task.{split}_path",
-                    task.header, normalize=task.normalize,
-                )  # fmt: skip
+                pairs = read_held_out_file(task_file(task, files[split], f"task.{split}_path"))
                 # Every source of the file stays out of training, those past the limit too,
                 # so that the training split is the one a run on the whole file has.
                 held_hashes += [key_hash(source, tokenizers[0]) for source, _ in pairs]

@@ -6,39 +6,11 @@ from collections import Counter
 
 import numpy as np
 
-from seq2seq.data.pair_split import Rows, texts_of_lines
+from seq2seq.data.pair_split import Rows
 from seq2seq.data.tokenizers import TOKENIZER_CLASSES, make_tokenizer, train_subword
 from seq2seq.data.vocabulary import Vocabularies, Vocabulary
-from seq2seq_config.cli.errors import ConfigError, UserError
+from seq2seq_config.cli.errors import ConfigError
 from seq2seq_config.task.pair_files import subword_sizes
-
-
-def training_pairs(task, rows: Rows, tokenizers, wanted: np.ndarray):
-    """`(row, source, target)` of the training files' rows `wanted` (`pair_split.Rows`),
-    file by file in row order, each file read as the task says (bad lines, header,
-    normalization): `texts_of_lines` with that file's key.
-
-    Raises:
-        UserError: for a file whose lines are no longer those its scan found.
-    """
-    wanted = np.sort(np.asarray(wanted, np.int64))
-    for index, file in enumerate(rows.files):
-        start, stop = rows.offsets[index], rows.offsets[index + 1]
-        mine = wanted[(wanted >= start) & (wanted < stop)]
-        if not len(mine):
-            continue
-        read = texts_of_lines(
-            file.path, tokenizers, task.on_bad_line, rows.lines[mine], file.key, task.header,
-            task.normalize,
-        )  # fmt: skip
-        count = 0
-        for row, (number, source, target) in zip(mine.tolist(), read):
-            count += 1
-            if rows.lines[row] != number:
-                break
-            yield row, source, target
-        if count != len(mine) or rows.lines[mine[count - 1]] != number:
-            raise UserError(f"{file.path} changed while it was read; run again")
 
 
 def fit_vocabularies(
@@ -72,7 +44,7 @@ def fit_vocabularies(
     """
 
     def texts(side):
-        return (pair[1 + side] for pair in training_pairs(task, rows, tokenizers, train_rows))
+        return (pair[1 + side] for pair in rows.pairs(train_rows))
 
     def fit(sides, tokenizer, size_key, size, start=None):
         if start is not None and start.splitter.trained:

@@ -44,7 +44,7 @@ from seq2seq.data.pair_split import (
     read_held_out_file,
     training_rows,
 )
-from seq2seq.data.pair_vocabularies import fit_vocabularies, training_pairs
+from seq2seq.data.pair_vocabularies import fit_vocabularies
 from seq2seq.data.ragged_store import read_store, write_store
 from seq2seq.data.splits import Split, TaskData
 from seq2seq.data.tokenizers import TOKENIZER_CLASSES
@@ -56,9 +56,10 @@ from seq2seq_config.task.file_scan import scan_file
 from seq2seq_config.task.pair_files import (
     held_out_files,
     side_tokenizers,
+    task_file,
     training_weights,
 )
-from seq2seq_config.task.text_files import describe_bad_lines
+from seq2seq_config.task.text_files import PairFile, describe_bad_lines
 
 log = logging.getLogger(__name__)
 
@@ -115,15 +116,14 @@ def load(task, seed: int, data_dir: str = "data", base: Vocabularies | None = No
             subword vocabulary cannot be trained at the size asked.
     """
     tokenizers = side_tokenizers(task)
-    read = {"on_bad_line": task.on_bad_line, "header": task.header, "normalize": task.normalize}
     # Validation scanned these files in this process: their checksums come from that read.
-    rows = training_rows(task, tokenizers)
+    rows = training_rows(task)
     train_files = rows.files
     held = {k: v for k, v in held_out_files(task).items() if v is not None}
     files = {_train_name(i): f.path for i, f in enumerate(train_files)} | held
     checksums = {_train_name(i): f.scan.sha256 for i, f in enumerate(train_files)}
     for split, f in held.items():
-        checksums[split] = scan_file(f, tokenizers, key=f"task.{split}_path", **read).sha256
+        checksums[split] = scan_file(task_file(task, f, f"task.{split}_path")).sha256
     store = Path(data_dir) / "tsv" / _store_key(task, seed, checksums, base)
     cached = _read_cached(store)
     prepared = cached is None
@@ -200,7 +200,7 @@ def _prepare(task, seed: int, rows: Rows, tokenizers: tuple, store: Path, base) 
     per_file = np.zeros(len(rows.files), np.int64)
 
     def encoded(vocabs):
-        for row, source, target in training_pairs(task, rows, tokenizers, train_rows):
+        for row, source, target in rows.pairs(train_rows):
             ids = vocabs.source.encode_text(source), vocabs.target.encode_text(target)
             if any(limit is not None and len(i) > limit for i, limit in zip(ids, limits)):
                 dropped["subword pairs too long"] += 1  # char, space: left out in step 2
@@ -226,7 +226,7 @@ def _prepare(task, seed: int, rows: Rows, tokenizers: tuple, store: Path, base) 
         if any(TOKENIZER_CLASSES[name].trained for name in tokenizers):
             # A SentencePiece model is trained before anything is encoded: three reads.
             for split, chosen in plan.held_out_rows.items():
-                texts = {n: (s, t) for n, s, t in training_pairs(task, rows, tokenizers, chosen)}
+                texts = {n: (s, t) for n, s, t in rows.pairs(chosen)}
                 plan.held_out_text[split] = [texts[n] for n in chosen.tolist()]
             vocabs = fit_vocabularies(task, rows, tokenizers, train_rows, None, base)
             pairs = write_store(directory / "train", encoded(vocabs))
@@ -286,25 +286,14 @@ def to_split(pairs, vocabs: Vocabularies) -> Split:
     )
 
 
-def load_pairs_file(
-    path,
-    vocabs: Vocabularies,
-    on_bad_line: str,
-    key: str,
-    header=None,
-    header_key="eval.header",
-    normalize: str = "none",
-) -> Split:
+def load_pairs_file(file: PairFile, vocabs: Vocabularies) -> Split:
     """Every pair of a file as one split, encoded with a run's vocabularies.
 
     Args:
-        path: the file of `source<TAB>target` lines.
+        file: the file and its rules (`text_files.PairFile`: its tokenizers the run's,
+            `vocabs.tokenizers`; its `normalize` the run's `task.normalize`, or "none" for
+            pairs the run saved, which it read normalized).
         vocabs: the run's vocabularies.
-        on_bad_line: `error` or `skip`.
-        key: the key that named the file.
-        header, header_key: its first line, as `text_files.read_pairs`.
-        normalize: the run's `task.normalize`, applied to each source as it is read
-            ("none" for pairs the run saved, which it read normalized).
 
     Returns:
         The split.
@@ -313,8 +302,4 @@ def load_pairs_file(
         UserError: for an unreadable file or a bad line.
         ConfigError: for a file without a pair.
     """
-    tokenizers = (vocabs.source.tokenizer, vocabs.target.tokenizer)
-    return to_split(
-        read_held_out_file(path, tokenizers, on_bad_line, key, header, header_key, normalize),
-        vocabs,
-    )
+    return to_split(read_held_out_file(file), vocabs)

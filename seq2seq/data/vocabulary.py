@@ -215,6 +215,11 @@ class Vocabularies:
         return cls(vocab, vocab)
 
     @property
+    def tokenizers(self) -> tuple:
+        """(source, target) tokenizer names: how a file of pairs is read for them."""
+        return (self.source.tokenizer, self.target.tokenizer)
+
+    @property
     def is_shared(self) -> bool:
         return self.source is self.target
 

@@ -14,6 +14,7 @@ from seq2seq.evaluation.report import format_report, save_report
 from seq2seq.serving.finished_run import load_ensemble, load_run
 from seq2seq_config import UserError
 from seq2seq_config.config.command_validation import generalization_lengths
+from seq2seq_config.task.text_files import PairFile
 from seq2seq_config.task.text_rules import run_normalization
 
 log = logging.getLogger(__name__)
@@ -23,10 +24,11 @@ def _split(cfg: DictConfig, run) -> tuple:
     """The split to measure and its name: a file's pairs, the run's saved held-out pairs,
     or a generated task's split."""
     if cfg.eval.file is not None:
-        split = tsv.load_pairs_file(
-            cfg.eval.file, run.vocabs, "error", key="eval.file", header=cfg.eval.header,
-            normalize=run_normalization(run.config.task),
+        file = PairFile(
+            cfg.eval.file, run.vocabs.tokenizers, "error", "eval.file", cfg.eval.header,
+            "eval.header", run_normalization(run.config.task),
         )  # fmt: skip
+        split = tsv.load_pairs_file(file, run.vocabs)
         return f"file-{Path(cfg.eval.file).stem}", split
     if held_out.has_held_out(run.path):
         return cfg.split, held_out.load_split(run.path, cfg.split, run.vocabs)

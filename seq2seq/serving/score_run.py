@@ -11,7 +11,7 @@ from seq2seq.serving.finished_run import load_run
 from seq2seq.serving.unknown_symbols import unknown_summary, unknown_warnings
 from seq2seq_config import UserError
 from seq2seq_config.cli.errors import ConfigError
-from seq2seq_config.task.text_files import read_pairs
+from seq2seq_config.task.text_files import PairFile, read_pairs
 from seq2seq_config.task.text_rules import run_normalization
 
 
@@ -72,11 +72,10 @@ def read_scored_pairs(
     Raises:
         UserError: for an unreadable file, a bad line, or a symbol refused.
     """
-    tokenizers = (vocabs.source.tokenizer, vocabs.target.tokenizer)
-    read = read_pairs(
-        cfg.input_file, tokenizers, "error", key="input_file", header=cfg.header,
-        header_key="header", normalize=normalize,
-    )  # fmt: skip
+    file = PairFile(
+        cfg.input_file, vocabs.tokenizers, "error", "input_file", cfg.header, "header", normalize
+    )
+    read = read_pairs(file)
     name = str(Path(cfg.input_file))
     texts, sources, targets = [], [], []
     for number, source, target in read:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from seq2seq_config.task.text_files import PairsRead, read_pairs, source_key, symbol_count
+from seq2seq_config.task.text_files import PairFile, PairsRead, read_pairs, source_key, symbol_count
 
 
 def key_hash(source: str, tokenizer: str) -> int:
@@ -74,22 +74,20 @@ _SCANS: dict = {}
 KEPT = 3
 
 
-def _identity(path, tokenizers, on_bad_line, header, normalize) -> tuple:
-    status = os.stat(path)
+def _identity(file: PairFile) -> tuple:
+    status = os.stat(file.path)
     return (
-        os.path.realpath(path), status.st_ino, status.st_size, status.st_mtime_ns,
-        tuple(tokenizers), on_bad_line, header, normalize,
+        os.path.realpath(file.path), status.st_ino, status.st_size, status.st_mtime_ns,
+        tuple(file.tokenizers), file.on_bad_line, file.header, file.normalize,
     )  # fmt: skip
 
 
-def scan_file(
-    path, tokenizers: tuple, on_bad_line: str, key: str, header=None, normalize: str = "none"
-) -> FileScan:
+def scan_file(file: PairFile) -> FileScan:
     """Reads a file of pairs once for its shape, or returns this process's scan of it.
 
     Args:
-        path, tokenizers, on_bad_line, key, header, normalize: as `text_files.read_pairs`
-            (`key` names the file in errors only, so a scan made under another key serves).
+        file: the file and its rules (`text_files.read_pairs`; its `key` names the file in
+            errors only, so a scan made under another key serves).
 
     Returns:
         The scan.
@@ -98,13 +96,13 @@ def scan_file(
         UserError, ConfigError: as `text_files.read_pairs`.
     """
     try:
-        identity = _identity(path, tokenizers, on_bad_line, header, normalize)
+        identity = _identity(file)
     except OSError:
         identity = None  # read_pairs says what is wrong with the path
     if identity is not None and identity in _SCANS:
         _SCANS[identity] = _SCANS.pop(identity)  # the newest last
         return _SCANS[identity]
-    scan = _read(path, tokenizers, on_bad_line, key, header, normalize)
+    scan = _read(file)
     if identity is not None:
         _SCANS[identity] = scan
         while len(_SCANS) > KEPT:
@@ -112,13 +110,11 @@ def scan_file(
     return scan
 
 
-def _read(path, tokenizers, on_bad_line, key, header, normalize) -> FileScan:
+def _read(file: PairFile) -> FileScan:
     report, stats, digest = PairsRead(), PairsStats(), hashlib.sha256()
     lines, hashes, lengths = array("q"), array("Q"), (array("l"), array("l"))
-    read = read_pairs(
-        path, tokenizers, on_bad_line, key, report, header, normalize=normalize, digest=digest
-    )
-    for number, source, target in read:
+    tokenizers = file.tokenizers
+    for number, source, target in read_pairs(file, report, digest):
         lines.append(number)
         hashes.append(key_hash(source, tokenizers[0]))
         for side, text in enumerate((source, target)):

@@ -7,7 +7,7 @@ import numpy as np
 from seq2seq_config.cli.errors import ConfigError
 from seq2seq_config.config.schema import DEFAULT_SUBWORD_VOCAB
 from seq2seq_config.task.file_scan import PairsStats, scan_file
-from seq2seq_config.task.text_files import file_problem
+from seq2seq_config.task.text_files import PairFile, file_problem
 from seq2seq_config.task.text_rules import text_rules
 from seq2seq_config.tokens import SUBWORD_META_PIECES
 
@@ -41,6 +41,15 @@ def training_file_key(task) -> str:
     """The key that names the training file, as the user typed it: `task.path` only when
     that older name is the one given (errors name what the user wrote)."""
     return "task.path" if task.train_path is None and task.path is not None else "task.train_path"
+
+
+def task_file(task, path, key: str) -> PairFile:
+    """A file a tsv task names (`key`), read by the task's rules: its tokenizers, bad
+    lines, header and normalization."""
+    return PairFile(
+        path, side_tokenizers(task), task.on_bad_line, key, task.header, "task.header",
+        task.normalize,
+    )  # fmt: skip
 
 
 def held_out_files(task) -> dict:
@@ -98,12 +107,9 @@ def check_pair_files(task) -> None:
             )
     for key, path in files.items():
         if key in ("task.val_path", "task.test_path"):
-            scan_file(path, tokenizers, task.on_bad_line, key, task.header, task.normalize)
+            scan_file(task_file(task, path, key))
     # The training files last: their scans are the ones the data's split reuses (file_scan.py).
-    scans = [
-        scan_file(path, tokenizers, task.on_bad_line, key, task.header, task.normalize)
-        for key, path in train
-    ]
+    scans = [scan_file(task_file(task, path, key)) for key, path in train]
     stats = combined_stats(scans)
     check_split_sizes(task, stats.distinct_sources)
     _check_tsv_vocabularies(task, tokenizers, stats)

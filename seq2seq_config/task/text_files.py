@@ -131,40 +131,51 @@ class PairsRead:
     lines: int = 0
 
 
-def read_pairs(
-    path,
-    tokenizers: tuple,
-    on_bad_line: str,
-    key: str = "task.path",
-    report: PairsRead | None = None,
-    header: bool | None = None,
-    header_key: str = "task.header",
-    normalize: str = "none",
-    digest=None,
-) -> Iterator[tuple[int, str, str]]:
-    """Yields `(line number, source text, target text)` of each good line of a file of pairs,
-    the source normalized as `normalize` says (the target as written).
+@dataclass(frozen=True)
+class PairFile:
+    """A file of pairs with the rules it is read by: one value where six travelled apart.
 
-    Args:
+    Attributes:
         path: the file of `source<TAB>target` lines.
         tokenizers: the source's and the target's tokenizer, which say when a side is empty.
         on_bad_line: `error` or `skip`.
-        key: the config key that named the file.
-        report: filled with the malformed lines skipped and the lines read.
+        key: the config key that named the file, which errors name.
         header: true skips the first line (column names); false reads it as a pair; None
             refuses a first line that looks like column names (`looks_like_header`).
         header_key: the key that sets `header`, named in the refusal.
-        normalize: the run's `task.normalize` (`text_rules.NORMALIZERS`): applied here,
-            where sources come in, so that held-out splits, lengths and vocabularies
-            all see the normalized text.
+        normalize: the run's `task.normalize` (`text_rules.NORMALIZERS`): applied where
+            sources come in, so that held-out splits, lengths and vocabularies all see the
+            normalized text.
+    """
+
+    path: object
+    tokenizers: tuple
+    on_bad_line: str = "error"
+    key: str = "task.path"
+    header: bool | None = None
+    header_key: str = "task.header"
+    normalize: str = "none"
+
+
+def read_pairs(
+    file: PairFile, report: PairsRead | None = None, digest=None
+) -> Iterator[tuple[int, str, str]]:
+    """Yields `(line number, source text, target text)` of each good line of a file of pairs,
+    the source normalized as `file.normalize` says (the target as written).
+
+    Args:
+        file: the file and its rules.
+        report: filled with the malformed lines skipped and the lines read.
         digest: fed every byte of the file (`read_lines`), or None.
 
     Raises:
         UserError: for a file that cannot be read or is empty, a bad line under `error`,
             or a first line that looks like a header under `header=None`.
     """
+    path, tokenizers, key = file.path, file.tokenizers, file.key
+    header, header_key, on_bad_line = file.header, file.header_key, file.on_bad_line
     report = report if report is not None else PairsRead()
-    normalized = normalizer(normalize)
+    normalized = normalizer(file.normalize)
     for number, line in read_lines(path, key, digest):
         report.lines = number
         fields = line.split("\t")

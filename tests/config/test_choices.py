@@ -112,9 +112,11 @@ def handle_on_bad_line(cfg, key, value, tmp_path):
     path.write_text("a\tb\nno tab here\n")
     if value == "error":
         with pytest.raises(UserError, match="pairs.tsv:2"):
-            list(text_files.read_pairs(path, ("space", "space"), value))
+            list(text_files.read_pairs(text_files.PairFile(path, ("space", "space"), value)))
     else:
-        assert list(text_files.read_pairs(path, ("space", "space"), value)) == [(1, "a", "b")]
+        assert list(
+            text_files.read_pairs(text_files.PairFile(path, ("space", "space"), value))
+        ) == [(1, "a", "b")]
 
 
 def handle_repeated_sources(cfg, key, value, tmp_path):

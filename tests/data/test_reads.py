@@ -13,6 +13,7 @@ from seq2seq.data import tsv
 from seq2seq_config import compose_config
 from seq2seq_config.run.files import file_sha256
 from seq2seq_config.task import file_scan
+from seq2seq_config.task.text_files import PairFile
 
 #: Validates a training config and loads its data, counting the opens of the training file.
 COUNTING = """
@@ -58,7 +59,7 @@ def test_the_store_holds_what_encoding_each_training_text_gives(overrides, tmp_p
     path = write_pairs(tmp_path / "pairs.tsv", 300, repeats=20)
     cfg = compose_config(["task=tsv", f"task.train_path={path}", "task.val_size=20", "task.test_size=20", *overrides])  # fmt: skip
     data = tsv.load(cfg.task, cfg.seed, tmp_path / "data")
-    scan = file_scan.scan_file(path, ("space", "space"), "error", "task.train_path")
+    scan = file_scan.scan_file(PairFile(path, ("space", "space"), "error", "task.train_path"))
     texts = {n: line.split("\t") for n, line in enumerate(path.read_text().splitlines(), 1)}
     held = {s for split in data.held_out_text.values() for s, _ in split}
     trained = [texts[n] for n in scan.lines.tolist() if texts[n][0] not in held]
@@ -84,12 +85,14 @@ def test_the_store_holds_what_encoding_each_training_text_gives(overrides, tmp_p
 
 def test_the_scan_gives_the_files_checksum_and_is_made_again_when_the_file_changes(tmp_path):
     path = write_pairs(tmp_path / "pairs.tsv", 50)
-    first = file_scan.scan_file(path, ("space", "space"), "error", "task.train_path")
+    first = file_scan.scan_file(PairFile(path, ("space", "space"), "error", "task.train_path"))
     assert first.sha256 == file_sha256(path)
-    assert file_scan.scan_file(path, ("space", "space"), "error", "task.train_path") is first
+    assert (
+        file_scan.scan_file(PairFile(path, ("space", "space"), "error", "task.train_path")) is first
+    )
     with open(path, "a") as f:
         f.write("x y\ty x\n")
-    again = file_scan.scan_file(path, ("space", "space"), "error", "task.train_path")
+    again = file_scan.scan_file(PairFile(path, ("space", "space"), "error", "task.train_path"))
     assert again.stats.pairs == first.stats.pairs + 1 and again.sha256 == file_sha256(path)
     # Other reading rules, another scan.
-    assert file_scan.scan_file(path, ("char", "space"), "error", "x") is not again
+    assert file_scan.scan_file(PairFile(path, ("char", "space"), "error", "x")) is not again

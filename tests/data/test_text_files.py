@@ -12,7 +12,7 @@ from seq2seq_config.task import text_files
 
 
 def pairs(path, on_bad_line="error"):
-    return list(text_files.read_pairs(path, ("space", "space"), on_bad_line))
+    return list(text_files.read_pairs(text_files.PairFile(path, ("space", "space"), on_bad_line)))
 
 
 def test_a_byte_order_mark_does_not_stick_to_the_first_symbol(tmp_path):
@@ -41,7 +41,7 @@ def test_a_bad_line_names_what_the_command_reading_it_accepts(tmp_path, key, hin
     path = tmp_path / "pairs.tsv"
     path.write_text("a\tb\nno tab here\n", encoding="utf-8")
     with pytest.raises(UserError) as refused:
-        list(text_files.read_pairs(path, ("space", "space"), "error", key))
+        list(text_files.read_pairs(text_files.PairFile(path, ("space", "space"), "error", key)))
     assert str(refused.value) == (
         f"{path}:2: the line has no tab; each line must be source<TAB>target ({hint})"
     )
@@ -155,8 +155,12 @@ def test_a_header_line_is_refused_naming_both_ways_out(tmp_path):
         f"{path}:1: the first line ('Source'<TAB>'Target') looks like column names; set "
         "task.header=true to skip it, or task.header=false to train on it as a pair"
     )
-    skipped = list(text_files.read_pairs(path, ("space", "space"), "error", header=True))
-    kept = list(text_files.read_pairs(path, ("space", "space"), "error", header=False))
+    skipped = list(
+        text_files.read_pairs(text_files.PairFile(path, ("space", "space"), "error", header=True))
+    )
+    kept = list(
+        text_files.read_pairs(text_files.PairFile(path, ("space", "space"), "error", header=False))
+    )
     assert skipped[0] == (2, "s0", "t0") and len(skipped) == 20
     assert kept[0] == (1, "Source", "Target") and len(kept) == 21
     # A first line of words that are not column names is a pair like any other.

@@ -37,7 +37,7 @@ def write(tmp_path, text, name="pairs.tsv"):
 def test_a_bad_line_is_named_with_file_and_line(tmp_path, line, problem):
     path = write(tmp_path, f"x y\tz\n{line}\nu\tv\n")
     with pytest.raises(UserError) as error:
-        list(text_files.read_pairs(path, ("space", "space"), "error"))
+        list(text_files.read_pairs(text_files.PairFile(path, ("space", "space"), "error")))
     message = str(error.value)
     assert f"{path}:2:" in message and problem in message and "on_bad_line=skip" in message
     assert "\n" not in message
@@ -48,7 +48,9 @@ def test_skip_leaves_bad_lines_out_and_says_how_many(tmp_path, caplog):
         tmp_path, "a b\tc\nnothing here\nd\te\n\tf\n" + "".join(f"s{i}\tt\n" for i in range(8))
     )
     report = text_files.PairsRead()
-    pairs = list(text_files.read_pairs(path, ("space", "space"), "skip", report=report))
+    pairs = list(
+        text_files.read_pairs(text_files.PairFile(path, ("space", "space"), "skip"), report=report)
+    )
     assert pairs[:2] == [(1, "a b", "c"), (3, "d", "e")] and len(pairs) == 10
     assert report.bad_lines == [2, 4]
     tsv.load(tsv_cfg(path, "task.on_bad_line=skip", "task.val_size=2", "task.test_size=2"), seed=0)
@@ -101,7 +103,7 @@ def test_a_file_is_read_with_a_finished_runs_vocabularies(tmp_path):
     saved = Vocabularies(
         Vocabulary([UNKNOWN, "w1", "w2"], "space"), Vocabulary([UNKNOWN, "w2"], "char")
     )
-    split = tsv.load_pairs_file(path, saved, "error", key="eval.file")
+    split = tsv.load_pairs_file(text_files.PairFile(path, saved.tokenizers, key="eval.file"), saved)
     assert split.source_ids.tolist() == [[4, 3]] and split.target_ids.tolist() == [[3, 3]]
     assert split.target_texts == ("w2",)
 
@@ -193,8 +195,21 @@ def test_every_reader_of_a_file_of_pairs_treats_its_header_alike(tmp_path):
         validate(compose_config(["task=tsv", f"task.path={plain}", f"task.val_path={val}", *sizes]))
     vocabs = data.vocabs
     with pytest.raises(UserError, match=r"val.tsv:1: .* set eval.header=true to skip it"):
-        tsv.load_pairs_file(val, vocabs, "error", key="eval.file")
-    assert len(tsv.load_pairs_file(val, vocabs, "error", key="eval.file", header=True)) == 10
+        tsv.load_pairs_file(
+            text_files.PairFile(val, vocabs.tokenizers, key="eval.file", header_key="eval.header"),
+            vocabs,
+        )
+    assert (
+        len(
+            tsv.load_pairs_file(
+                text_files.PairFile(
+                    val, vocabs.tokenizers, key="eval.file", header=True, header_key="eval.header"
+                ),
+                vocabs,
+            )
+        )
+        == 10
+    )
 
 
 def test_a_cached_store_still_says_which_sources_repeat(tmp_path, caplog):

@@ -29,6 +29,7 @@ from seq2seq_config.run.names import (
     MODEL_FILE,
     VOCAB_FILE,
 )
+from seq2seq_config.task.text_files import PairFile
 
 QUIET = ("logging.samples=0", "logging.images=false", "logging.histogram_freq=0")
 #: The shipped number-words sample, trained to its plateau in a few epochs.
@@ -71,7 +72,9 @@ def exact_match(run_dir, held_out_dir) -> float:
     run = load_run(run_dir)
     from seq2seq.data.tsv import load_pairs_file
 
-    split = load_pairs_file(held_out_dir / "test.tsv", run.vocabs, "error", "test")
+    split = load_pairs_file(
+        PairFile(held_out_dir / "test.tsv", run.vocabs.tokenizers, key="test"), run.vocabs
+    )
     evaluator = Evaluator(
         run.model, 256, target_vocab=run.vocabs.target, bound=run.decoding_bound()
     )
