@@ -14,7 +14,7 @@ against the word's first pronunciation and against the closest of its pronunciat
   its README runs them; single-threaded. Training and decoding are timed on the wall clock,
   with the CPU time they took.
 - **`experiment=cmudict`** (with `--train-cmudict`: `python train.py experiment=cmudict`,
-  20 epochs, 30+ minutes on 2 cores; or `--cmudict-run DIR`, a finished run of it): its
+  its 45-minute budget; or `--cmudict-run DIR`, a finished run of it): its
   test figures from metrics.json (greedy) and its training time from run.json.
 
 Prints a table and writes benchmarks/results/peers.json, with the CPU and its load average
@@ -192,7 +192,7 @@ def train_framework(data: Path, run_dir: Path) -> dict:
         f"task.{key}_path={data / name}.tsv"
         for key, name in (("train", "train"), ("val", "dev"), ("test", "test"))
     ]
-    print(f"experiment=cmudict: training into {run_dir} (30+ minutes on 2 cores)")
+    print(f"experiment=cmudict: training into {run_dir} (its budget: 45 minutes)")
     subprocess.run(
         [sys.executable, "train.py", "experiment=cmudict", f"hydra.run.dir={run_dir}", *overrides],
         cwd=ROOT, check=True,

@@ -77,6 +77,7 @@ TINY_RUN = (
     "trainer.epochs=1",
     "trainer.average_checkpoints=0",  # of one epoch: nothing to average
     "trainer.batch_size=256",
+    "trainer.time_budget=null",  # an epoch, not the 45 minutes of experiment=cmudict
     "logging.images=false",
     "logging.samples=0",
     "logging.histogram_freq=0",
