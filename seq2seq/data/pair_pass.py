@@ -69,7 +69,7 @@ def read_data(
                 ids.append([tables[side].setdefault(s, len(tables[side])) for s in symbols])
             longest = max(longest, len(ids[0]))
             writer.append(*ids)
-            written[rows.file[row]] += 1
+            written[rows.file_of(row)] += 1
     finally:
         writer.close()
     held_out = {split: [texts[split][n] for n in chosen.tolist()] for split, chosen in held_out_rows.items()}  # fmt: skip

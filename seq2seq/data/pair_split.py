@@ -5,6 +5,8 @@ source and its lengths): the held-out sources, the repeats and the pairs too lon
 Memory: about 24 bytes per line of the training file (its text is never held).
 """
 
+import bisect
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,20 +100,26 @@ class TrainingFile:
         return self.file.path
 
 
+def _joined(arrays: list) -> np.ndarray:
+    """The arrays end to end; one array as it is (a copy would cost 8 bytes a line)."""
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+
 class Rows:
     """The good lines of the training files end to end, as rows `0 .. n-1` in file order:
-    each row's file, line number, source hash and lengths."""
+    each row's line number, source hash and lengths (`file_of` says its file)."""
 
     def __init__(self, files: list):
         scans = [file.scan for file in files]
         self.files = files
-        self.file = np.concatenate(
-            [np.full(len(s.lines), i, np.int64) for i, s in enumerate(scans)]
-        )
-        self.lines = np.concatenate([s.lines for s in scans])
-        self.hashes = np.concatenate([s.hashes for s in scans])
-        self.lengths = [np.concatenate([s.lengths[side] for s in scans]) for side in (0, 1)]
-        self.offsets = np.cumsum([0] + [len(s.lines) for s in scans])
+        self.lines = _joined([s.lines for s in scans])
+        self.hashes = _joined([s.hashes for s in scans])
+        self.lengths = [_joined([s.lengths[side] for s in scans]) for side in (0, 1)]
+        self.offsets = [0, *itertools.accumulate(len(s.lines) for s in scans)]
+
+    def file_of(self, row: int) -> int:
+        """The index of the file row `row` comes from."""
+        return bisect.bisect_right(self.offsets, row) - 1
 
     def __len__(self) -> int:
         return len(self.lines)

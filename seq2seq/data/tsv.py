@@ -206,7 +206,7 @@ def _prepare(task, seed: int, rows: Rows, tokenizers: tuple, store: Path, base) 
                 dropped["subword pairs too long"] += 1  # char, space: left out in step 2
                 continue
             longest_source[0] = max(longest_source[0], len(ids[0]))
-            per_file[rows.file[row]] += 1
+            per_file[rows.file_of(row)] += 1
             yield ids
 
     reports = [file.scan.report for file in rows.files]
