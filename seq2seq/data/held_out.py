@@ -6,6 +6,7 @@ Evaluation reads the held-out pairs back from the run, not from the file, which 
 have changed since; resuming checks the file's checksum (`seq2seq_config.run.run_dir`).
 """
 
+import itertools
 import json
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from seq2seq.data import tsv
 from seq2seq.data.load import load_task_data
 from seq2seq.data.splits import Split, TaskData
 from seq2seq.data.vocabulary import Vocabularies
+from seq2seq_config.cli.finished import is_plain
 from seq2seq_config.run.files import atomic_write_text
 from seq2seq_config.run.names import DATA_RECORD, HELD_OUT_DIR
 from seq2seq_config.task.text_files import PairFile
@@ -54,9 +56,15 @@ def load_split(run_dir: Path, split: str, vocabs: Vocabularies) -> Split:
     )
 
 
+#: How many held-out sources `example_source` looks through for one that needs no escaping.
+EXAMPLE_LINES = 100
+
+
 def example_source(run_dir: Path, cfg) -> str | None:
     """One source as `predict` reads it, for the command a finished run suggests: the
-    first held-out test source (validation's when the test split is empty).
+    first held-out test source (validation's when the test split is empty) among the first
+    `EXAMPLE_LINES` without quotes, backslashes or other characters the shell and Hydra
+    would need escaped (CMUdict's first test word is `'course`), else the first.
 
     Args:
         run_dir: the finished run.
@@ -68,9 +76,11 @@ def example_source(run_dir: Path, cfg) -> str | None:
     if has_held_out(run_dir):
         for split in ("test", "val"):
             with (run_dir / HELD_OUT_DIR / f"{split}.tsv").open(encoding="utf-8") as lines:
-                first = lines.readline()
-            if first:
-                return first.split("\t", 1)[0]
+                sources = [
+                    line.split("\t", 1)[0] for line in itertools.islice(lines, EXAMPLE_LINES)
+                ]
+            if sources:
+                return next((s for s in sources if is_plain(s)), sources[0])
         return None
     task_data, _ = load_task_data(cfg.task, cfg.seed, cfg.data_dir)
     for split in (task_data.test, task_data.val):

@@ -50,10 +50,16 @@ def commands(program: str) -> dict:
     }
 
 
+def is_plain(text: str) -> bool:
+    """Whether a source goes into `input="'...'"` as it is, with nothing to escape for the
+    shell or Hydra (no quotes, backslashes, `$`, backticks or `!`)."""
+    return bool(_PLAIN.fullmatch(text))
+
+
 def _input_argument(text: str) -> str:
     """`input=...` for one source: quoted for Hydra, so that commas, brackets and spaces
     stay text, and for the shell."""
-    if _PLAIN.fullmatch(text):
+    if is_plain(text):
         return f"input=\"'{text}'\""
     # Inside Hydra's quotes a backslash is itself but before a quote, where it escapes.
     escaped = re.sub(r"(\\*)'", lambda m: m.group(1) * 2 + "\\'", text)

@@ -10,8 +10,10 @@ import pytest
 import seq2seq
 from conftest import write_pairs
 from seq2seq import evaluate
+from seq2seq.data.held_out import example_source
 from seq2seq.serving.evaluate_run import evaluate_run
 from seq2seq_config import UserError, compose_config
+from seq2seq_config.run.names import HELD_OUT_DIR
 from seq2seq_config.run.run_dir import open_run
 
 # float32 whatever `auto` picks here: evaluate's loss is compared with the run's to 1e-5,
@@ -118,3 +120,13 @@ def test_another_file_is_evaluated_only_when_asked_and_no_report_overwrites_anot
     assert written == sorted(f"{r}{end}" for r in reports for end in (".json", ".examples.tsv"))
     report = json.loads((run_dir / "evaluation" / "file-other-greedy.json").read_text())
     assert report["split"]["size"] == 30
+
+
+def test_the_finished_runs_predict_line_shows_a_source_with_nothing_to_escape(tmp_path):
+    held_out = tmp_path / HELD_OUT_DIR
+    held_out.mkdir()
+    (held_out / "test.tsv").write_text("'course\tk ao r s\nit's\ti t s\nspeech\ts p iy ch\n")
+    assert example_source(tmp_path, None) == "speech"
+    # None plain among them: the first, which the line then quotes for the shell and Hydra.
+    (held_out / "test.tsv").write_text("'course\tk ao r s\n")
+    assert example_source(tmp_path, None) == "'course"
