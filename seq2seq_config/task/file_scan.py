@@ -18,12 +18,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from seq2seq_config.task.text_files import PairFile, PairsRead, read_pairs, source_key, symbol_count
+from seq2seq_config.task.text_files import PairFile, PairsRead, read_pairs, source_key
 
 
 def key_hash(source: str, tokenizer: str) -> int:
     """A 64-bit hash of what makes a source itself (`text_files.source_key`)."""
-    digest = hashlib.blake2b(repr(source_key(source, tokenizer)).encode(), digest_size=8).digest()
+    return _hash_of(source_key(source, tokenizer))
+
+
+def _hash_of(key: object) -> int:
+    digest = hashlib.blake2b(repr(key).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "little")
 
 
@@ -113,13 +117,13 @@ def scan_file(file: PairFile) -> FileScan:
 def _read(file: PairFile) -> FileScan:
     report, stats, digest = PairsRead(), PairsStats(), hashlib.sha256()
     lines, hashes, lengths = array("q"), array("Q"), (array("l"), array("l"))
-    tokenizers = file.tokenizers
+    rules = file.rules
     for number, source, target in read_pairs(file, report, digest):
         lines.append(number)
-        hashes.append(key_hash(source, tokenizers[0]))
+        hashes.append(_hash_of(rules[0].source_key(source)))
         for side, text in enumerate((source, target)):
             stats.characters[side].update(text.replace(" ", "\u2581"))
-            count = symbol_count(text, tokenizers[side])
+            count = rules[side].symbol_count(text)
             lengths[side].append(-1 if count is None else count)
             if count is not None:
                 low, high = stats.shortest[side], stats.longest[side]

@@ -16,6 +16,7 @@ Plain Python, no TensorFlow: the run checks its files before TensorFlow loads.
 """
 
 import codecs
+import functools
 import os
 import re
 import stat
@@ -113,11 +114,6 @@ def read_lines(path, key: str = "task.path", digest=None) -> Iterator[tuple[int,
             yield number, text.removesuffix("\n").removesuffix("\r")
 
 
-def is_empty(text: str, tokenizer: str) -> bool:
-    """Whether a side has no symbol, by its tokenizer's rules (`text_rules`)."""
-    return text_rules(tokenizer).is_empty(text)
-
-
 @dataclass
 class PairsRead:
     """What reading a file of pairs found besides its pairs.
@@ -156,6 +152,11 @@ class PairFile:
     header_key: str = "task.header"
     normalize: str = "none"
 
+    @functools.cached_property
+    def rules(self) -> tuple:
+        """Each side's `text_rules.TextRules`, looked up once for the file, not per line."""
+        return tuple(text_rules(name) for name in self.tokenizers)
+
 
 def read_pairs(
     file: PairFile, report: PairsRead | None = None, digest=None
@@ -172,7 +173,7 @@ def read_pairs(
         UserError: for a file that cannot be read or is empty, a bad line under `error`,
             or a first line that looks like a header under `header=None`.
     """
-    path, tokenizers, key = file.path, file.tokenizers, file.key
+    path, (source_rules, target_rules), key = file.path, file.rules, file.key
     header, header_key, on_bad_line = file.header, file.header_key, file.on_bad_line
     report = report if report is not None else PairsRead()
     normalized = normalizer(file.normalize)
@@ -192,9 +193,9 @@ def read_pairs(
             fields[0] = normalized(fields[0])
         if len(fields) != 2:
             problem = "has no tab" if len(fields) == 1 else f"has {len(fields) - 1} tabs, not 1"
-        elif is_empty(fields[0], tokenizers[0]):
+        elif source_rules.is_empty(fields[0]):
             problem = "has an empty source"
-        elif is_empty(fields[1], tokenizers[1]):
+        elif target_rules.is_empty(fields[1]):
             problem = "has an empty target"
         if problem is None:
             yield number, fields[0], fields[1]
@@ -237,9 +238,3 @@ def source_key(text: str, tokenizer: str) -> object:
     """What makes two sources the same, by their tokenizer's rules: their characters
     (`char`), or their symbols (`space`: however many spaces separate them)."""
     return text_rules(tokenizer).source_key(text)
-
-
-def symbol_count(text: str, tokenizer: str) -> int | None:
-    """How many symbols the tokenizer makes of `text`; None for a trained one (`subword`),
-    whose pieces are known only once its model is trained."""
-    return text_rules(tokenizer).symbol_count(text)
