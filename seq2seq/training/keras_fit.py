@@ -13,6 +13,7 @@ from seq2seq.training.finish import Metrics, write_run_record
 from seq2seq.training.progress import keras_verbose
 from seq2seq.training.run import TrainingRun
 from seq2seq.training.tensorboard_rewind import truncate_events
+from seq2seq.training.time_budget import BudgetGuard
 from seq2seq.training.xla import compile_with_xla
 from seq2seq_config.cli.errors import RunError, UserError
 from seq2seq_config.run.names import CHECKPOINTS_DIR, TENSORBOARD_DIR
@@ -48,6 +49,16 @@ def _resume(model, run_dir: Path, epochs: int, steps_per_epoch: int) -> dict | N
     return state
 
 
+def _budget_guard(run: TrainingRun, epochs: int):
+    """The `time_budget.BudgetGuard` of a fresh run with a budget; None otherwise (a resumed
+    run trains its saved plan out: its first process's clock is gone)."""
+    plan = run.facts.get("time_budget")
+    if plan is None or run.resuming or run.started is None:
+        return None
+    finish = plan["reserved_seconds"]["finish"]
+    return BudgetGuard(plan["budget_seconds"], run.started, finish, epochs)
+
+
 def fit_and_save(run: TrainingRun, callbacks=()) -> Metrics:
     """Builds, fits, saves and measures the model with Keras' `fit`: the second half of
     `train` under the default and mirrored strategies.
@@ -74,6 +85,7 @@ def fit_and_save(run: TrainingRun, callbacks=()) -> Metrics:
     stopped = run.stopped_already()
     steps_before = int(model.optimizer.iterations.numpy())
     clock = EpochClock()
+    guard = _budget_guard(run, trainer.epochs)
     start = time.perf_counter()
     try:
         history = model.fit(
@@ -83,6 +95,7 @@ def fit_and_save(run: TrainingRun, callbacks=()) -> Metrics:
             callbacks=[
                 batches,  # first: it picks the order of the epoch about to be read
                 *run.callbacks(callbacks),
+                *([guard] if guard is not None else []),  # times epochs with their checkpoints
                 clock,  # last: an epoch ends once its checkpoint is written
             ],
             shuffle=False,  # the dataset shuffles, per epoch, from the seed
@@ -106,5 +119,6 @@ def fit_and_save(run: TrainingRun, callbacks=()) -> Metrics:
         seconds_after_last_epoch=clock.seconds_since_last_epoch(),
         train_steps=train_steps,
         train_steps_this_process=train_steps - steps_before,
+        **({"time_budget_stop": guard.stopped} if guard is not None and guard.stopped else {}),
     )
     return run.finish(epochs_done - first_epoch, train_seconds, record)

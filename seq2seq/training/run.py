@@ -57,6 +57,8 @@ class TrainingRun:
         strategy: the `tf.distribute` strategy (`distribute.make_strategy`).
         facts: what run.json records of the machine (the precision and why).
         resuming: whether the run continues the one in `path`.
+        started: `time.perf_counter()` when the run started, where `trainer.time_budget`'s
+            clock starts (None: not timed).
     """
 
     cfg: object
@@ -71,6 +73,7 @@ class TrainingRun:
     plateau: PlateauDecay | None = None
     first_epoch: int = 0
     parent: dict | None = None
+    started: float | None = None
 
     @property
     def chief(self) -> bool:

@@ -3,6 +3,7 @@ that end in time with their schedule spent, and keep their plan when resumed (sl
 
 import json
 import time
+import types
 
 import keras
 import pytest
@@ -124,3 +125,46 @@ def test_a_resumed_budgeted_run_keeps_its_plan(tiny_cfg, tmp_path):
     assert record["resumed_from_epoch"] == 2
     assert record["train_steps"] == planned["steps"]
     assert record["train_steps_this_process"] == 2 * planned["steps_per_epoch"]
+
+
+class _Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_the_guard_ends_training_once_the_epochs_left_would_overrun_the_budget():
+    clock = _Clock()
+    guard = time_budget.BudgetGuard(100, started=0.0, finish_seconds=10, epochs=5, clock=clock)
+    guard.set_model(types.SimpleNamespace(stop_training=False))
+    clock.now = 20.0  # planning and the data: 20 s before fit
+    guard.on_train_begin()
+    clock.now = 33.0  # an epoch of 13 s: 20 + 13 + 4 x 13 + 10 = 95 s, within 100
+    guard.on_epoch_end(0)
+    assert not guard.model.stop_training and guard.stopped is None
+    clock.now = 50.0  # the machine got busier: 15 s an epoch, 50 + 3 x 15 + 10 = 105 s
+    guard.on_epoch_end(1)
+    assert guard.model.stop_training and guard.stopped["after_epoch"] == 2
+    assert "105 s of the 100 s budget" in guard.stopped["reason"]
+    # The last epoch is never cut short: nothing is left to skip.
+    last = time_budget.BudgetGuard(10, 0.0, 10, epochs=1, clock=clock)
+    last.set_model(types.SimpleNamespace(stop_training=False))
+    last.on_train_begin()
+    last.on_epoch_end(0)
+    assert not last.model.stop_training
+
+
+def test_only_a_fresh_budgeted_run_is_guarded():
+    from seq2seq.training.keras_fit import _budget_guard
+
+    plan = {"budget_seconds": 60.0, "reserved_seconds": {"finish": 5.0}}
+
+    def run(facts, resuming=False, started=1.0):
+        return types.SimpleNamespace(facts=facts, resuming=resuming, started=started)
+
+    guard = _budget_guard(run({"time_budget": plan}), 3)
+    assert (guard.budget, guard.finish, guard.epochs, guard.started) == (60.0, 5.0, 3, 1.0)
+    assert _budget_guard(run({}), 3) is None
+    assert _budget_guard(run({"time_budget": plan}, resuming=True), 3) is None
