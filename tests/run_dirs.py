@@ -69,7 +69,9 @@ def write_run(
         `path`.
     """
     path.mkdir(parents=True)
-    config = {"task": {"name": "reverse"}, "model": {"name": "lstm", "units": units}}
+    # The task its overrides chose (`task=tsv`), as the run's resolved config would hold it.
+    task = next((o.split("=", 1)[1] for o in overrides if o.startswith("task=")), "reverse")
+    config = {"task": {"name": task}, "model": {"name": "lstm", "units": units}}
     config["trainer"] = {"epochs": epochs, "init_from": init_from, "xla": False}
     (path / CONFIG_FILE).write_text(yaml.safe_dump(config))
     (path / OVERRIDES_FILE).write_text(yaml.safe_dump(list(overrides)))
