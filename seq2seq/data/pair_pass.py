@@ -54,6 +54,7 @@ def read_data(
     split_of = {n: split for split, chosen in held_out_rows.items() for n in chosen.tolist()}
     texts = {split: {} for split in held_out_rows}
     wanted = np.concatenate([train_rows, *held_out_rows.values()])
+    wanted.sort()  # in place: the rows in file order, as they are read
     writer, longest = RaggedWriter(store), 0
     written = np.zeros(len(rows.files), np.int64)
     try:

@@ -131,10 +131,14 @@ class Rows:
         Raises:
             UserError: for a file whose lines are no longer those its scan found.
         """
-        wanted = np.sort(np.asarray(wanted, np.int64))
+        wanted = np.asarray(wanted, np.int64)
+        if len(wanted) > 1 and not (wanted[:-1] <= wanted[1:]).all():
+            wanted = np.sort(wanted)  # a copy only where the order is not the file's
         for index, file in enumerate(self.files):
             start, stop = self.offsets[index], self.offsets[index + 1]
-            mine = wanted[(wanted >= start) & (wanted < stop)]
+            # One file: every row is its own, and a masked copy would cost 8 bytes a row.
+            one = len(self.files) == 1
+            mine = wanted if one else wanted[(wanted >= start) & (wanted < stop)]
             if not len(mine):
                 continue
             count, number = 0, None
@@ -189,8 +193,8 @@ class SplitPlan:
                 # so that the training split is the one a run on the whole file has.
                 held_hashes += [key_hash(source, tokenizers[0]) for source, _ in pairs]
                 self.held_out_text[split] = first_sources(pairs, task.held_out_limit, tokenizers[0])
-        unique, first = np.unique(rows.hashes, return_index=True)
-        first = np.sort(first)  # each distinct source's first row, in the order they appear
+        first = np.unique(rows.hashes, return_index=True)[1]
+        first.sort()  # each distinct source's first row, in the order they appear
         sizes = cut_sizes(task)
         check_split_sizes(task, len(first))
         order = np.random.default_rng(seed).permutation(len(first))
@@ -202,7 +206,8 @@ class SplitPlan:
             start += sizes[split]
         held = np.isin(rows.hashes, np.asarray(held_hashes, np.uint64))
         repeat = np.ones(len(rows), bool)
-        repeat[rows.first_of_each_file()] = False
+        # One file's firsts are those above: its scan's arrays are not sorted again.
+        repeat[first if len(rows.files) == 1 else rows.first_of_each_file()] = False
         too_long = np.zeros(len(rows), bool)
         for side, limit in enumerate((task.max_source_len, task.max_target_len)):
             if limit is not None:
@@ -217,4 +222,4 @@ class SplitPlan:
             "held_out_source_lines_left_out": int((held & ~kept_held).sum()),
             "too_long_left_out": int((too_long & ~held & (keep_all | ~repeat)).sum()),
         }
-        self.distinct_sources = len(unique)
+        self.distinct_sources = len(first)
