@@ -7,13 +7,13 @@ from pathlib import Path
 
 from seq2seq.data import pipeline
 from seq2seq.training import checkpoints
+from seq2seq.training.budget_guard import BudgetGuard
 from seq2seq.training.callbacks import EpochClock
 from seq2seq.training.ema import swap, uses_ema
 from seq2seq.training.finish import Metrics, write_run_record
 from seq2seq.training.progress import keras_verbose
 from seq2seq.training.run import TrainingRun
 from seq2seq.training.tensorboard_rewind import truncate_events
-from seq2seq.training.time_budget import BudgetGuard
 from seq2seq.training.xla import compile_with_xla
 from seq2seq_config.cli.errors import RunError, UserError
 from seq2seq_config.run.names import CHECKPOINTS_DIR, TENSORBOARD_DIR
@@ -50,7 +50,7 @@ def _resume(model, run_dir: Path, epochs: int, steps_per_epoch: int) -> dict | N
 
 
 def _budget_guard(run: TrainingRun, epochs: int):
-    """The `time_budget.BudgetGuard` of a fresh run with a budget; None otherwise (a resumed
+    """The `budget_guard.BudgetGuard` of a fresh run with a budget; None otherwise (a resumed
     run trains its saved plan out: its first process's clock is gone)."""
     plan = run.facts.get("time_budget")
     if plan is None or run.resuming or run.started is None:

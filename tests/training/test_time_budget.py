@@ -12,6 +12,7 @@ from omegaconf import OmegaConf
 import seq2seq
 from conftest import InterruptAtEpoch
 from seq2seq.training import time_budget
+from seq2seq.training.budget_guard import BudgetGuard
 from seq2seq.training.time_budget import Timing
 from seq2seq_config import ConfigError
 from seq2seq_config.cli.errors import Interrupted
@@ -137,7 +138,7 @@ class _Clock:
 
 def test_the_guard_ends_training_once_the_epochs_left_would_overrun_the_budget():
     clock = _Clock()
-    guard = time_budget.BudgetGuard(100, started=0.0, finish_seconds=10, epochs=5, clock=clock)
+    guard = BudgetGuard(100, started=0.0, finish_seconds=10, epochs=5, clock=clock)
     guard.set_model(types.SimpleNamespace(stop_training=False))
     clock.now = 20.0  # planning and the data: 20 s before fit
     guard.on_train_begin()
@@ -149,7 +150,7 @@ def test_the_guard_ends_training_once_the_epochs_left_would_overrun_the_budget()
     assert guard.model.stop_training and guard.stopped["after_epoch"] == 2
     assert "105 s of the 100 s budget" in guard.stopped["reason"]
     # The last epoch is never cut short: nothing is left to skip.
-    last = time_budget.BudgetGuard(10, 0.0, 10, epochs=1, clock=clock)
+    last = BudgetGuard(10, 0.0, 10, epochs=1, clock=clock)
     last.set_model(types.SimpleNamespace(stop_training=False))
     last.on_train_begin()
     last.on_epoch_end(0)
