@@ -38,18 +38,25 @@ from seq2seq_config.run.names import TIME_BUDGET_PLAN
 
 log = logging.getLogger(__name__)
 
-#: Training steps are timed on the throwaway model for this long after the first (which
-#: traces the graph, timed apart), and for at least `PROBE_STEPS` and at most
-#: `PROBE_MAX_STEPS` steps: ten 5 ms steps of a toy model measured 5.5 ms against the run's
-#: 8.6 ms, too few to average out a shared machine's noise.
+#: Training steps are timed on the throwaway model, after the first (which traces the
+#: graph, timed apart), for `PROBE_SHARE` of the budget, at least `PROBE_SECONDS` and at
+#: most `PROBE_MAX_SECONDS`, and for at least `PROBE_STEPS` and at most `PROBE_MAX_STEPS`
+#: steps: ten 5 ms steps of a toy model measured 5.5 ms against the run's 8.6 ms; ten steps
+#: of the CMUdict recipe (group_by_length: each batch of its own length) ranged from 221 to
+#: 348 ms a step in windows of one 224-step probe (268 ms on average) on a 2-core AMD EPYC:
+#: the 45-minute recipe's 27 s probe averages ~100 steps.
+PROBE_SHARE = 0.01
 PROBE_SECONDS = 2.0
+PROBE_MAX_SECONDS = 30.0
 PROBE_STEPS = 10
 PROBE_MAX_STEPS = 1000
 #: The share of the time left for training that the planned steps may take: the rest
 #: absorbs what is not measured (checkpoints, TensorBoard's figures each epoch, the run's
 #: per-step callbacks: a toy run's 9 ms steps took 14.7 ms under them on a loaded 2-core
-#: AMD EPYC) and the noise of a shared machine.
-STEP_SHARE = 0.75
+#: AMD EPYC) and the noise of a shared machine. 0.75 left 7 and 17 of the CMUdict recipe's
+#: 45 minutes unspent (its steps ran 13% slower and 15% faster than timed); a machine that
+#: gets slower than timed is `budget_guard.BudgetGuard`'s to catch.
+STEP_SHARE = 0.85
 #: What the run's own per-step callbacks (the loss check, the progress lines, TensorBoard's
 #: step figures, Keras' logs) add to each step, which the throwaway model runs without: a
 #: toy's steps timed at 7 ms took 13 ms in its run on a loaded 2-core AMD EPYC Zen 4; a few
@@ -84,7 +91,11 @@ class Timing:
 
 class _StepClock(keras.callbacks.Callback):
     """The time at which each call into the training graph ended, with its last step;
-    stops training once `PROBE_SECONDS` and `PROBE_STEPS` have passed after the first."""
+    stops training once `seconds` and `PROBE_STEPS` have passed after the first."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = seconds
 
     def on_train_begin(self, logs=None):
         self.start, self.ends = time.perf_counter(), []
@@ -95,8 +106,13 @@ class _StepClock(keras.callbacks.Callback):
         now = time.perf_counter()
         self.ends.append((batch, now))
         first, first_end = self.ends[0]
-        if batch - first >= PROBE_STEPS and now - first_end >= PROBE_SECONDS:
+        if batch - first >= PROBE_STEPS and now - first_end >= self.seconds:
             self.model.stop_training = True
+
+
+def probe_seconds(budget_seconds: float) -> float:
+    """How long `measure` times training steps for a budget of `budget_seconds`."""
+    return min(max(PROBE_SHARE * budget_seconds, PROBE_SECONDS), PROBE_MAX_SECONDS)
 
 
 def _timed(function) -> float:
@@ -127,7 +143,8 @@ def measure(cfg: DictConfig, path: Path, task_data, strategy) -> Timing:
     batches = pipeline.training_dataset(
         task_data.train, trainer.batch_size, cfg.seed, 0, 1, trainer.group_by_length, steps
     )
-    clock = _StepClock()
+    budget = duration_seconds(trainer.time_budget) if trainer.time_budget else 0.0
+    clock = _StepClock(probe_seconds(budget))
     model.fit(batches, epochs=1, steps_per_epoch=steps, callbacks=[clock], verbose=0, shuffle=False)
     (first, first_end), (last, last_end) = clock.ends[0], clock.ends[-1]
     evaluator = Evaluator(

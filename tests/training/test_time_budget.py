@@ -36,6 +36,12 @@ def test_the_plan_spends_what_is_left_after_the_reserve():
     assert "4 epochs of" in plan["reason"] and plan["budget_seconds"] == 100
 
 
+def test_the_steps_are_timed_for_a_hundredth_of_the_budget_within_bounds():
+    assert time_budget.probe_seconds(45 * 60) == pytest.approx(27.0)
+    assert time_budget.probe_seconds(50) == time_budget.PROBE_SECONDS == 2.0
+    assert time_budget.probe_seconds(24 * 3600) == time_budget.PROBE_MAX_SECONDS == 30.0
+
+
 def test_the_warmup_is_cut_to_a_tenth_of_the_planned_steps():
     plan = time_budget.plan("100s", 10.0, TIMING, trainer(warmup_steps=5000), 2.0)
     assert plan["warmup_steps"] == int(plan["steps"] * time_budget.WARMUP_SHARE)
@@ -119,11 +125,12 @@ def test_a_resumed_budgeted_run_keeps_its_plan(tiny_cfg, tmp_path, monkeypatch):
     # Unguarded: on a loaded machine the guard (tested below) may end the run after epoch 1,
     # before the interruption this test resumes from (seen under a 2-worker suite, 15 s epochs).
     monkeypatch.setattr(keras_fit, "_budget_guard", lambda run, epochs: None)
-    cfg = tiny_cfg(*BUDGETED)
+    # Shorter than BUDGET: it need not end in time, only keep its plan.
+    budgeted = (*BUDGETED, "trainer.time_budget=30s")
     with pytest.raises(Interrupted):
-        seq2seq.train(cfg, run_dir=str(tmp_path), callbacks=[InterruptAtEpoch(1)])
+        seq2seq.train(tiny_cfg(*budgeted), run_dir=str(tmp_path), callbacks=[InterruptAtEpoch(1)])
     planned = json.loads((tmp_path / "time_budget.json").read_text())
-    seq2seq.train(tiny_cfg(*BUDGETED, "trainer.resume=true"), run_dir=str(tmp_path))
+    seq2seq.train(tiny_cfg(*budgeted, "trainer.resume=true"), run_dir=str(tmp_path))
     record = json.loads((tmp_path / "run.json").read_text())
     assert record["time_budget"] == planned
     assert record["resumed_from_epoch"] == 2
