@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import write_pairs
+from conftest import saved_model_export, write_pairs
 from seq2seq_config import ConfigError, compose_config
 from seq2seq_config.config.command_schema import DecodingConfig
 from seq2seq_config.config.constraints import ALLOWED, OneOf
@@ -150,7 +150,8 @@ def added(tmp_path_factory):
                               "trainer.precision=float32",  # not auto: its timing costs seconds
                               f"data_dir={root}"])  # fmt: skip
         run_dir = root / "run"
-        metrics = seq2seq.train(cfg, run_dir=str(run_dir))
+        with saved_model_export():  # its serve_text is read below
+            metrics = seq2seq.train(cfg, run_dir=str(run_dir))
         table = io.StringIO()
         with contextlib.redirect_stdout(table):
             assert evaluate.main([f"run_dir={run_dir}", "decoding.strategy=counted"]) == 0

@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 import seq2seq
-from conftest import write_pairs
+from conftest import saved_model_export, write_pairs
 from seq2seq import predict
 from seq2seq.model.precision import decodes_in_float32
 from seq2seq.serving.evaluate_run import evaluate_run
@@ -32,7 +32,8 @@ def bfloat16_run(tmp_path_factory):
                           "trainer.epochs=2", "trainer.precision=mixed_bfloat16",
                           "logging.images=false", "logging.samples=0", "logging.histogram_freq=0",
                           f"data_dir={root}"])  # fmt: skip
-    seq2seq.train(cfg, run_dir=str(root / "run"))
+    with saved_model_export():
+        seq2seq.train(cfg, run_dir=str(root / "run"))
     sources = [line.split("\t")[0] for line in path.read_text().splitlines()]
     inputs = root / "inputs.txt"
     inputs.write_text("".join(f"{s}\n" for s in sources))

@@ -15,6 +15,7 @@ import pytest
 import sacrebleu
 
 import seq2seq
+from conftest import saved_model_export
 from seq2seq import evaluate, predict
 from seq2seq.evaluation import text_metrics
 from seq2seq_config import compose_config
@@ -41,7 +42,8 @@ def expanding_run(tmp_path_factory):
                           "trainer.early_stopping.patience=3", "trainer.precision=float32",
                           "logging.images=false", "logging.samples=0", "logging.histogram_freq=0",
                           f"data_dir={root}"])  # fmt: skip
-    metrics = seq2seq.train(cfg, run_dir=str(root / "run"))
+    with saved_model_export():
+        metrics = seq2seq.train(cfg, run_dir=str(root / "run"))
     return root / "run", metrics
 
 

@@ -16,7 +16,7 @@ import tensorflow as tf
 from omegaconf import OmegaConf
 
 import seq2seq
-from conftest import write_pairs
+from conftest import saved_model_export, write_pairs
 from edit_distance import levenshtein
 from seq2seq import evaluate, predict, score
 from seq2seq.evaluation import length_bound
@@ -54,7 +54,8 @@ def text_run(request, tmp_path_factory):
                           "trainer.epochs=2", "logging.images=false", "logging.samples=0",
                           "logging.histogram_freq=0", "trainer.precision=float32",
                           f"data_dir={root}"])  # fmt: skip
-    seq2seq.train(cfg, run_dir=str(root / "run"))
+    with saved_model_export():
+        seq2seq.train(cfg, run_dir=str(root / "run"))
     return root / "run", request.param
 
 
