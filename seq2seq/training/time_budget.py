@@ -143,8 +143,7 @@ def measure(cfg: DictConfig, path: Path, task_data, strategy) -> Timing:
     batches = pipeline.training_dataset(
         task_data.train, trainer.batch_size, cfg.seed, 0, 1, trainer.group_by_length, steps
     )
-    budget = duration_seconds(trainer.time_budget) if trainer.time_budget else 0.0
-    clock = _StepClock(probe_seconds(budget))
+    clock = _StepClock(probe_seconds(duration_seconds(trainer.time_budget)))
     model.fit(batches, epochs=1, steps_per_epoch=steps, callbacks=[clock], verbose=0, shuffle=False)
     (first, first_end), (last, last_end) = clock.ends[0], clock.ends[-1]
     evaluator = Evaluator(
