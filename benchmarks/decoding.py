@@ -36,19 +36,18 @@ import numpy as np
 import tensorflow as tf
 from pytorch_process import run_script
 
-from seq2seq import Seq2Seq
-from seq2seq.data.vocabulary import BOS_ID, EOS_ID, FIRST_SYMBOL_ID, Vocabularies, Vocabulary
-from seq2seq.evaluation import decoding
-from seq2seq.evaluation.beam_search import repeat_beams
-from seq2seq.evaluation.decoding import default_max_len
-from seq2seq.evaluation.sequences import decode_sequences
+from seq2seq import Seq2Seq, compose_config
+from seq2seq.decoding import strategies
+from seq2seq.decoding.beam_search import repeat_beams
+from seq2seq.decoding.sequences import decode_sequences
+from seq2seq.decoding.strategies import default_max_len
 from seq2seq.serving.export import export_saved_model
-from seq2seq_config import compose_config
+from seq2seq.text.vocabulary import BOS_ID, EOS_ID, FIRST_SYMBOL_ID, Vocabularies, Vocabulary
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SEQUENCES, LENGTH, SYMBOLS, UNITS, EMBEDDING = 1000, 10, 10, 128, 64
 STEPS = LENGTH + 1
-#: predict's default batch size (`batch_size`, seq2seq_config/config/command_schema.py).
+#: predict's default batch size (`batch_size`, seq2seq/config/command_schema.py).
 PREDICT_BATCH = 500
 VOCAB = FIRST_SYMBOL_ID + SYMBOLS
 
@@ -77,7 +76,7 @@ def timed(fn, repeats):
 
 def framework(model, source, strategy, steps=STEPS, jit_compile=False, **options):
     compiled = tf.function(
-        lambda ids: decoding.decode(model, ids, steps, strategy, **options),
+        lambda ids: strategies.decode(model, ids, steps, strategy, **options),
         jit_compile=jit_compile,
     )
     ids = tf.constant(source)

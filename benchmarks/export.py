@@ -31,11 +31,11 @@ from machine import load_average, machine
 from real_data import DESCRIPTION, SETTING, write_files
 
 import seq2seq
-from seq2seq.evaluation.sequences import decode_sequences
+from seq2seq import compose_config
+from seq2seq.base.names import PORTABLE_DECODER, SAVED_MODEL_EXPORT
+from seq2seq.decoding.sequences import decode_sequences
 from seq2seq.export import main as export_main
 from seq2seq.serving.finished_run import load_run
-from seq2seq_config import compose_config
-from seq2seq_config.run.names import PORTABLE_DECODER, SAVED_MODEL_EXPORT
 
 RESULTS = Path(__file__).resolve().parent / "results"
 EXPORTS = {

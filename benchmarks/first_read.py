@@ -22,7 +22,7 @@ from pathlib import Path
 #: Runs in a fresh process of the checkout timed: the checks and the data's load.
 PHASES = """
 import json, resource, sys, time
-from seq2seq_config import compose_config, validate
+from seq2seq import compose_config, validate
 from seq2seq.data import tsv
 path, data_dir = sys.argv[1], sys.argv[2]
 cfg = compose_config(["task=tsv", f"task.path={path}", "task.tokenizer=char"])

@@ -4,7 +4,7 @@ import os
 import platform
 import subprocess
 
-from seq2seq.training.hardware import cpu_flags
+from seq2seq.machine.hardware import cpu_flags
 
 #: The CPU flags that decide the precision and the speed of these models.
 FLAGS_OF_NOTE = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16")

@@ -10,9 +10,9 @@ source and its longest target (`seq2seq.data.batching.padding_share`).
 import argparse
 import tempfile
 
+from seq2seq import compose_config
 from seq2seq.data import batching
 from seq2seq.data.load import load_task_data
-from seq2seq_config import compose_config
 
 SETTINGS = {
     "reverse (lengths 3..10)": [],

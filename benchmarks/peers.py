@@ -38,9 +38,9 @@ from pathlib import Path
 from machine import cpu_model, load_average, machine
 from omegaconf import OmegaConf
 
+from seq2seq.base.files import atomic_write_text
+from seq2seq.base.names import CONFIG_FILE, METRICS_FILE, RUN_RECORD
 from seq2seq.evaluation.text_metrics import scores_of_texts
-from seq2seq_config.run.files import atomic_write_text
-from seq2seq_config.run.names import CONFIG_FILE, METRICS_FILE, RUN_RECORD
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"

@@ -32,7 +32,7 @@ from pytorch_reference import (
     warmed_seconds,
 )
 
-from seq2seq_config.tokens import BOS_ID
+from seq2seq.base.tokens import BOS_ID
 
 
 class AttentionReference(Reference):

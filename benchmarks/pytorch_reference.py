@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from seq2seq_config.tokens import BOS_ID, EOS_ID, PAD_ID
+from seq2seq.base.tokens import BOS_ID, EOS_ID, PAD_ID
 
 
 def _torch():

@@ -28,14 +28,13 @@ import tensorflow as tf
 from decoding import timed
 from pytorch_process import epoch_batches, run_script
 
-from seq2seq import build_model
+from seq2seq import build_model, compose_config
+from seq2seq.config.task_defaults import with_task_defaults
 from seq2seq.data import pipeline
 from seq2seq.data.batching import epoch_plan, padding_share
 from seq2seq.data.load import load_task_data
-from seq2seq.evaluation.decoding import greedy_decode
+from seq2seq.decoding.strategies import greedy_decode
 from seq2seq.training.compile import compile_model, dtype_policy, precision_on_this_machine
-from seq2seq_config import compose_config
-from seq2seq_config.config.task_defaults import with_task_defaults
 
 SETTING = [
     "task=tsv", "task.source_tokenizer=char", "task.target_tokenizer=space", "model=attention",

@@ -28,8 +28,8 @@ import training
 from machine import machine
 from pytorch_process import run_script, task_arrays
 
+from seq2seq import compose_config
 from seq2seq.data.load import load_task_data
-from seq2seq_config import compose_config
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"

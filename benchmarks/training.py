@@ -32,13 +32,12 @@ import time
 import keras
 from pytorch_process import run_script, task_arrays
 
-from seq2seq import build_model
+from seq2seq import build_model, compose_config
+from seq2seq.config.task_defaults import with_task_defaults
 from seq2seq.data import pipeline
 from seq2seq.data.load import load_task_data
 from seq2seq.evaluation.evaluator import Evaluator
 from seq2seq.training.compile import compile_model, dtype_policy, precision_on_this_machine
-from seq2seq_config import compose_config
-from seq2seq_config.config.task_defaults import with_task_defaults
 
 BATCH = 128
 #: Steps per graph call measured; the benchmark setting uses the one that measured fastest.

@@ -7,28 +7,49 @@ register with Keras when their module loads: on first use of the models, or at o
 Keras was imported before `seq2seq` (`import keras; import seq2seq`), so that a saved
 `model.keras` reloads with `keras.saving.load_model`.
 
-The package follows a batch through its stages: `data/` (config to batches), `model/`
-(token ids to logits), `training/` (fit into a run directory), `evaluation/`
-(decoding and metrics), `serving/` (a finished run put to use); the commands
-`evaluate`, `predict`, `score` and `modes` sit at the top. See docs/architecture.md.
+The package is a house of layers, each importing only the ones below it (a test checks):
+the half that runs before TensorFlow, `base/` (errors, run-file names, atomic files, token
+ids, version) -> `config/` (schemas, composing) -> `text/` (text rules, files of pairs,
+tokenizers, vocabularies) -> `data/` (splits, the token store, batching plans) -> `checks/`
+(a config against itself and its files) -> `run/` (the run directory, sweeps); then the
+stages that need TensorFlow, `model/` (token ids to logits), `decoding/`, `evaluation/`,
+`weights/`, `logs/`, `machine/`, `training/`, `serving/`; then `cli/` (every command's way
+in) and the commands `evaluate`, `predict`, `score`, `export` and `modes`. Every module of
+the first half and of `cli/` loads without TensorFlow. See docs/architecture.md.
 """
 
 import importlib
 import sys
 
-from seq2seq_config.version import __version__
+from seq2seq.base.version import __version__
 
 #: Each public name and the module it lives in.
 _EXPORTS = {
-    "BOS_ID": "seq2seq.data.vocabulary",
-    "EOS_ID": "seq2seq.data.vocabulary",
-    "PAD_ID": "seq2seq.data.vocabulary",
-    "Vocabulary": "seq2seq.data.vocabulary",
-    "beam_search": "seq2seq.evaluation.beam_search",
-    "decode": "seq2seq.evaluation.decoding",
-    "greedy_decode": "seq2seq.evaluation.decoding",
-    "greedy_search": "seq2seq.evaluation.decoding",
-    "sample": "seq2seq.evaluation.decoding",
+    # The configuration, importable without TensorFlow.
+    "ConfigError": "seq2seq.base.errors",
+    "RunError": "seq2seq.base.errors",
+    "UserError": "seq2seq.base.errors",
+    "describe": "seq2seq.base.errors",
+    "CONFIG_DIR": "seq2seq.config.compose",
+    "compose_config": "seq2seq.config.compose",
+    "ModelConfig": "seq2seq.config.schema",
+    "TaskConfig": "seq2seq.config.schema",
+    "TrainConfig": "seq2seq.config.schema",
+    "TrainerConfig": "seq2seq.config.schema",
+    "register_configs": "seq2seq.config.schema",
+    "validate": "seq2seq.checks.validation",
+    "exit_on_user_error": "seq2seq.cli.runner",
+    "run_cli": "seq2seq.cli.runner",
+    # The stages, which load TensorFlow.
+    "BOS_ID": "seq2seq.text.vocabulary",
+    "EOS_ID": "seq2seq.text.vocabulary",
+    "PAD_ID": "seq2seq.text.vocabulary",
+    "Vocabulary": "seq2seq.text.vocabulary",
+    "beam_search": "seq2seq.decoding.beam_search",
+    "decode": "seq2seq.decoding.strategies",
+    "greedy_decode": "seq2seq.decoding.strategies",
+    "greedy_search": "seq2seq.decoding.strategies",
+    "sample": "seq2seq.decoding.strategies",
     "ExactMatch": "seq2seq.evaluation.metrics",
     "Attention": "seq2seq.model.attention",
     "Bridge": "seq2seq.model.bridge",

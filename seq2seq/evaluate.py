@@ -15,7 +15,7 @@ For a run on a file of pairs, the split is the one the run held out and saved
 file's pairs instead, explicitly.
 
 `ensemble=[DIR2,DIR3]` measures run_dir's model and those runs' decoding together, their
-log-probabilities averaged at each step (`seq2seq.evaluation.ensemble`), on run_dir's
+log-probabilities averaged at each step (`seq2seq.decoding.ensemble`), on run_dir's
 split, to run_dir's length bound; the report names the members and has a file of its own.
 
 Prints a table, writes `DIR/evaluation/<what was measured>.json` (see
@@ -26,14 +26,14 @@ the figures to the run's TensorBoard (`DIR/tensorboard/evaluation`).
 
 import sys
 
-from seq2seq_config.cli.command import run_command
-from seq2seq_config.cli.commands import EVALUATE
-from seq2seq_config.cli.quiet import filter_tensorflow_noise
+from seq2seq.cli.command import run_command
+from seq2seq.cli.commands import EVALUATE
+from seq2seq.cli.quiet import filter_tensorflow_noise
 
 
 def main(argv: list[str] | None = None) -> int:
     """The command line: `evaluate` after its config and run directory are checked,
-    before TensorFlow loads (`seq2seq_config.cli.command.run_command`)."""
+    before TensorFlow loads (`seq2seq.cli.command.run_command`)."""
     return run_command(EVALUATE, argv)
 
 

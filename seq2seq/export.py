@@ -13,14 +13,14 @@ beside them; the decoder then needs the `sentencepiece` package too. docs/export
 
 import sys
 
-from seq2seq_config.cli.command import run_command
-from seq2seq_config.cli.commands import EXPORT
-from seq2seq_config.cli.quiet import filter_tensorflow_noise
+from seq2seq.cli.command import run_command
+from seq2seq.cli.commands import EXPORT
+from seq2seq.cli.quiet import filter_tensorflow_noise
 
 
 def main(argv: list[str] | None = None) -> int:
     """The command line: `export` after its config and run directory are checked,
-    before TensorFlow loads (`seq2seq_config.cli.command.run_command`)."""
+    before TensorFlow loads (`seq2seq.cli.command.run_command`)."""
     return run_command(EXPORT, argv)
 
 

@@ -2,7 +2,7 @@
 model finds given pairs.
 
 Each `source<TAB>target` line of `input_file` (read as `eval.file` is, in the run's
-tokenizers: `seq2seq_config.task.text_files.read_pairs`) is scored teacher-forced: the
+tokenizers: `seq2seq.text.text_files.read_pairs`) is scored teacher-forced: the
 target's log-probability given the source, EOS included (`seq2seq.evaluation.scoring`).
 Writes a TSV line per pair, in input order, to stdout or `output_file=PATH` (atomically):
 source (normalized as the run's `task.normalize` says), target (as read), log-probability,
@@ -17,14 +17,14 @@ refuses it), one without `<unk>` refuses it in one line.
 
 import sys
 
-from seq2seq_config.cli.command import run_command
-from seq2seq_config.cli.commands import SCORE
-from seq2seq_config.cli.quiet import filter_tensorflow_noise
+from seq2seq.cli.command import run_command
+from seq2seq.cli.commands import SCORE
+from seq2seq.cli.quiet import filter_tensorflow_noise
 
 
 def main(argv: list[str] | None = None) -> int:
     """The command line: `score` after its config and run directory are checked,
-    before TensorFlow loads (`seq2seq_config.cli.command.run_command`)."""
+    before TensorFlow loads (`seq2seq.cli.command.run_command`)."""
     return run_command(SCORE, argv)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import keras
 import pytest
 
-from seq2seq_config import compose_config
+from seq2seq import compose_config
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from seq2seq_config.run.names import (
+from seq2seq.base.names import (
     CHECKPOINTS_DIR,
     CONFIG_FILE,
     LATEST_CHECKPOINT,

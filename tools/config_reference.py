@@ -8,7 +8,7 @@ and its groups, `EvaluateConfig`, `PredictConfig`, `ScoreConfig`, `ExportConfig`
 writes one Markdown table per group: each key, its default, the values it allows (the
 constraint `one_of`, `integer`, `number` or `filesystem_path` attaches to the field, as
 validation reads it) and its help text (the field's `help=`). Where a null default means
-"as suits the task", what it becomes is read from `seq2seq_config/config/task_defaults.py`.
+"as suits the task", what it becomes is read from `seq2seq/config/task_defaults.py`.
 The tables go between the page's markers; `tests/docs/test_config_reference.py` fails
 when the page differs from what this writes.
 """
@@ -23,13 +23,13 @@ from pathlib import Path
 
 from omegaconf import MISSING
 
-from seq2seq_config.config.command_schema import (
+from seq2seq.config.command_schema import (
     EvaluateConfig,
     ExportConfig,
     PredictConfig,
     ScoreConfig,
 )
-from seq2seq_config.config.constraints import (
+from seq2seq.config.constraints import (
     ALLOWED,
     HELP,
     Duration,
@@ -39,9 +39,9 @@ from seq2seq_config.config.constraints import (
     Range,
     WeightList,
 )
-from seq2seq_config.config.schema import TrainConfig
-from seq2seq_config.config.schema_walk import groups
-from seq2seq_config.config.task_defaults import DEFAULTS, SOLVED, TSV_SAMPLE
+from seq2seq.config.schema import TrainConfig
+from seq2seq.config.schema_walk import groups
+from seq2seq.config.task_defaults import DEFAULTS, SOLVED, TSV_SAMPLE
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "configuration.md"

@@ -1,2 +1,3 @@
-"""Config to batches: generated tasks and files of pairs, vocabularies, splits, the
-dataset cache and the tf.data pipelines (see docs/architecture.md)."""
+"""Config to batches: generated tasks and files of pairs as splits, the token store and
+its cache, batching plans, the held-out files a run keeps, and the tf.data pipelines
+(`pipeline.py`, the one module here that imports TensorFlow)."""

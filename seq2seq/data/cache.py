@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from seq2seq.base.files import atomic_write
 from seq2seq.data.generated import GENERATOR_VERSION
 from seq2seq.data.splits import SPLITS, Split, TaskData
-from seq2seq.data.vocabulary import Vocabularies, Vocabulary
-from seq2seq_config.run.files import atomic_write
+from seq2seq.text.vocabulary import Vocabularies, Vocabulary
 
 _ARRAYS = ("source_ids", "target_ids")
 

@@ -10,11 +10,11 @@ from collections.abc import Callable
 
 import numpy as np
 
+from seq2seq.config.constraints import dispatch_table
+from seq2seq.config.schema import GENERATED_TASKS
 from seq2seq.data.splits import SPLITS, Split, TaskData
-from seq2seq.data.vocabulary import FIRST_SYMBOL_ID, PAD_ID, Vocabularies, Vocabulary
-from seq2seq_config.config.constraints import dispatch_table
-from seq2seq_config.config.schema import GENERATED_TASKS
-from seq2seq_config.task.task_counts import held_out_limit, source_lengths
+from seq2seq.text.task_counts import held_out_limit, source_lengths
+from seq2seq.text.vocabulary import FIRST_SYMBOL_ID, PAD_ID, Vocabularies, Vocabulary
 
 # Bump when generation changes, so that cached files of the old kind are not reused.
 GENERATOR_VERSION = 2

@@ -3,21 +3,24 @@ counts) and, for data read from files, its held-out pairs as text (`held_out/val
 `held_out/test.tsv`).
 
 Evaluation reads the held-out pairs back from the run, not from the file, which may
-have changed since; resuming checks the file's checksum (`seq2seq_config.run.run_dir`).
+have changed since; resuming checks the file's checksum (`seq2seq.run.run_dir`).
 """
 
 import itertools
 import json
+import re
 from pathlib import Path
 
+from seq2seq.base.files import atomic_write_text
+from seq2seq.base.names import DATA_RECORD, HELD_OUT_DIR
 from seq2seq.data import tsv
 from seq2seq.data.load import load_task_data
 from seq2seq.data.splits import Split, TaskData
-from seq2seq.data.vocabulary import Vocabularies
-from seq2seq_config.cli.finished import is_plain
-from seq2seq_config.run.files import atomic_write_text
-from seq2seq_config.run.names import DATA_RECORD, HELD_OUT_DIR
-from seq2seq_config.task.text_files import PairFile
+from seq2seq.text.text_files import PairFile
+from seq2seq.text.vocabulary import Vocabularies
+
+#: Text that a shell and Hydra both take as it is inside `input="'...'"`.
+_PLAIN = re.compile(r"[^'\"\\$`!]*")
 
 
 def save(run_dir: Path, task_data: TaskData, source: Path) -> None:
@@ -87,3 +90,9 @@ def example_source(run_dir: Path, cfg) -> str | None:
         if len(split):
             return task_data.vocabs.source.decode_text(split.source_ids[0])
     return None
+
+
+def is_plain(text: str) -> bool:
+    """Whether a source goes into `input="'...'"` as it is, with nothing to escape for the
+    shell or Hydra (no quotes, backslashes, `$`, backticks or `!`)."""
+    return bool(_PLAIN.fullmatch(text))

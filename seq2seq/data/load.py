@@ -4,12 +4,11 @@ import dataclasses
 import logging
 from pathlib import Path
 
+from seq2seq.base.names import VOCAB_FILE
 from seq2seq.data import cache, generated, tsv
 from seq2seq.data.splits import TaskData
-from seq2seq.data.vocabulary import Vocabularies
-from seq2seq_config.config.init_from_validation import vocabulary_parent
-from seq2seq_config.run.names import VOCAB_FILE
-from seq2seq_config.task.pair_files import training_file
+from seq2seq.text.pair_files import training_file
+from seq2seq.text.vocabulary import Vocabularies, vocabulary_parent
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +46,7 @@ def load_task_data(
         The data and the path of its cache file (or of the training file of pairs).
 
     Raises:
-        seq2seq_config.UserError: for a file of pairs that cannot be used.
+        seq2seq.UserError: for a file of pairs that cannot be used.
     """
     if task_cfg.name == "tsv":
         return tsv.load(task_cfg, seed, data_dir, base), Path(training_file(task_cfg))

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from seq2seq.data.pair_split import Rows
 from seq2seq.data.ragged_store import SIDES, RaggedWriter
-from seq2seq.data.tokenizers import make_tokenizer
-from seq2seq.data.vocabulary import Vocabularies
+from seq2seq.text.pair_split import Rows
+from seq2seq.text.tokenizers import make_tokenizer
+from seq2seq.text.vocabulary import Vocabularies
 
 #: Ids remapped at a time (256 kB of them): the store is memory-mapped, never read whole,
 #: and what a remap holds at once stays the same for files of any size.

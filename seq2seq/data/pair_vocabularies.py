@@ -6,11 +6,11 @@ from collections import Counter
 
 import numpy as np
 
-from seq2seq.data.pair_split import Rows
-from seq2seq.data.tokenizers import TOKENIZER_CLASSES, make_tokenizer, train_subword
-from seq2seq.data.vocabulary import Vocabularies, Vocabulary
-from seq2seq_config.cli.errors import ConfigError
-from seq2seq_config.task.pair_files import subword_sizes
+from seq2seq.base.errors import ConfigError
+from seq2seq.text.pair_files import subword_sizes
+from seq2seq.text.pair_split import Rows
+from seq2seq.text.tokenizers import TOKENIZER_CLASSES, make_tokenizer, train_subword
+from seq2seq.text.vocabulary import Vocabularies, Vocabulary
 
 
 def fit_vocabularies(

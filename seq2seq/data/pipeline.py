@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from seq2seq.data.batching import bucket_width, epoch_plan
 from seq2seq.data.splits import RaggedSplit, Split
-from seq2seq.data.vocabulary import BOS_ID, EOS_ID, PAD_ID
+from seq2seq.text.vocabulary import BOS_ID, EOS_ID, PAD_ID
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from seq2seq.base.files import atomic_write
 from seq2seq.data.splits import RaggedSplit
-from seq2seq_config.run.files import atomic_write
 
 SIDES = ("source", "target")
 #: Ids held before they are written to disk.

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from seq2seq.data.vocabulary import PAD_ID, Vocabularies
+from seq2seq.text.vocabulary import PAD_ID, Vocabularies
 
 SPLITS = ("train", "val", "test")
 

@@ -3,7 +3,7 @@
 The training file is streamed, never held in memory whole (files of any size), and read
 twice on a first run (`char` and `space` tokenizers):
 
-1. a read for its shape (`seq2seq_config.task.file_scan`, shared with validation, which
+1. a read for its shape (`seq2seq.text.file_scan`, shared with validation, which
    made it before TensorFlow loaded): every line (BOM, CRLF, bad lines; each source
    normalized as `task.normalize` says), per good line its number, a 64-bit hash of its
    source and its lengths, and the file's SHA-256;
@@ -35,31 +35,31 @@ from pathlib import Path
 import numpy as np
 from omegaconf import OmegaConf
 
-from seq2seq.data.file_mix import file_mix
+from seq2seq.base.errors import ConfigError
+from seq2seq.base.files import atomic_write, atomic_write_text
+from seq2seq.base.names import VOCAB_FILE
 from seq2seq.data.pair_pass import read_data, remap
-from seq2seq.data.pair_split import (
+from seq2seq.data.pair_vocabularies import fit_vocabularies
+from seq2seq.data.ragged_store import read_store, write_store
+from seq2seq.data.splits import Split, TaskData
+from seq2seq.text.file_mix import file_mix
+from seq2seq.text.file_scan import scan_file
+from seq2seq.text.pair_files import (
+    held_out_files,
+    side_tokenizers,
+    task_file,
+    training_weights,
+)
+from seq2seq.text.pair_split import (
     Rows,
     SplitPlan,
     group_references,
     read_held_out_file,
     training_rows,
 )
-from seq2seq.data.pair_vocabularies import fit_vocabularies
-from seq2seq.data.ragged_store import read_store, write_store
-from seq2seq.data.splits import Split, TaskData
-from seq2seq.data.tokenizers import TOKENIZER_CLASSES
-from seq2seq.data.vocabulary import FIRST_SYMBOL_ID, Vocabularies
-from seq2seq_config.cli.errors import ConfigError
-from seq2seq_config.run.files import atomic_write, atomic_write_text
-from seq2seq_config.run.names import VOCAB_FILE
-from seq2seq_config.task.file_scan import scan_file
-from seq2seq_config.task.pair_files import (
-    held_out_files,
-    side_tokenizers,
-    task_file,
-    training_weights,
-)
-from seq2seq_config.task.text_files import PairFile, describe_bad_lines
+from seq2seq.text.text_files import PairFile, describe_bad_lines
+from seq2seq.text.tokenizers import TOKENIZER_CLASSES
+from seq2seq.text.vocabulary import FIRST_SYMBOL_ID, Vocabularies
 
 log = logging.getLogger(__name__)
 

@@ -1,2 +1,2 @@
-"""Models to figures: decoding strategies (greedy, beam search, sampling), metrics, and the
-evaluator that measures a split (see docs/architecture.md)."""
+"""Models to figures: the evaluator that measures a split, its metrics, the report and
+its examples, the oracle over n-best lists, and scoring given targets."""

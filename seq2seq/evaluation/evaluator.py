@@ -17,10 +17,11 @@ import tensorflow as tf
 
 from seq2seq.data import pipeline
 from seq2seq.data.splits import Split
-from seq2seq.data.vocabulary import EOS_ID, PAD_ID, Vocabulary
-from seq2seq.evaluation import length_bound, text_metrics
-from seq2seq.evaluation.decoding import decode, decoding_options
+from seq2seq.decoding import length_bound
+from seq2seq.decoding.strategies import decode, decoding_options
+from seq2seq.evaluation import text_metrics
 from seq2seq.evaluation.metrics import token_accuracy
+from seq2seq.text.vocabulary import EOS_ID, PAD_ID, Vocabulary
 
 
 class Evaluator:

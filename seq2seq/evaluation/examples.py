@@ -15,12 +15,12 @@ import csv
 import io
 from pathlib import Path
 
+from seq2seq.base.files import atomic_write_text
+from seq2seq.base.names import EVALUATION_EXAMPLES
 from seq2seq.data.splits import Split
-from seq2seq.data.vocabulary import Vocabularies
 from seq2seq.evaluation.evaluator import Evaluator
 from seq2seq.evaluation.text_metrics import edit_distances
-from seq2seq_config.run.files import atomic_write_text
-from seq2seq_config.run.names import EVALUATION_EXAMPLES
+from seq2seq.text.vocabulary import Vocabularies
 
 #: The file's columns, its header line.
 COLUMNS = ("source", "reference", "output", "errors", "exact")

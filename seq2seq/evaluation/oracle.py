@@ -7,8 +7,8 @@ up to the same length bound; the other figures stay those of the best hypothesis
 import numpy as np
 
 from seq2seq.data.splits import Split
-from seq2seq.data.vocabulary import PAD_ID
-from seq2seq.evaluation.sequences import decode_sequences  # what predict writes
+from seq2seq.decoding.sequences import decode_sequences  # what predict writes
+from seq2seq.text.vocabulary import PAD_ID
 
 
 def oracle_right(model, split: Split, decoding_cfg, batch_size: int, bound, vocab) -> np.ndarray:

@@ -1,6 +1,6 @@
 """An evaluation's report: the table printed, the JSON file and the TensorBoard figures.
 
-Its figures are the metrics table's (`seq2seq_config.config.schema.METRICS`) and the
+Its figures are the metrics table's (`seq2seq.config.schema.METRICS`) and the
 outputs cut short: a metric added there and to the evaluator appears in all three.
 
 Each evaluation writes a file of its own, named by what it measured, so that one never
@@ -17,10 +17,10 @@ from pathlib import Path
 import tensorflow as tf
 from omegaconf import DictConfig, OmegaConf
 
-from seq2seq.evaluation.decoding import decoding_tag
-from seq2seq_config.config.schema import METRICS
-from seq2seq_config.run.files import atomic_write_text
-from seq2seq_config.run.names import EVALUATION_DIR, TENSORBOARD_DIR
+from seq2seq.base.files import atomic_write_text
+from seq2seq.base.names import EVALUATION_DIR, TENSORBOARD_DIR
+from seq2seq.config.schema import METRICS
+from seq2seq.decoding.strategies import decoding_tag
 
 #: The column of outputs the length bound cut short (a count, printed as one).
 TRUNCATED = "truncated"
@@ -39,7 +39,7 @@ TITLES = {
 
 def figures() -> tuple:
     """The figures of each part of a report, as TensorBoard scalars: every metric of the one
-    table (`seq2seq_config.config.schema.METRICS`, read when called), then `truncated`."""
+    table (`seq2seq.config.schema.METRICS`, read when called), then `truncated`."""
     return (*METRICS, TRUNCATED)
 
 

@@ -3,9 +3,9 @@
 import keras
 from keras import ops
 
+from seq2seq.config.constraints import choices
+from seq2seq.config.schema import ModelConfig
 from seq2seq.model.recurrent import check_choice, check_positive
-from seq2seq_config.config.constraints import choices
-from seq2seq_config.config.schema import ModelConfig
 
 #: The attention scores, as `model.attention` names them.
 ATTENTIONS = choices(ModelConfig, "attention")

@@ -3,9 +3,9 @@
 import keras
 from keras import ops
 
+from seq2seq.config.constraints import choices
+from seq2seq.config.schema import ModelConfig
 from seq2seq.model.recurrent import CELLS, STATE_COUNT, check_choice
-from seq2seq_config.config.constraints import choices
-from seq2seq_config.config.schema import ModelConfig
 
 #: The kinds of bridge, as `model.bridge` names them.
 BRIDGES = choices(ModelConfig, "bridge")

@@ -19,12 +19,12 @@ from typing import NamedTuple
 import keras
 from keras import ops
 
-from seq2seq.data.vocabulary import PAD_ID
+from seq2seq.config.constraints import choices, dispatch_table
+from seq2seq.config.schema import ModelConfig, model_options
 from seq2seq.model.attention import Attention
 from seq2seq.model.bridge import Bridge
 from seq2seq.model.recurrent import Decoder, Encoder, repeat_over_time
-from seq2seq_config.config.constraints import choices, dispatch_table
-from seq2seq_config.config.schema import ModelConfig, model_options
+from seq2seq.text.vocabulary import PAD_ID
 
 #: The constructor's options and their defaults: the `model` config group's keys but
 #: `name`, listed once, in the schema.
@@ -60,7 +60,7 @@ class Seq2Seq(keras.Model):
         target_vocab_size: number of target token ids when the target has a vocabulary
             of its own (and an embedding of its own); None when both sides share one.
         **options: the model's options, named and defaulted as the `model` config
-            group's keys (`OPTIONS`, from `seq2seq_config.config.schema.ModelConfig`):
+            group's keys (`OPTIONS`, from `seq2seq.config.schema.ModelConfig`):
             `units` (every encoder layer, per direction), `embedding_dim` (shared by
             encoder and decoder), `num_layers` (encoder layer k starts decoder layer k),
             `dropout` (on every recurrent layer's input and the logits' input), `cell`

@@ -13,9 +13,9 @@ Output modes, per layer (the four combinations of `return_sequences` x `return_s
 import keras
 from keras import ops
 
+from seq2seq.config.constraints import choices, dispatch_table
+from seq2seq.config.schema import ModelConfig
 from seq2seq.model.fused_lstm import FusedLSTM
-from seq2seq_config.config.constraints import choices, dispatch_table
-from seq2seq_config.config.schema import ModelConfig
 
 #: The recurrent layer of each `model.cell` (FusedLSTM is keras.layers.LSTM with a
 #: faster CPU loop under bfloat16, and Keras' own loop otherwise).

@@ -4,8 +4,8 @@ their summary lines on stderr, written once for both."""
 import errno
 import sys
 
-from seq2seq_config import UserError
-from seq2seq_config.run.files import atomic_write_text
+from seq2seq.base.errors import UserError
+from seq2seq.base.files import atomic_write_text
 
 
 def write_output_file(path: str, text: str) -> None:

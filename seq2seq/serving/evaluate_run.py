@@ -5,6 +5,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from seq2seq.base.errors import UserError
+from seq2seq.checks.command import generalization_lengths
 from seq2seq.data import generated, held_out, tsv
 from seq2seq.data.load import load_task_data
 from seq2seq.evaluation.evaluator import make_evaluator
@@ -12,10 +14,8 @@ from seq2seq.evaluation.examples import example_rows, examples_path, write_examp
 from seq2seq.evaluation.oracle import oracle_exact_match
 from seq2seq.evaluation.report import format_report, save_report
 from seq2seq.serving.finished_run import load_ensemble, load_run
-from seq2seq_config import UserError
-from seq2seq_config.config.command_validation import generalization_lengths
-from seq2seq_config.task.text_files import PairFile
-from seq2seq_config.task.text_rules import run_normalization
+from seq2seq.text.text_files import PairFile
+from seq2seq.text.text_rules import run_normalization
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def evaluate_run(cfg: DictConfig, examples: list | None = None) -> dict[str, obj
         settings, the length bound, the split's metrics and the length generalization
         split's metrics (None for a file of pairs), each as the evaluator returns them
         with `by_length=True` (`Evaluator.__call__`): the metrics of
-        `seq2seq_config.config.watch_schema.METRICS` (the table in docs/monitoring.md) and
+        `seq2seq.config.watch_schema.METRICS` (the table in docs/monitoring.md) and
         `truncated`, and the decoded ones for each target length.
     """
     run = load_run(cfg.run_dir)
@@ -94,7 +94,7 @@ def evaluate_run(cfg: DictConfig, examples: list | None = None) -> dict[str, obj
 
 
 def work(cfg: DictConfig, run_cfg) -> None:
-    """The command, once its config is known good (`seq2seq_config.cli.command`).
+    """The command, once its config is known good (`seq2seq.cli.command`).
 
     Args:
         cfg: the composed, validated `evaluate` config.

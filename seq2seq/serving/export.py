@@ -4,7 +4,7 @@ The `serve` signature speaks in the numbers a user types: int32 symbol ids (batc
 padded with -1, in; out, `symbol_ids`, the greedily decoded symbol ids, padded with -1
 after the end (batch, the largest row bound), and `truncated`, bool (batch,): whether a
 row reached its length bound without ending (its output is cut short). Each row decodes
-up to the run's length bound for its own source length (`seq2seq.evaluation.length_bound`,
+up to the run's length bound for its own source length (`seq2seq.decoding.length_bound`,
 baked into the graph as constants), as `predict` and `evaluate` do. Decoding runs inside
 the SavedModel's graph, so `tf.saved_model.load` in a process that never imports
 `seq2seq` (or Keras) serves it.
@@ -30,11 +30,11 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from seq2seq.data.vocabulary import FIRST_SYMBOL_ID, PAD_ID, Vocabularies
-from seq2seq.evaluation import length_bound
-from seq2seq.evaluation.decoding import greedy_decode
+from seq2seq.base.files import atomic_write
+from seq2seq.decoding import length_bound
+from seq2seq.decoding.strategies import greedy_decode
 from seq2seq.serving.text_signature import TextServer
-from seq2seq_config.run.files import atomic_write
+from seq2seq.text.vocabulary import FIRST_SYMBOL_ID, PAD_ID, Vocabularies
 
 #: Padding in the exported signature's inputs and outputs.
 SERVE_PAD = -1

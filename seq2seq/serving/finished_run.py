@@ -9,13 +9,13 @@ import keras
 from omegaconf import DictConfig, OmegaConf
 
 from seq2seq import registered  # noqa: F401 - the classes model.keras names
-from seq2seq.data.vocabulary import Vocabularies, Vocabulary
-from seq2seq.evaluation import length_bound
-from seq2seq.evaluation.ensemble import Ensemble, source_id_map
+from seq2seq.base.errors import UserError
+from seq2seq.base.names import CONFIG_FILE, LENGTH_BOUND_FILE, MODEL_FILE, VOCAB_FILE
+from seq2seq.decoding import length_bound
+from seq2seq.decoding.ensemble import Ensemble, source_id_map
 from seq2seq.model.precision import DECODING_DTYPE, dtype_policy, for_decoding
-from seq2seq_config.cli.errors import UserError
-from seq2seq_config.run.names import CONFIG_FILE, LENGTH_BOUND_FILE, MODEL_FILE, VOCAB_FILE
-from seq2seq_config.task.text_rules import run_normalization
+from seq2seq.text.text_rules import run_normalization
+from seq2seq.text.vocabulary import Vocabularies, Vocabulary
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """`task.normalize` inside the SavedModel's text signatures: each source normalized as
-predict normalizes it (`seq2seq_config.task.text_rules.NORMALIZERS`), as TensorFlow ops.
+predict normalizes it (`seq2seq.text.text_rules.NORMALIZERS`), as TensorFlow ops.
 
 - `lower`: core TensorFlow's `tf.strings.lower(encoding="utf-8")` (ICU's full case
   mapping, the Greek final sigma included, as Python's `str.lower`);
@@ -23,9 +23,9 @@ import functools
 
 import tensorflow as tf
 
-from seq2seq_config.config.constraints import dispatch_table
-from seq2seq_config.config.task_schema import NORMALIZATIONS
-from seq2seq_config.task.text_rules import normalizer
+from seq2seq.config.constraints import dispatch_table
+from seq2seq.config.task_schema import NORMALIZATIONS
+from seq2seq.text.text_rules import normalizer
 
 #: The code points compared (all of Unicode but the surrogates, which UTF-8 cannot hold).
 CODE_POINTS = [c for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-#: The manifest's name: the export writes it here (seq2seq_config.run.names).
+#: The manifest's name: the export writes it here (seq2seq.base.names).
 MANIFEST = None
 #: What each `task.normalize` does to a source before it splits (seq2seq's text rules).
 NORMALIZERS = {"none": str, "lower": str.lower, "nfc": partial(unicodedata.normalize, "NFC")}

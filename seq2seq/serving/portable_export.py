@@ -23,7 +23,17 @@ import numpy as np
 import tensorflow as tf
 from omegaconf import DictConfig
 
-from seq2seq.data.vocabulary import BOS_ID, EOS_ID, FIRST_SYMBOL_ID, PAD_ID, Vocabulary
+from seq2seq.base.errors import RunError
+from seq2seq.base.files import atomic_write
+from seq2seq.base.names import (
+    PORTABLE_DECODER,
+    PORTABLE_MANIFEST,
+    PORTABLE_MODELS,
+    SHARED_SUBWORD_MODEL,
+    SOURCE_SUBWORD_MODEL,
+    TARGET_SUBWORD_MODEL,
+)
+from seq2seq.base.version import __version__
 from seq2seq.serving.finished_run import load_run
 from seq2seq.serving.portable_models import (
     CARRIED,
@@ -34,18 +44,8 @@ from seq2seq.serving.portable_models import (
     state_name,
     step_inputs,
 )
-from seq2seq_config.cli.errors import RunError
-from seq2seq_config.run.files import atomic_write
-from seq2seq_config.run.names import (
-    PORTABLE_DECODER,
-    PORTABLE_MANIFEST,
-    PORTABLE_MODELS,
-    SHARED_SUBWORD_MODEL,
-    SOURCE_SUBWORD_MODEL,
-    TARGET_SUBWORD_MODEL,
-)
-from seq2seq_config.task.text_rules import run_normalization
-from seq2seq_config.version import __version__
+from seq2seq.text.text_rules import run_normalization
+from seq2seq.text.vocabulary import BOS_ID, EOS_ID, FIRST_SYMBOL_ID, PAD_ID, Vocabulary
 
 #: The decoder's source, written into every export with the manifest's name filled in.
 DECODER_SOURCE = Path(__file__).with_name("portable_decode.py")
@@ -218,7 +218,7 @@ def _sample_sources(run, count: int = 8) -> np.ndarray:
 
 
 def work(cfg: DictConfig, checked: tuple) -> None:
-    """The command, once its config is known good (`seq2seq_config.cli.command`).
+    """The command, once its config is known good (`seq2seq.cli.command`).
 
     Args:
         cfg: the composed, validated `export` config.

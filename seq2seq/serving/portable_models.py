@@ -26,8 +26,8 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from seq2seq.data.vocabulary import FIRST_SYMBOL_ID, PAD_ID
 from seq2seq.model.families import EncoderOutput
+from seq2seq.text.vocabulary import FIRST_SYMBOL_ID, PAD_ID
 
 #: What every step reads unchanged, by family: the encoder's output of that name, and
 #: the source ids (whose padding masks attention).

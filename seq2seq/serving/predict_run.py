@@ -5,14 +5,14 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from seq2seq.data.vocabulary import EOS_ID, Vocabulary
-from seq2seq.evaluation.sequences import decode_sequences
+from seq2seq.base.errors import UserError
+from seq2seq.decoding.sequences import decode_sequences
 from seq2seq.serving.command_output import print_summary, write_outputs
 from seq2seq.serving.finished_run import load_ensemble, load_run
 from seq2seq.serving.unknown_symbols import unknown_summary, unknown_warnings
-from seq2seq_config import UserError
-from seq2seq_config.task.text_files import read_lines
-from seq2seq_config.task.text_rules import normalizer, run_normalization
+from seq2seq.text.text_files import read_lines
+from seq2seq.text.text_rules import normalizer, run_normalization
+from seq2seq.text.vocabulary import EOS_ID, Vocabulary
 
 
 def parse_inputs(
@@ -125,7 +125,7 @@ def format_outputs(outputs: list, vocab, n_best: int) -> str:
 
 def _input_lines(cfg) -> tuple:
     """The input's lines and where they come from; a file is read as people have them
-    (byte order mark, CRLF, only LF ends a line: see `seq2seq_config.task.text_files`)."""
+    (byte order mark, CRLF, only LF ends a line: see `seq2seq.text.text_files`)."""
     if cfg.input is not None:
         return cfg.input.split("\n") or [""], "input"
     lines = [text for _, text in read_lines(cfg.input_file, key="input_file")]
@@ -133,7 +133,7 @@ def _input_lines(cfg) -> tuple:
 
 
 def work(cfg: DictConfig, run_cfg) -> None:
-    """The command, once its config is known good (`seq2seq_config.cli.command`).
+    """The command, once its config is known good (`seq2seq.cli.command`).
 
     Args:
         cfg: the composed, validated `predict` config.

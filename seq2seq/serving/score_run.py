@@ -4,15 +4,14 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from seq2seq.data.vocabulary import Vocabulary
+from seq2seq.base.errors import ConfigError, UserError
 from seq2seq.evaluation.scoring import score_pairs
 from seq2seq.serving.command_output import print_summary, write_outputs
 from seq2seq.serving.finished_run import load_run
 from seq2seq.serving.unknown_symbols import unknown_summary, unknown_warnings
-from seq2seq_config import UserError
-from seq2seq_config.cli.errors import ConfigError
-from seq2seq_config.task.text_files import PairFile, read_pairs
-from seq2seq_config.task.text_rules import run_normalization
+from seq2seq.text.text_files import PairFile, read_pairs
+from seq2seq.text.text_rules import run_normalization
+from seq2seq.text.vocabulary import Vocabulary
 
 
 def encode_side(
@@ -112,7 +111,7 @@ def format_scores(texts: list, scores: list, per_token: bool) -> str:
 
 
 def work(cfg: DictConfig, _) -> None:
-    """The command, once its config is known good (`seq2seq_config.cli.command`).
+    """The command, once its config is known good (`seq2seq.cli.command`).
 
     Args:
         cfg: the composed, validated `score` config.

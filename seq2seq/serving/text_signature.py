@@ -9,7 +9,7 @@ the graph), as `predict` does; `truncated` says which rows reached it without en
 string that is not UTF-8 is refused, as `predict` refuses such a file.
 
 Each tokenizer does in the graph what it does in Python; its class in
-`seq2seq.data.tokenizers` holds both (`graph_encode`, `graph_join`, `graph_resource`):
+`seq2seq.text.tokenizers` holds both (`graph_encode`, `graph_join`, `graph_resource`):
 
 - `char`: `tf.strings.unicode_split`, one symbol per code point, like `list(text)`;
 - `space`: every run of Unicode whitespace (Python's `str.split`: ASCII whitespace,
@@ -34,11 +34,11 @@ shared name), so the target never uses one.
 
 import tensorflow as tf
 
-from seq2seq.data.vocabulary import EOS_ID, PAD_ID, Vocabularies, Vocabulary
-from seq2seq.evaluation import length_bound
-from seq2seq.evaluation.decoding import decode_n_best, greedy_decode
+from seq2seq.config.command_schema import DecodingConfig
+from seq2seq.decoding import length_bound
+from seq2seq.decoding.strategies import decode_n_best, greedy_decode
 from seq2seq.serving.normalization import GraphNormalizer
-from seq2seq_config.config.command_schema import DecodingConfig
+from seq2seq.text.vocabulary import EOS_ID, PAD_ID, Vocabularies, Vocabulary
 
 #: The `serve_text_beam` signature's options: predict's defaults for `decoding=beam`, with
 #: every beam returned (`decoding.n_best` = `decoding.beam_size`).
@@ -54,7 +54,7 @@ NOT_FOUND = -1
 
 class TextSide(tf.Module):
     """One side's tokenizer and vocabulary, as graph ops (and the resources they hold): the
-    tokenizer's class gives its graph form (`seq2seq.data.tokenizers.SymbolGraph`).
+    tokenizer's class gives its graph form (`seq2seq.text.tokenizers.SymbolGraph`).
 
     Args:
         vocab: the side's vocabulary.
@@ -121,7 +121,7 @@ class TextServer(tf.Module):
     Args:
         model: a Seq2Seq model.
         vocabs: the run's vocabularies.
-        bound: the run's length bound (`seq2seq.evaluation.length_bound`); None: the
+        bound: the run's length bound (`seq2seq.decoding.length_bound`); None: the
             default, twice the source plus two.
         normalize: the run's `task.normalize`, applied to each source before it splits.
     """

@@ -5,16 +5,16 @@ import time
 
 import keras
 
+from seq2seq.base.errors import RunError
+from seq2seq.config.schema import METRICS
 from seq2seq.data.splits import Split
 from seq2seq.evaluation.evaluator import Evaluator
-from seq2seq.training import checkpoints
-from seq2seq.training.tensorboard_callbacks import (  # noqa: F401 - with the others
+from seq2seq.logs.tensorboard_callbacks import (  # noqa: F401 - with the others
     FlushingTensorBoard,
     StepValidation,
     TensorBoardExtras,
 )
-from seq2seq_config.cli.errors import RunError
-from seq2seq_config.config.schema import METRICS
+from seq2seq.weights import checkpoints
 
 
 class GreedyValidation(keras.callbacks.Callback):
@@ -111,7 +111,7 @@ class BestEpoch(keras.callbacks.EarlyStopping):
     Lightning's `stopping_threshold` does; Keras' EarlyStopping has no such option.
 
     Args:
-        monitor: `val/<metric>`, one of `seq2seq_config.config.schema.VALIDATION_METRICS`.
+        monitor: `val/<metric>`, one of `seq2seq.config.schema.VALIDATION_METRICS`.
         patience: epochs without improvement before training stops.
         min_delta: the least change that counts as an improvement.
         goal: the value at which the task counts as solved; None: no goal.
@@ -179,7 +179,7 @@ class PlateauDecay(keras.callbacks.ReduceLROnPlateau):
     at (`epoch_learning_rate`), so the run's callbacks put this one after it.
 
     Args:
-        monitor: `val/<metric>`, one of `seq2seq_config.config.schema.VALIDATION_METRICS`.
+        monitor: `val/<metric>`, one of `seq2seq.config.schema.VALIDATION_METRICS`.
         factor: the rate is multiplied by it after `patience` epochs without improvement.
         patience: epochs without improvement before the rate decays.
         min_lr: the rate never falls below it.

@@ -6,8 +6,8 @@ import tensorflow as tf
 from keras import ops
 
 from seq2seq.evaluation.metrics import ExactMatch, token_accuracy
+from seq2seq.machine.hardware import Precision, choose_precision, cpu_flags
 from seq2seq.model.precision import dtype_policy as dtype_policy  # re-exported: trainer.py
-from seq2seq.training.hardware import Precision, choose_precision, cpu_flags
 
 #: A fine-tuned run warms up over at most this share of its steps: the parent's warmup,
 #: fitted to a long run, would keep a short one's rate near zero throughout.
@@ -71,7 +71,7 @@ def make_optimizer(trainer_cfg, total_steps: int) -> keras.optimizers.Optimizer:
                 "clipnorm": trainer_cfg.clipnorm,
                 # Keras takes None, or an integer >= 2.
                 "gradient_accumulation_steps": accumulate if accumulate > 1 else None,
-                # Keras' own moving average (seq2seq/training/ema.py swaps it in to be read).
+                # Keras' own moving average (seq2seq/weights/ema.py swaps it in to be read).
                 "use_ema": trainer_cfg.ema_momentum is not None,
                 "ema_momentum": trainer_cfg.ema_momentum or 0.99,
             },
@@ -129,7 +129,7 @@ def precision_on_this_machine(trainer_cfg) -> Precision:
         trainer_cfg: the `trainer` config group.
 
     Returns:
-        The Keras dtype policy name to train under, and why (seq2seq/training/hardware.py).
+        The Keras dtype policy name to train under, and why (seq2seq/machine/hardware.py).
     """
     return choose_precision(
         trainer_cfg.precision,

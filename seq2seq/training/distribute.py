@@ -25,14 +25,14 @@ import time
 import keras
 import tensorflow as tf
 
+from seq2seq.base.errors import RunError, UserError
+from seq2seq.base.names import CHECKPOINTS_DIR
+from seq2seq.config.constraints import choices, dispatch_table
+from seq2seq.config.schema import TrainerConfig
 from seq2seq.data import pipeline
+from seq2seq.logs.progress import ProgressLog
 from seq2seq.training.callbacks import StopOnNonFiniteLoss
 from seq2seq.training.finish import Metrics, write_run_record
-from seq2seq.training.progress import ProgressLog
-from seq2seq_config.cli.errors import RunError, UserError
-from seq2seq_config.config.constraints import choices, dispatch_table
-from seq2seq_config.config.schema import TrainerConfig
-from seq2seq_config.run.names import CHECKPOINTS_DIR
 
 log = logging.getLogger(__name__)
 

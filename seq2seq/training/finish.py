@@ -7,20 +7,20 @@ from pathlib import Path
 
 import keras
 
-from seq2seq.evaluation.evaluator import Evaluator
-from seq2seq.model.precision import for_decoding
-from seq2seq.serving.export import export_saved_model
-from seq2seq.training import tensorboard_summaries
-from seq2seq_config.run.files import atomic_write, atomic_write_text
-from seq2seq_config.run.names import (
+from seq2seq.base.files import atomic_write, atomic_write_text
+from seq2seq.base.names import (
     METRICS_FILE,
     MODEL_FILE,
     RUN_RECORD,
     SAVED_MODEL_EXPORT,
     TENSORBOARD_DIR,
 )
-from seq2seq_config.task.text_rules import run_normalization
-from seq2seq_config.version import __version__
+from seq2seq.base.version import __version__
+from seq2seq.evaluation.evaluator import Evaluator
+from seq2seq.logs import tensorboard_summaries
+from seq2seq.model.precision import for_decoding
+from seq2seq.serving.export import export_saved_model
+from seq2seq.text.text_rules import run_normalization
 
 log = logging.getLogger(__name__)
 

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from seq2seq.data.vocabulary import FIRST_SYMBOL_ID, Vocabularies, Vocabulary
+from seq2seq.base.errors import UserError
+from seq2seq.base.files import atomic_write_text
+from seq2seq.base.names import INIT_FROM_RECORD
 from seq2seq.serving.finished_run import load_run
-from seq2seq_config.cli.errors import UserError
-from seq2seq_config.run.files import atomic_write_text
-from seq2seq_config.run.names import INIT_FROM_RECORD
+from seq2seq.text.vocabulary import FIRST_SYMBOL_ID, Vocabularies, Vocabulary
 
 log = logging.getLogger(__name__)
 

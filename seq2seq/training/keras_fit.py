@@ -5,18 +5,18 @@ import logging
 import time
 from pathlib import Path
 
+from seq2seq.base.errors import RunError, UserError
+from seq2seq.base.names import CHECKPOINTS_DIR, TENSORBOARD_DIR
 from seq2seq.data import pipeline
-from seq2seq.training import checkpoints
+from seq2seq.logs.progress import keras_verbose
+from seq2seq.logs.tensorboard_rewind import truncate_events
+from seq2seq.machine.xla import compile_with_xla
 from seq2seq.training.budget_guard import BudgetGuard
 from seq2seq.training.callbacks import EpochClock
-from seq2seq.training.ema import swap, uses_ema
 from seq2seq.training.finish import Metrics, write_run_record
-from seq2seq.training.progress import keras_verbose
 from seq2seq.training.run import TrainingRun
-from seq2seq.training.tensorboard_rewind import truncate_events
-from seq2seq.training.xla import compile_with_xla
-from seq2seq_config.cli.errors import RunError, UserError
-from seq2seq_config.run.names import CHECKPOINTS_DIR, TENSORBOARD_DIR
+from seq2seq.weights import checkpoints
+from seq2seq.weights.ema import swap, uses_ema
 
 log = logging.getLogger(__name__)
 

@@ -24,13 +24,14 @@ import keras
 import tensorflow as tf
 from omegaconf import OmegaConf
 
+from seq2seq.base.files import atomic_write_text
+from seq2seq.base.names import PRECISION_RECORD
 from seq2seq.data import pipeline
+from seq2seq.machine import hardware
 from seq2seq.model.families import build_model
 from seq2seq.model.precision import dtype_policy
-from seq2seq.training import distribute, hardware
+from seq2seq.training import distribute
 from seq2seq.training.compile import compile_model, precision_on_this_machine
-from seq2seq_config.run.files import atomic_write_text
-from seq2seq_config.run.names import PRECISION_RECORD
 
 log = logging.getLogger(__name__)
 

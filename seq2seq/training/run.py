@@ -14,10 +14,13 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from seq2seq.evaluation import length_bound
+from seq2seq.base.names import CHECKPOINTS_DIR, TENSORBOARD_DIR
+from seq2seq.decoding import length_bound
 from seq2seq.evaluation.evaluator import Evaluator
+from seq2seq.logs.progress import ProgressLog
 from seq2seq.model.families import build_model
-from seq2seq.training import averaging, checkpoints, distribute, init_from
+from seq2seq.run.run_dir import is_chief_process
+from seq2seq.training import distribute, init_from
 from seq2seq.training.callbacks import (
     BestEpoch,
     FlushingTensorBoard,
@@ -28,11 +31,9 @@ from seq2seq.training.callbacks import (
     TensorBoardExtras,
 )
 from seq2seq.training.compile import compile_model, warmup_steps
-from seq2seq.training.ema import EmaIn, EmaOut
 from seq2seq.training.finish import Metrics, decoding_evaluator, save_and_measure
-from seq2seq.training.progress import ProgressLog
-from seq2seq_config.run.names import CHECKPOINTS_DIR, TENSORBOARD_DIR
-from seq2seq_config.run.run_dir import is_chief_process
+from seq2seq.weights import averaging, checkpoints
+from seq2seq.weights.ema import EmaIn, EmaOut
 
 log = logging.getLogger(__name__)
 

@@ -25,16 +25,16 @@ from pathlib import Path
 import keras
 from omegaconf import DictConfig
 
+from seq2seq.base.errors import ConfigError
+from seq2seq.base.files import atomic_write_text
+from seq2seq.base.names import TIME_BUDGET_PLAN
+from seq2seq.config.constraints import duration_seconds
 from seq2seq.data import pipeline
-from seq2seq.evaluation import length_bound
+from seq2seq.decoding import length_bound
 from seq2seq.evaluation.evaluator import Evaluator
 from seq2seq.model.families import build_model
 from seq2seq.training import distribute
 from seq2seq.training.compile import compile_model
-from seq2seq_config.cli.errors import ConfigError
-from seq2seq_config.config.constraints import duration_seconds
-from seq2seq_config.run.files import atomic_write_text
-from seq2seq_config.run.names import TIME_BUDGET_PLAN
 
 log = logging.getLogger(__name__)
 

@@ -11,22 +11,10 @@ import tensorflow as tf
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from seq2seq.data import held_out
-from seq2seq.data.load import load_task_data, vocabulary_home
-from seq2seq.data.vocabulary import Vocabularies
-from seq2seq.evaluation import length_bound
-from seq2seq.training import checkpoints, distribute, time_budget
-from seq2seq.training.compile import dtype_policy
-from seq2seq.training.finish import Metrics, write_run_record
-from seq2seq.training.keras_fit import fit_and_save
-from seq2seq.training.precision_choice import choose_for_run
-from seq2seq.training.run import TrainingRun
-from seq2seq.training.tensorboard_rewind import truncate_events
-from seq2seq.training.xla import choose_xla
-from seq2seq_config.cli.error_hints import interrupt_inside
-from seq2seq_config.cli.errors import Interrupted, RunError, UserError, describe, signal_of
-from seq2seq_config.run.files import atomic_write_text, remove_temporaries
-from seq2seq_config.run.names import (
+from seq2seq.base.error_hints import interrupt_inside
+from seq2seq.base.errors import Interrupted, RunError, UserError, describe, signal_of
+from seq2seq.base.files import atomic_write_text, remove_temporaries
+from seq2seq.base.names import (
     CHECKPOINTS_DIR,
     CONFIG_FILE,
     METRICS_FILE,
@@ -34,7 +22,20 @@ from seq2seq_config.run.names import (
     TENSORBOARD_DIR,
     VOCAB_FILE,
 )
-from seq2seq_config.run.run_dir import RunDirectory, open_run, write_overrides
+from seq2seq.data import held_out
+from seq2seq.data.load import load_task_data, vocabulary_home
+from seq2seq.decoding import length_bound
+from seq2seq.logs.tensorboard_rewind import truncate_events
+from seq2seq.machine.xla import choose_xla
+from seq2seq.run.run_dir import RunDirectory, open_run, write_overrides
+from seq2seq.text.vocabulary import Vocabularies
+from seq2seq.training import distribute, time_budget
+from seq2seq.training.compile import dtype_policy
+from seq2seq.training.finish import Metrics, write_run_record
+from seq2seq.training.keras_fit import fit_and_save
+from seq2seq.training.precision_choice import choose_for_run
+from seq2seq.training.run import TrainingRun
+from seq2seq.weights import checkpoints
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +54,14 @@ def train(cfg: DictConfig, run_dir: str | None = None, callbacks: Sequence = ())
     Returns:
         `{"val": {...}, "test": {...}}`, each split's metrics as the evaluator returns
         them (`seq2seq.evaluation.evaluator.Evaluator.__call__`): the metrics of
-        `seq2seq_config.config.watch_schema.METRICS` (the table in docs/monitoring.md)
+        `seq2seq.config.watch_schema.METRICS` (the table in docs/monitoring.md)
         and `truncated`.
 
     Raises:
-        seq2seq_config.ConfigError: if a config value is not allowed.
-        seq2seq_config.UserError: if the run directory holds another run, or for
+        seq2seq.ConfigError: if a config value is not allowed.
+        seq2seq.UserError: if the run directory holds another run, or for
             `callbacks` under `trainer.strategy=multi_worker`.
-        seq2seq_config.RunError: if the loss stops being finite.
+        seq2seq.RunError: if the loss stops being finite.
     """
     if callbacks and cfg.trainer.strategy == "multi_worker":
         raise UserError(
@@ -73,7 +74,7 @@ def train(cfg: DictConfig, run_dir: str | None = None, callbacks: Sequence = ())
 
 
 def train_in(opened: RunDirectory, callbacks: Sequence = ()) -> Metrics:
-    """Trains in a run directory that `seq2seq_config.run.run_dir.open_run` checked.
+    """Trains in a run directory that `seq2seq.run.run_dir.open_run` checked.
 
     Whatever stops the run after this point is recorded in `run.json`: a failure with
     its message, an interrupt (Ctrl-C, SIGTERM) with the last checkpoint and how to
@@ -87,8 +88,8 @@ def train_in(opened: RunDirectory, callbacks: Sequence = ()) -> Metrics:
         The final metrics, as `train` returns them.
 
     Raises:
-        seq2seq_config.cli.errors.Interrupted: after SIGINT or SIGTERM.
-        seq2seq_config.RunError: if the loss stops being finite.
+        seq2seq.base.errors.Interrupted: after SIGINT or SIGTERM.
+        seq2seq.RunError: if the loss stops being finite.
     """
     started = time.perf_counter()  # where trainer.time_budget's clock starts
     cfg, path, resuming = opened.cfg, opened.path, opened.resuming

@@ -11,32 +11,32 @@ import tensorflow as tf
 
 import seq2seq
 from conftest import write_pairs
-from seq2seq.data import generated, tsv
-from seq2seq.data.splits import Split
-from seq2seq.data.tokenizers import train_subword
-from seq2seq.data.vocabulary import UNKNOWN, Vocabulary
-from seq2seq.evaluation.decoding import decode, decoding_options
-from seq2seq.evaluation.evaluator import Evaluator
-from seq2seq.model.families import OPTIONS
-from seq2seq.serving.predict_run import parse_inputs
-from seq2seq.training import distribute
-from seq2seq.training.compile import dtype_policy, make_optimizer, precision_on_this_machine
-from seq2seq_config import ConfigError, UserError, compose_config, validate
-from seq2seq_config.config.command_schema import (
+from seq2seq import ConfigError, UserError, compose_config, validate
+from seq2seq.config.command_schema import (
     DecodingConfig,
     EvalConfig,
     EvaluateConfig,
     PredictConfig,
 )
-from seq2seq_config.config.constraints import OneOf, check_fields, choices, dispatch_table
-from seq2seq_config.config.schema import (
+from seq2seq.config.constraints import OneOf, check_fields, choices, dispatch_table
+from seq2seq.config.schema import (
     LoggingConfig,
     ModelConfig,
     TaskConfig,
     TrainConfig,
     TrainerConfig,
 )
-from seq2seq_config.task import text_files
+from seq2seq.data import generated, tsv
+from seq2seq.data.splits import Split
+from seq2seq.decoding.strategies import decode, decoding_options
+from seq2seq.evaluation.evaluator import Evaluator
+from seq2seq.model.families import OPTIONS
+from seq2seq.serving.predict_run import parse_inputs
+from seq2seq.text import text_files
+from seq2seq.text.tokenizers import train_subword
+from seq2seq.text.vocabulary import UNKNOWN, Vocabulary
+from seq2seq.training import distribute
+from seq2seq.training.compile import dtype_policy, make_optimizer, precision_on_this_machine
 
 SCHEMAS = (
     TaskConfig, ModelConfig, TrainerConfig, LoggingConfig, TrainConfig,
@@ -140,7 +140,7 @@ def handle_normalize(cfg, key, value, tmp_path):
     """Each normalization: a file's sources train and split normalized, its targets as
     written; the SavedModel's graph normalizes as Python does."""
     from seq2seq.serving.normalization import GraphNormalizer
-    from seq2seq_config.task.text_rules import NORMALIZERS
+    from seq2seq.text.text_rules import NORMALIZERS
 
     path = tmp_path / "pairs.tsv"
     lines = [f"{word} {i}\t{word}" for i in range(8) for word in UNNORMALIZED]

@@ -10,7 +10,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from conftest import ROOT, error_lines, imported_modules, run_script
-from seq2seq_config import compose_config
+from seq2seq import compose_config
 
 
 @pytest.mark.parametrize(
@@ -40,7 +40,7 @@ def test_bad_config_fails_fast_with_one_line(override, expected, tmp_path):
     assert lines == [lines[0]] and lines[0].startswith(expected), result.stderr
     assert "Traceback" not in result.stderr
     # The config is checked before TensorFlow is imported (which alone takes seconds).
-    assert "seq2seq_config" in imported_modules(result.stderr)
+    assert "seq2seq" in imported_modules(result.stderr)
     assert not {"tensorflow", "keras"} & imported_modules(result.stderr)
 
 
@@ -78,8 +78,8 @@ def test_a_config_file_hydra_cannot_use_is_named_in_one_line(
 
 def test_config_package_does_not_import_tensorflow():
     code = (
-        "import sys, seq2seq_config\n"
-        "seq2seq_config.validate(seq2seq_config.compose_config())\n"
+        "import sys, seq2seq\n"
+        "seq2seq.validate(seq2seq.compose_config())\n"
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)

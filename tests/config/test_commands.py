@@ -1,6 +1,6 @@
 """One way into every command: `--help` answered by each, a run directory checked before
 TensorFlow loads, a lazy package top, and TensorFlow's start-up lines kept off the
-terminal (seq2seq_config/cli/command.py, quiet.py; seq2seq/__init__.py)."""
+terminal (seq2seq/cli/command.py, quiet.py; seq2seq/__init__.py)."""
 
 import os
 import subprocess
@@ -10,9 +10,9 @@ import threading
 import pytest
 
 from conftest import ROOT
-from seq2seq_config.cli import quiet
-from seq2seq_config.cli.commands import EVALUATE, EXPORT, PREDICT, SCORE
-from seq2seq_config.config.schema_walk import keys
+from seq2seq.cli import quiet
+from seq2seq.cli.commands import EVALUATE, EXPORT, PREDICT, SCORE
+from seq2seq.config.schema_walk import keys
 
 COMMANDS = {"evaluate": EVALUATE, "predict": PREDICT, "score": SCORE, "export": EXPORT}
 #: What each needs beside run_dir to get as far as the run directory's check.

@@ -9,10 +9,10 @@ import pytest
 from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 
-from seq2seq_config import CONFIG_DIR, ConfigError, UserError, compose_config, describe, validate
-from seq2seq_config.config.shipped import sample_path
-from seq2seq_config.config.task_defaults import TSV_SAMPLE
-from seq2seq_config.task.pair_files import training_file
+from seq2seq import CONFIG_DIR, ConfigError, UserError, compose_config, describe, validate
+from seq2seq.config.shipped import sample_path
+from seq2seq.config.task_defaults import TSV_SAMPLE
+from seq2seq.text.pair_files import training_file
 
 GROUPS = ("task", "model", "trainer")
 
@@ -212,7 +212,7 @@ def test_group_options_only_override_what_differs_from_the_schema(path):
     of the default."""
     import yaml
 
-    from seq2seq_config.config import command_schema, schema
+    from seq2seq.config import command_schema, schema
 
     dataclass = getattr(schema, SCHEMA_OF_GROUP[path.parent.name], None) or getattr(
         command_schema, SCHEMA_OF_GROUP[path.parent.name]
@@ -226,9 +226,9 @@ def test_group_options_only_override_what_differs_from_the_schema(path):
 
 
 def test_no_module_of_the_packages_is_over_about_300_lines():
-    # Every module below both packages, in subfolders too.
+    # Every module of the package, in subfolders too.
     root = CONFIG_DIR.parent
-    modules = [*(root / "seq2seq").rglob("*.py"), *(root / "seq2seq_config").rglob("*.py")]
+    modules = [*(root / "seq2seq").rglob("*.py")]
     sizes = {
         str(p.relative_to(CONFIG_DIR.parent)): len(p.read_text().splitlines()) for p in modules
     }
@@ -239,7 +239,7 @@ def test_no_module_of_the_packages_is_over_about_300_lines():
 #: The places that list the metrics because they define them: the table, what fills it, and
 #: the function that computes four of them (its docstring names what it returns).
 METRIC_LISTS = {
-    "seq2seq_config/config/watch_schema.py",
+    "seq2seq/config/watch_schema.py",
     "seq2seq/evaluation/evaluator.py",
     "seq2seq/evaluation/text_metrics.py",
 }
@@ -273,11 +273,11 @@ def _metric_list(text: str, names, window: int = 200) -> str | None:
 
 def test_docstrings_point_to_the_metrics_table_instead_of_listing_it():
     # A list of the metrics copied into a docstring goes stale when one is added: four did.
-    from seq2seq_config.config.watch_schema import METRICS
+    from seq2seq.config.watch_schema import METRICS
 
     root = CONFIG_DIR.parent
     found = {}
-    for path in [*(root / "seq2seq").rglob("*.py"), *(root / "seq2seq_config").rglob("*.py")]:
+    for path in (root / "seq2seq").rglob("*.py"):
         relative = str(path.relative_to(root))
         listed = _metric_list(_prose(path), METRICS)
         if relative not in METRIC_LISTS and listed is not None:

@@ -6,7 +6,7 @@ import pytest
 
 import seq2seq
 from conftest import write_cmudict_split, write_pairs
-from seq2seq_config import CONFIG_DIR, compose_config, validate
+from seq2seq import CONFIG_DIR, compose_config, validate
 
 EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
 

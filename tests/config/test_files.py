@@ -11,8 +11,8 @@ import time
 import pytest
 
 from conftest import ROOT
-from seq2seq_config.run import files
-from seq2seq_config.run.files import atomic_write, atomic_write_text, remove_temporaries
+from seq2seq.base import files
+from seq2seq.base.files import atomic_write, atomic_write_text, remove_temporaries
 
 OLD, NEW = "old " * 100_000, "new " * 100_000
 
@@ -69,7 +69,7 @@ def test_a_directory_is_written_whole_or_not_at_all(tmp_path):
 
 WRITER = """
 import sys
-from seq2seq_config.run.files import atomic_write_text
+from seq2seq.base.files import atomic_write_text
 path, old, new = sys.argv[1], "old " * 100_000, "new " * 100_000
 print("ready", flush=True)
 while True:

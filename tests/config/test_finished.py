@@ -1,5 +1,5 @@
 """The block `python train.py` ends with: the run, its figure, the commands that use it
-(`seq2seq_config.cli.finished`, without TensorFlow; tests/training/test_training.py sees it
+(`seq2seq.cli.finished`, without TensorFlow; tests/training/test_training.py sees it
 at the end of a real run)."""
 
 import json
@@ -8,7 +8,7 @@ import shlex
 import pytest
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from seq2seq_config.cli.finished import commands, finished_block
+from seq2seq.cli.finished import commands, finished_block
 
 METRICS = {
     "val": {"exact_match": 0.987654321, "loss": 0.1},

@@ -19,13 +19,13 @@ import pytest
 import tensorflow as tf
 
 from conftest import saved_model_export, write_pairs
-from seq2seq_config import ConfigError, compose_config
-from seq2seq_config.config.command_schema import DecodingConfig
-from seq2seq_config.config.constraints import ALLOWED, OneOf
-from seq2seq_config.config.schema import METRICS, EarlyStoppingConfig, TrainConfig
-from seq2seq_config.config.task_schema import TaskConfig
-from seq2seq_config.config.validation import validate
-from seq2seq_config.task.text_rules import TEXT_RULES, TextRules
+from seq2seq import ConfigError, compose_config
+from seq2seq.checks.validation import validate
+from seq2seq.config.command_schema import DecodingConfig
+from seq2seq.config.constraints import ALLOWED, OneOf
+from seq2seq.config.schema import METRICS, EarlyStoppingConfig, TrainConfig
+from seq2seq.config.task_schema import TaskConfig
+from seq2seq.text.text_rules import TEXT_RULES, TextRules
 
 pytestmark = pytest.mark.slow
 
@@ -37,8 +37,8 @@ def add_choice(mp: pytest.MonkeyPatch, schema: type, key: str, value: str) -> No
     mp.setattr(field, "metadata", MappingProxyType({**field.metadata, ALLOWED: OneOf(choices)}))
 
 
-# -- a tokenizer: text rules (seq2seq_config/task/text_rules.py), the class with its graph
-# form (seq2seq/data/tokenizers.py), its name in task_schema.py's TOKENIZERS.
+# -- a tokenizer: text rules (seq2seq/text/text_rules.py), the class with its graph
+# form (seq2seq/text/tokenizers.py), its name in task_schema.py's TOKENIZERS.
 
 
 class CommaRules(TextRules):
@@ -61,7 +61,7 @@ class CommaRules(TextRules):
 
 
 def comma_tokenizer():
-    from seq2seq.data.tokenizers import SymbolGraph
+    from seq2seq.text.tokenizers import SymbolGraph
 
     class CommaTokenizer(CommaRules, SymbolGraph):
         separator = ","
@@ -100,8 +100,9 @@ def added(tmp_path_factory):
     """The four additions made, one run trained with them, evaluated with the new strategy."""
     import seq2seq
     from seq2seq import evaluate
-    from seq2seq.data import tokenizers
-    from seq2seq.evaluation import decoding, text_metrics
+    from seq2seq.decoding import strategies
+    from seq2seq.evaluation import text_metrics
+    from seq2seq.text import tokenizers
     from seq2seq.training.run import TrainingRun
 
     root = tmp_path_factory.mktemp("how_to_add")
@@ -128,9 +129,9 @@ def added(tmp_path_factory):
 
         def counted(step_fn, state, batch_size, max_len):
             searches.append(max_len)  # once per trace
-            return decoding.greedy_search(step_fn, state, batch_size, max_len)
+            return strategies.greedy_search(step_fn, state, batch_size, max_len)
 
-        mp.setitem(decoding.DECODING_STRATEGIES, "counted", decoding.Strategy(counted))
+        mp.setitem(strategies.DECODING_STRATEGIES, "counted", strategies.Strategy(counted))
         add_choice(mp, DecodingConfig, "strategy", "counted")
 
         listed = TrainingRun.callbacks
@@ -167,9 +168,8 @@ def predicted(run_dir, capsys, *args) -> list:
 
 
 def test_a_new_tokenizer_flows_through_validation_training_evaluate_and_predict(added, capsys):
-    from seq2seq import load_run
+    from seq2seq import UserError, load_run
     from seq2seq.serving.predict_run import parse_inputs
-    from seq2seq_config import UserError
 
     run_dir = added["run_dir"]
     refused = compose_config(["task=tsv", f"task.path={added['cfg'].task.path}",
@@ -225,10 +225,10 @@ def test_a_new_callback_in_training_run_callbacks_runs_each_epoch(added):
 
 
 def test_a_tokenizer_name_without_its_class_fails_loudly():
-    from seq2seq.data.tokenizers import make_tokenizer
-    from seq2seq_config.config.constraints import dispatch_table
-    from seq2seq_config.config.task_schema import TOKENIZERS
-    from seq2seq_config.task.text_rules import text_rules
+    from seq2seq.config.constraints import dispatch_table
+    from seq2seq.config.task_schema import TOKENIZERS
+    from seq2seq.text.text_rules import text_rules
+    from seq2seq.text.tokenizers import make_tokenizer
 
     with pytest.raises(ValueError, match="tokenizer 'tab' has no class; allowed: char"):
         make_tokenizer("tab")

@@ -7,9 +7,9 @@ import pytest
 from omegaconf import OmegaConf
 
 from conftest import write_pairs
-from seq2seq_config import ConfigError, compose_config, validate
-from seq2seq_config.config.command_validation import validate_evaluate
-from seq2seq_config.config.decoding_validation import check_decoding
+from seq2seq import ConfigError, compose_config, validate
+from seq2seq.checks.command import validate_evaluate
+from seq2seq.checks.decoding import check_decoding
 
 
 @pytest.mark.parametrize(

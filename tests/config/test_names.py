@@ -1,11 +1,11 @@
 """Each run-directory name and each special token id is written once: in
-`seq2seq_config.run.names` and `seq2seq_config.tokens`, which both packages read."""
+`seq2seq.base.names` and `seq2seq.base.tokens`, which both packages read."""
 
 import ast
 import re
 from pathlib import Path
 
-from seq2seq_config.run import names
+from seq2seq.base import names
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The names module's own constants: file names (with a dot) and folder names.
@@ -69,16 +69,16 @@ def test_the_scan_finds_a_spelled_name(tmp_path):
 
 
 def test_no_module_spells_a_run_directory_name_but_names_py():
-    modules = [*(ROOT / "seq2seq").rglob("*.py"), *(ROOT / "seq2seq_config").rglob("*.py")]
-    own = ROOT / "seq2seq_config" / "run" / "names.py"
+    modules = [*(ROOT / "seq2seq").rglob("*.py")]
+    own = ROOT / "seq2seq" / "base" / "names.py"
     spelled = [line for path in sorted(modules) if path != own for line in spelled_names(path)]
-    assert not spelled, "use seq2seq_config.run.names:\n" + "\n".join(spelled)
+    assert not spelled, "use seq2seq.base.names:\n" + "\n".join(spelled)
 
 
 def test_the_token_constants_are_defined_once():
     import seq2seq
-    from seq2seq.data import vocabulary
-    from seq2seq_config import tokens
+    from seq2seq.base import tokens
+    from seq2seq.text import vocabulary
 
     for name in ("PAD_ID", "BOS_ID", "EOS_ID", "SPECIAL_TOKENS", "FIRST_SYMBOL_ID", "UNKNOWN"):
         assert getattr(vocabulary, name) is getattr(tokens, name), name

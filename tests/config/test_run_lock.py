@@ -9,14 +9,14 @@ import sys
 import pytest
 
 from conftest import ROOT, TINY, error_lines, run_script
-from seq2seq_config import UserError, compose_config
-from seq2seq_config.run.run_dir import open_run
+from seq2seq import UserError, compose_config
+from seq2seq.run.run_dir import open_run
 
 HOLDER = """
 import sys, time
 from pathlib import Path
-from seq2seq_config import compose_config
-from seq2seq_config.run.run_dir import open_run
+from seq2seq import compose_config
+from seq2seq.run.run_dir import open_run
 cfg = compose_config(sys.argv[2:])
 with open_run(cfg, Path(sys.argv[1])):
     print("holding", flush=True)

@@ -1,5 +1,5 @@
 """`seq2seq-runs`: every run under some directories in one table, read from the run
-directories alone (seq2seq_config/run/listing.py reads, seq2seq_config/cli/runs.py filters
+directories alone (seq2seq/run/listing.py reads, seq2seq/cli/runs.py filters
 and sorts, runs_format.py prints). The run directories are written by hand in their
 writers' formats (tests/run_dirs.py; evaluate's reports as seq2seq/evaluation/report.py
 writes them), and one is a real tiny run."""
@@ -18,10 +18,7 @@ import pytest
 
 from conftest import ROOT
 from run_dirs import WHEN, figures, write_run
-from seq2seq_config.cli import commands
-from seq2seq_config.cli.runs import main
-from seq2seq_config.run import listing, run_lock
-from seq2seq_config.run.names import (
+from seq2seq.base.names import (
     CHECKPOINTS_DIR,
     CONFIG_FILE,
     EVALUATION_DIR,
@@ -31,6 +28,9 @@ from seq2seq_config.run.names import (
     OVERRIDES_FILE,
     RUN_RECORD,
 )
+from seq2seq.cli import commands
+from seq2seq.cli.runs import main
+from seq2seq.run import listing, run_lock
 
 
 def listed(capsys, *args) -> list:
@@ -342,7 +342,7 @@ def test_the_console_script_answers_version_first(capsys, monkeypatch):
 
 def test_the_command_lists_without_loading_tensorflow(runs):
     code = (
-        "import sys\nfrom seq2seq_config.cli.runs import main\n"
+        "import sys\nfrom seq2seq.cli.runs import main\n"
         "assert main(['--sort', 'val/exact_match']) == 0\n"
         "assert 'tensorflow' not in sys.modules, 'tensorflow loaded'\n"
     )
@@ -351,7 +351,7 @@ def test_the_command_lists_without_loading_tensorflow(runs):
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[1].startswith("multirun/2026-12-07/10-00-00/2 ")
     module = subprocess.run(
-        [sys.executable, "-m", "seq2seq_config.cli.runs", "multirun", "--format", "csv"],
+        [sys.executable, "-m", "seq2seq.cli.runs", "multirun", "--format", "csv"],
         cwd=runs, capture_output=True, text=True, env=env,
     )  # fmt: skip
     assert module.returncode == 0 and len(module.stdout.splitlines()) == 5, module.stderr

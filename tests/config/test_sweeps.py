@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from conftest import run_script
-from seq2seq_config.run.sweep import FailedRun, markdown_table
+from seq2seq.run.sweep import FailedRun, markdown_table
 
 pytestmark = pytest.mark.slow
 

@@ -3,8 +3,8 @@ values and combinations a budgeted run could not honour, each in one line."""
 
 import pytest
 
-from seq2seq_config import ConfigError, compose_config, validate
-from seq2seq_config.config.constraints import duration_seconds
+from seq2seq import ConfigError, compose_config, validate
+from seq2seq.config.constraints import duration_seconds
 
 
 @pytest.mark.parametrize(

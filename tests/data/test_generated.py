@@ -4,10 +4,10 @@ a cache that is checked."""
 import numpy as np
 import pytest
 
+from seq2seq import compose_config
 from seq2seq.data import cache, generated
 from seq2seq.data.load import load_task_data
-from seq2seq.data.vocabulary import BOS_ID, EOS_ID, FIRST_SYMBOL_ID, PAD_ID, Vocabulary
-from seq2seq_config import compose_config
+from seq2seq.text.vocabulary import BOS_ID, EOS_ID, FIRST_SYMBOL_ID, PAD_ID, Vocabulary
 
 
 def task_cfg(*overrides):

@@ -4,10 +4,9 @@ import numpy as np
 import pytest
 
 from conftest import LEARNING_BASE
-from seq2seq import train
+from seq2seq import ConfigError, compose_config, train, validate
 from seq2seq.data import generated
-from seq2seq.data.vocabulary import FIRST_SYMBOL_ID, PAD_ID
-from seq2seq_config import ConfigError, compose_config, validate
+from seq2seq.text.vocabulary import FIRST_SYMBOL_ID, PAD_ID
 
 SMALL = ("task.train_size=1500", "task.val_size=100", "task.test_size=100")
 

@@ -9,12 +9,11 @@ import pytest
 
 import seq2seq
 from conftest import write_pairs
-from seq2seq import evaluate
+from seq2seq import UserError, compose_config, evaluate
+from seq2seq.base.names import HELD_OUT_DIR
 from seq2seq.data.held_out import example_source
+from seq2seq.run.run_dir import open_run
 from seq2seq.serving.evaluate_run import evaluate_run
-from seq2seq_config import UserError, compose_config
-from seq2seq_config.run.names import HELD_OUT_DIR
-from seq2seq_config.run.run_dir import open_run
 
 # float32 whatever `auto` picks here: evaluate's loss is compared with the run's to 1e-5,
 # and bfloat16's rounding depends on the batch (evaluate's are larger).

@@ -4,7 +4,7 @@ import numpy as np
 
 from seq2seq.data import pipeline
 from seq2seq.data.splits import Split
-from seq2seq.data.vocabulary import BOS_ID, EOS_ID, PAD_ID
+from seq2seq.text.vocabulary import BOS_ID, EOS_ID, PAD_ID
 
 
 def small_split():

@@ -1,6 +1,6 @@
 """A first run reads its training file twice (its shape, shared with validation, then its
 data), a run on a cached store once; the data pass's provisional ids become exactly the
-ids encoding each text gives (seq2seq_config/task/file_scan.py, seq2seq/data/pair_pass.py)."""
+ids encoding each text gives (seq2seq/text/file_scan.py, seq2seq/data/pair_pass.py)."""
 
 import subprocess
 import sys
@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, write_pairs
+from seq2seq import compose_config
+from seq2seq.base.files import file_sha256
 from seq2seq.data import tsv
-from seq2seq_config import compose_config
-from seq2seq_config.run.files import file_sha256
-from seq2seq_config.task import file_scan
-from seq2seq_config.task.text_files import PairFile
+from seq2seq.text import file_scan
+from seq2seq.text.text_files import PairFile
 
 #: Validates a training config and loads its data, counting the opens of the training file.
 COUNTING = """
 import sys
-from seq2seq_config import compose_config, validate
+from seq2seq import compose_config, validate
 from seq2seq.data import tsv
 path, data_dir = sys.argv[1], sys.argv[2]
 opened = []

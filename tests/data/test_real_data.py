@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from conftest import error_lines, imported_modules, run_script, write_pairs
+from seq2seq import ConfigError, compose_config, validate
 from seq2seq.data import batching, tsv
-from seq2seq.data.vocabulary import Vocabularies
-from seq2seq_config import ConfigError, compose_config, validate
+from seq2seq.text.vocabulary import Vocabularies
 
 WORDS = "the a cat dog bird sees chases likes small big red old new house tree".split()
 

@@ -7,8 +7,8 @@ import os
 import pytest
 
 from conftest import TINY, error_lines, imported_modules, run_script
-from seq2seq_config import UserError
-from seq2seq_config.task import text_files
+from seq2seq import UserError
+from seq2seq.text import text_files
 
 
 def pairs(path, on_bad_line="error"):

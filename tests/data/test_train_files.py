@@ -1,6 +1,6 @@
 """Several training files with weights (`task.train_paths`, `task.train_weights`): one
 store of their pairs, each pass drawing each file's share from the seed (exact resume),
-held-out sources leaving every file, refusals before TensorFlow (seq2seq/data/file_mix.py)."""
+held-out sources leaving every file, refusals before TensorFlow (seq2seq/text/file_mix.py)."""
 
 import json
 import logging
@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from conftest import error_lines, imported_modules, run_script, write_pairs
+from seq2seq import compose_config, validate
+from seq2seq.base.errors import ConfigError
 from seq2seq.data import pipeline, tsv
-from seq2seq.data.file_mix import FileMix
-from seq2seq_config import compose_config, validate
-from seq2seq_config.cli.errors import ConfigError
+from seq2seq.text.file_mix import FileMix
 
 
 def _files(tmp_path):

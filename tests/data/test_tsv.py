@@ -5,12 +5,11 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, error_lines, run_script
-from seq2seq import load_run, train
+from seq2seq import ConfigError, UserError, compose_config, load_run, train, validate
 from seq2seq.data import tsv
-from seq2seq.data.vocabulary import UNKNOWN, Vocabularies, Vocabulary
 from seq2seq.serving.predict_run import parse_inputs
-from seq2seq_config import ConfigError, UserError, compose_config, validate
-from seq2seq_config.task import text_files
+from seq2seq.text import text_files
+from seq2seq.text.vocabulary import UNKNOWN, Vocabularies, Vocabulary
 
 SAMPLE = ROOT / "data" / "number_words.tsv"
 

@@ -29,10 +29,10 @@ from omegaconf import DictConfig, open_dict
 
 from conftest import write_cmudict_split
 from run_dirs import local_time, write_run
-from seq2seq_config import CONFIG_DIR, register_configs, validate
-from seq2seq_config.cli.runner import check_output_dirs
-from seq2seq_config.config.task_defaults import with_task_defaults
-from seq2seq_config.run.names import RUN_RECORD
+from seq2seq import CONFIG_DIR, register_configs, validate
+from seq2seq.base.names import RUN_RECORD
+from seq2seq.cli.runner import check_output_dirs
+from seq2seq.config.task_defaults import with_task_defaults
 
 #: The documented training commands the tests run for real, in a tiny form: the runs
 #: that the documented evaluate and predict lines name are theirs.

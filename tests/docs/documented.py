@@ -11,7 +11,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seq2seq_config.run.names import PORTABLE_DECODER
+from seq2seq.base.names import PORTABLE_DECODER
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The documents whose code blocks the tests read.
@@ -25,7 +25,7 @@ MODULES = {
     "seq2seq.score": "score",
     "seq2seq.export": "export",
     "seq2seq.modes": "modes",
-    "seq2seq_config.cli.runs": "runs",
+    "seq2seq.cli.runs": "runs",
 }
 SCRIPTS = {
     "seq2seq-train": "train",

@@ -7,15 +7,15 @@ import importlib.util
 import pytest
 from documented import ROOT
 
-from seq2seq_config.config.command_schema import (
+from seq2seq.config.command_schema import (
     EvaluateConfig,
     ExportConfig,
     PredictConfig,
     ScoreConfig,
 )
-from seq2seq_config.config.constraints import HELP
-from seq2seq_config.config.schema import TrainConfig
-from seq2seq_config.config.schema_walk import keys
+from seq2seq.config.constraints import HELP
+from seq2seq.config.schema import TrainConfig
+from seq2seq.config.schema_walk import keys
 
 SCHEMAS = {
     "train": TrainConfig,

@@ -21,15 +21,15 @@ from doc_runs import (
 )
 from documented import commands_of, documented_commands, hydra_command_line, of_kind
 
-from seq2seq_config import compose_config
-from seq2seq_config.cli.runs import main as runs_main
-from seq2seq_config.config.command_schema import (
+from seq2seq import compose_config
+from seq2seq.cli.runs import main as runs_main
+from seq2seq.config.command_schema import (
     EvaluateConfig,
     ExportConfig,
     PredictConfig,
     ScoreConfig,
 )
-from seq2seq_config.config.constraints import check_fields
+from seq2seq.config.constraints import check_fields
 
 TRAIN = of_kind("train")
 #: Train lines shown failing (with their `error: ...`), and those meant to work.

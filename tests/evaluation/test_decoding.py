@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from seq2seq import beam_search, greedy_search, sample
-from seq2seq.data.vocabulary import BOS_ID, EOS_ID, PAD_ID
+from seq2seq.text.vocabulary import BOS_ID, EOS_ID, PAD_ID
 
 VOCAB = 8
 
@@ -148,8 +148,7 @@ def test_sampled_sequences_stop_at_their_own_eos():
 def test_greedy_decoding_compiles_with_xla_to_the_same_tokens(overrides):
     """`tf.function(jit_compile=True)` around greedy decoding (docs/performance.md): no
     shape in the loop depends on the steps it ran, so XLA compiles it."""
-    from seq2seq import build_model, decode
-    from seq2seq_config import compose_config
+    from seq2seq import build_model, compose_config, decode
 
     cfg = compose_config(["model.units=32", "model.embedding_dim=8", *overrides])
     keras.utils.set_random_seed(0)

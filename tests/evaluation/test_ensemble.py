@@ -11,16 +11,15 @@ import pytest
 import tensorflow as tf
 from omegaconf import OmegaConf
 
-from seq2seq import build_model, decode, evaluate, predict
+from seq2seq import UserError, build_model, compose_config, decode, evaluate, predict
+from seq2seq.base.names import CONFIG_FILE, METRICS_FILE, MODEL_FILE
+from seq2seq.checks.command import validate_evaluate, validate_predict
 from seq2seq.data.splits import Split
-from seq2seq.data.vocabulary import BOS_ID, PAD_ID, UNKNOWN, Vocabularies, Vocabulary
-from seq2seq.evaluation.decoding import decode_n_best
-from seq2seq.evaluation.ensemble import Ensemble, source_id_map
+from seq2seq.decoding.ensemble import Ensemble, source_id_map
+from seq2seq.decoding.strategies import decode_n_best
 from seq2seq.evaluation.evaluator import Evaluator
 from seq2seq.serving.finished_run import Run, load_ensemble
-from seq2seq_config import UserError, compose_config
-from seq2seq_config.config.command_validation import validate_evaluate, validate_predict
-from seq2seq_config.run.names import CONFIG_FILE, METRICS_FILE, MODEL_FILE
+from seq2seq.text.vocabulary import BOS_ID, PAD_ID, UNKNOWN, Vocabularies, Vocabulary
 
 VOCAB = 12
 MAX_LEN = 9

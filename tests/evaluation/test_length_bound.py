@@ -8,15 +8,15 @@ import pytest
 import tensorflow as tf
 from omegaconf import OmegaConf
 
+from seq2seq.config.command_schema import DecodingConfig
 from seq2seq.data.splits import Split
-from seq2seq.data.vocabulary import BOS_ID, EOS_ID, PAD_ID, Vocabulary
-from seq2seq.evaluation import length_bound
-from seq2seq.evaluation.decoding import greedy_search
+from seq2seq.decoding import length_bound
+from seq2seq.decoding.length_bound import DEFAULT, LengthBound
+from seq2seq.decoding.sequences import decode_sequences
+from seq2seq.decoding.strategies import greedy_search
 from seq2seq.evaluation.evaluator import Evaluator
-from seq2seq.evaluation.length_bound import DEFAULT, LengthBound
-from seq2seq.evaluation.sequences import decode_sequences
 from seq2seq.serving.predict_run import truncation_summary
-from seq2seq_config.config.command_schema import DecodingConfig
+from seq2seq.text.vocabulary import BOS_ID, EOS_ID, PAD_ID, Vocabulary
 
 
 def test_every_training_target_fits_and_the_bound_grows_with_the_source():

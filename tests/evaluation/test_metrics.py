@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from seq2seq.data.vocabulary import EOS_ID
 from seq2seq.evaluation.metrics import ExactMatch, token_accuracy
+from seq2seq.text.vocabulary import EOS_ID
 
 Y = np.array([[5, 4, EOS_ID, 0], [6, EOS_ID, 0, 0]])
 MASK = (Y != 0).astype("float32")

@@ -7,12 +7,12 @@ import pytest
 import sacrebleu
 
 import seq2seq
+from seq2seq import compose_config
 from seq2seq.data import held_out
+from seq2seq.decoding.sequences import decode_sequences
 from seq2seq.evaluation import text_metrics
-from seq2seq.evaluation.sequences import decode_sequences
 from seq2seq.serving.evaluate_run import evaluate_run
 from seq2seq.serving.finished_run import load_run
-from seq2seq_config import compose_config
 
 TSV = ("task=tsv", "task.val_size=12", "task.test_size=12", "model.units=16",
        "model.embedding_dim=8", "trainer.epochs=2", "trainer.batch_size=32", "logging.images=false",

@@ -11,13 +11,12 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, write_pairs
-from seq2seq import build_model
-from seq2seq.data.vocabulary import BOS_ID, EOS_ID
+from seq2seq import build_model, compose_config
+from seq2seq.cli import commands
+from seq2seq.decoding.sequences import decode_sequences
 from seq2seq.evaluation.scoring import score_pairs
-from seq2seq.evaluation.sequences import decode_sequences
 from seq2seq.serving.finished_run import load_run
-from seq2seq_config import compose_config
-from seq2seq_config.cli import commands
+from seq2seq.text.vocabulary import BOS_ID, EOS_ID
 
 SOURCES = [[3, 4, 5], [6, 7, 8, 9, 10, 11], [4]]
 TARGETS = [[5, 4, 3], [11, 10], [4, 4, 4, 4, 4]]

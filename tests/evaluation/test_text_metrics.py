@@ -11,11 +11,11 @@ import tensorflow as tf
 
 from edit_distance import levenshtein
 from seq2seq.data.splits import Split
-from seq2seq.data.tokenizers import train_subword
-from seq2seq.data.vocabulary import EOS_ID, PAD_ID, Vocabulary
+from seq2seq.decoding.length_bound import LengthBound
 from seq2seq.evaluation import text_metrics
 from seq2seq.evaluation.evaluator import Evaluator
-from seq2seq.evaluation.length_bound import LengthBound
+from seq2seq.text.tokenizers import train_subword
+from seq2seq.text.vocabulary import EOS_ID, PAD_ID, Vocabulary
 
 
 def test_edit_distances_match_the_textbook_recurrence():

@@ -8,16 +8,15 @@ import pytest
 import tensorflow as tf
 from omegaconf import OmegaConf
 
-from seq2seq import beam_search, greedy_search, sample
-from seq2seq.data.vocabulary import BOS_ID, EOS_ID, FIRST_SYMBOL_ID, PAD_ID
-from seq2seq.evaluation.beam_search import beam_search_n_best
-from seq2seq.evaluation.decoding import DECODING_STRATEGIES, decoding_tag
-from seq2seq.evaluation.token_rules import repeated_ngram_tokens
-from seq2seq_config import compose_config
-from seq2seq_config.cli.errors import ConfigError
-from seq2seq_config.config.command_schema import STRATEGY_KEYS, PredictConfig
-from seq2seq_config.config.constraints import check_fields
-from seq2seq_config.config.decoding_validation import check_strategy_keys
+from seq2seq import beam_search, compose_config, greedy_search, sample
+from seq2seq.base.errors import ConfigError
+from seq2seq.checks.decoding import check_strategy_keys
+from seq2seq.config.command_schema import STRATEGY_KEYS, PredictConfig
+from seq2seq.config.constraints import check_fields
+from seq2seq.decoding.beam_search import beam_search_n_best
+from seq2seq.decoding.strategies import DECODING_STRATEGIES, decoding_tag
+from seq2seq.decoding.token_rules import repeated_ngram_tokens
+from seq2seq.text.vocabulary import BOS_ID, EOS_ID, FIRST_SYMBOL_ID, PAD_ID
 
 VOCAB = 8
 A, B, C, D = 3, 4, 5, 6
@@ -309,7 +308,7 @@ def test_sample_with_its_keys_validates():
 
 def test_the_rules_reach_a_model_through_decode_sequences():
     from seq2seq import build_model
-    from seq2seq.evaluation.sequences import decode_sequences
+    from seq2seq.decoding.sequences import decode_sequences
 
     keras.utils.set_random_seed(0)
     model = build_model(compose_config(["model.units=16", "model.embedding_dim=8"]).model, 12)

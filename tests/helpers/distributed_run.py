@@ -23,8 +23,8 @@ tf.config.set_logical_device_configuration(
 )
 
 import seq2seq  # noqa: E402
+from seq2seq import compose_config  # noqa: E402
 from seq2seq.training import distribute  # noqa: E402
-from seq2seq_config import compose_config  # noqa: E402
 
 
 def save_weights(model):

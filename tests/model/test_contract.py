@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 
 import numpy_rnn
-from seq2seq import build_model
+from seq2seq import build_model, compose_config
 from seq2seq.model.recurrent import CELLS, STATE_COUNT
-from seq2seq_config import compose_config
 
 BATCH, TIME, FEATURES, UNITS = 2, 5, 3, 4
 ATOL = 1e-5

@@ -9,9 +9,8 @@ from omegaconf import OmegaConf
 
 import seq2seq
 from conftest import LEARNING_BASE
-from seq2seq import FAMILIES, build_model
+from seq2seq import FAMILIES, ConfigError, build_model, compose_config, validate
 from seq2seq.model.recurrent import STATE_COUNT
-from seq2seq_config import ConfigError, compose_config, validate
 
 VOCAB = 9
 FAMILY_OPTIONS = [

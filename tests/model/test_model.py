@@ -10,9 +10,8 @@ import pytest
 import tensorflow as tf
 
 from conftest import ROOT
-from seq2seq import Seq2Seq, build_model, greedy_decode
+from seq2seq import Seq2Seq, build_model, compose_config, greedy_decode
 from seq2seq.training.compile import dtype_policy
-from seq2seq_config import compose_config
 
 VOCAB = 9
 

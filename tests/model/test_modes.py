@@ -3,6 +3,7 @@
 import numpy as np
 
 from seq2seq import modes
+from seq2seq.model.modes import identities, run_modes
 
 
 def test_prints_the_four_modes_with_shapes_and_all_identities_hold(capsys):
@@ -22,14 +23,14 @@ def test_prints_the_four_modes_with_shapes_and_all_identities_hold(capsys):
 
 
 def test_identities_report_a_broken_identity():
-    results = modes.run_modes()
+    results = run_modes()
     broken = dict(results)
     broken[(False, True)] = [results[(False, True)][0] + 1.0, *results[(False, True)][1:]]
-    checks = dict((statement, check()) for statement, check in modes.identities(broken))
+    checks = dict((statement, check()) for statement, check in identities(broken))
     assert checks["without sequences, output equals state_h"] is False
     assert checks["with sequences, the last step equals state_h"] is True
 
 
 def test_all_four_layers_share_weights():
-    results = modes.run_modes()
+    results = run_modes()
     np.testing.assert_allclose(results[(False, False)][0], results[(True, True)][1])

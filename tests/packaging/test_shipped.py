@@ -5,9 +5,9 @@ import pytest
 from omegaconf import OmegaConf
 
 from conftest import ROOT, error_lines, imported_modules, run_script
-from seq2seq_config import UserError, compose_config, validate
-from seq2seq_config.config.shipped import CONFIG_DIR, SAMPLES, SAMPLES_DIR, sample_path
-from seq2seq_config.version import __version__
+from seq2seq import UserError, compose_config, validate
+from seq2seq.base.version import __version__
+from seq2seq.config.shipped import CONFIG_DIR, SAMPLES, SAMPLES_DIR, sample_path
 
 
 def test_the_checkout_uses_its_top_level_configs_and_samples():

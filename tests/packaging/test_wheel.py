@@ -24,7 +24,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from conftest import ROOT, TINY, imported_modules
-from seq2seq_config.version import __version__
+from seq2seq.base.version import __version__
 
 pytestmark = pytest.mark.slow
 
@@ -138,8 +138,7 @@ def test_the_wheel_holds_every_package_the_configs_and_the_samples(installed):
     names = set(zipfile.ZipFile(installed.wheel).namelist())
     sources = [
         path.relative_to(ROOT).as_posix()
-        for package in ("seq2seq", "seq2seq_config")
-        for path in (ROOT / package).rglob("*.py")
+        for path in (ROOT / "seq2seq").rglob("*.py")
         if "__pycache__" not in path.parts
     ]
     assert {"seq2seq/data", "seq2seq/model", "seq2seq/training", "seq2seq/evaluation",
@@ -147,8 +146,8 @@ def test_the_wheel_holds_every_package_the_configs_and_the_samples(installed):
     assert set(sources) <= names
     configs = [path.relative_to(ROOT).as_posix() for path in (ROOT / "configs").rglob("*.yaml")]
     assert len(configs) > 20
-    assert {f"seq2seq_config/{name}" for name in configs} <= names
-    samples = {f"seq2seq_config/samples/{path.name}" for path in (ROOT / "data").glob("*.tsv")}
+    assert {f"seq2seq/{name}" for name in configs} <= names
+    samples = {f"seq2seq/samples/{path.name}" for path in (ROOT / "data").glob("*.tsv")}
     assert len(samples) == 3 and samples <= names
     metadata = zipfile.ZipFile(installed.wheel).read(f"seq2seq-{__version__}.dist-info/METADATA")
     assert f"Version: {__version__}\n" in metadata.decode()
@@ -157,7 +156,7 @@ def test_the_wheel_holds_every_package_the_configs_and_the_samples(installed):
 def test_the_installed_copy_is_the_one_imported(installed):
     result = _run(
         [installed.python, "-c",
-         "import importlib.util as u, seq2seq_config.config.shipped as s; "
+         "import importlib.util as u, seq2seq.config.shipped as s; "
          "print(u.find_spec('seq2seq').origin); print(s.__file__); print(s.CONFIG_DIR); "
          "print(s.SAMPLES_DIR)"],
         cwd=installed.work,
@@ -187,7 +186,7 @@ def test_a_users_experiment_on_the_shipped_sample_trains_from_an_empty_directory
     config = OmegaConf.load(user_run / "config.yaml")
     assert config.model.units == 16 and config.task.val_size == 32
     # The sample inside the installed package, by its absolute path.
-    sample = installed.site / "seq2seq_config" / "samples" / "number_words.tsv"
+    sample = installed.site / "seq2seq" / "samples" / "number_words.tsv"
     assert config.task.path == str(sample)
     assert (user_run / "train.log").is_file()
     assert not (ROOT / "runs").exists()

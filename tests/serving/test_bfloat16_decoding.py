@@ -13,10 +13,9 @@ import tensorflow as tf
 
 import seq2seq
 from conftest import saved_model_export, write_pairs
-from seq2seq import predict
+from seq2seq import compose_config, predict
 from seq2seq.model.precision import decodes_in_float32
 from seq2seq.serving.evaluate_run import evaluate_run
-from seq2seq_config import compose_config
 
 pytestmark = pytest.mark.slow  # trains a run of its own in bfloat16 (~30 s on 2 cores)
 

@@ -12,13 +12,12 @@ import tensorflow as tf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from conftest import ROOT, error_lines
-from seq2seq import decode, evaluate, greedy_decode, load_run, predict
+from seq2seq import compose_config, decode, evaluate, greedy_decode, load_run, predict
 from seq2seq.data import generated
 from seq2seq.data.load import load_task_data
-from seq2seq.data.vocabulary import EOS_ID
-from seq2seq.evaluation import length_bound
+from seq2seq.decoding import length_bound
 from seq2seq.serving.evaluate_run import evaluate_run
-from seq2seq_config import compose_config
+from seq2seq.text.vocabulary import EOS_ID
 
 pytestmark = pytest.mark.slow  # they share the `trained_run` fixture (~15 s of training)
 
@@ -266,7 +265,7 @@ import tensorflow as tf
 served = tf.saved_model.load(sys.argv[1])
 ids = tf.constant(json.loads(sys.argv[2]), tf.int32)
 out = served.signatures["serve"](symbol_ids=ids)["symbol_ids"].numpy().tolist()
-assert "seq2seq" not in sys.modules and "seq2seq_config" not in sys.modules
+assert not any(name.split(".")[0] == "seq2seq" for name in sys.modules)
 print(json.dumps(out))
 """
 

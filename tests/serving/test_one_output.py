@@ -16,9 +16,8 @@ import sacrebleu
 
 import seq2seq
 from conftest import saved_model_export
-from seq2seq import evaluate, predict
+from seq2seq import compose_config, evaluate, predict
 from seq2seq.evaluation import text_metrics
-from seq2seq_config import compose_config
 
 pytestmark = pytest.mark.slow  # trains an attention model until it is good (~20 s)
 

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 
 from conftest import TINY, write_pairs
-from seq2seq import predict
+from seq2seq import compose_config, predict
+from seq2seq.base.names import PORTABLE_DECODER, PORTABLE_MANIFEST
 from seq2seq.export import main as export_main
-from seq2seq_config import compose_config
-from seq2seq_config.run.names import PORTABLE_DECODER, PORTABLE_MANIFEST
 
 #: The runs exported: every family, and GRU and RNN cells, bidirectional, bridges, layers.
 FAMILIES = {
@@ -163,7 +162,7 @@ def test_the_decoders_environment_holds_the_runtimes_but_not_tensorflow_nor_this
 ):
     code = (
         "import importlib.util as u\n"
-        "print([m for m in ('tensorflow', 'keras', 'seq2seq', 'seq2seq_config') if u.find_spec(m)])\n"
+        "print([m for m in ('tensorflow', 'keras', 'seq2seq') if u.find_spec(m)])\n"
         "import numpy, onnxruntime\nfrom ai_edge_litert.interpreter import Interpreter\n"
     )
     result = subprocess.run([runtime_python, "-c", code], capture_output=True, text=True, cwd="/")
@@ -337,8 +336,8 @@ def test_the_decoders_searches_are_seq2seqs_on_a_step_whose_hypotheses_end_apart
     import numpy as np
     import tensorflow as tf
 
-    from seq2seq.evaluation.beam_search import beam_search_n_best
-    from seq2seq.evaluation.decoding import greedy_search
+    from seq2seq.decoding.beam_search import beam_search_n_best
+    from seq2seq.decoding.strategies import greedy_search
 
     rng = np.random.default_rng(int(alpha * 10))
     vocab, batch, k, max_len = 9, 4, 4, 7

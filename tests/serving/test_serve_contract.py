@@ -7,13 +7,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from seq2seq import build_model
-from seq2seq.data.vocabulary import EOS_ID, FIRST_SYMBOL_ID
-from seq2seq.evaluation import length_bound
-from seq2seq.evaluation.decoding import greedy_decode
-from seq2seq.evaluation.length_bound import LengthBound
+from seq2seq import build_model, compose_config
+from seq2seq.decoding import length_bound
+from seq2seq.decoding.length_bound import LengthBound
+from seq2seq.decoding.strategies import greedy_decode
 from seq2seq.serving.export import export_saved_model, tokens_to_symbols
-from seq2seq_config import compose_config
+from seq2seq.text.vocabulary import EOS_ID, FIRST_SYMBOL_ID
 
 SYMBOLS = 6  # token ids 0 .. 8: PAD, BOS, EOS and six symbols
 

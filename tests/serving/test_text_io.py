@@ -18,21 +18,20 @@ from omegaconf import OmegaConf
 import seq2seq
 from conftest import saved_model_export, write_pairs
 from edit_distance import levenshtein
-from seq2seq import evaluate, predict, score
-from seq2seq.evaluation import length_bound
-from seq2seq.evaluation.decoding import greedy_decode
-from seq2seq.evaluation.length_bound import LengthBound
-from seq2seq.serving.export import export_saved_model
-from seq2seq.serving.finished_run import load_ensemble
-from seq2seq_config import ConfigError, UserError, compose_config, validate
-from seq2seq_config.run.names import (
+from seq2seq import ConfigError, UserError, compose_config, evaluate, predict, score, validate
+from seq2seq.base.names import (
     CONFIG_FILE,
     EVALUATION_DIR,
     EVALUATION_EXAMPLES,
     HELD_OUT_DIR,
     SAVED_MODEL_EXPORT,
 )
-from seq2seq_config.task.text_rules import run_normalization
+from seq2seq.decoding import length_bound
+from seq2seq.decoding.length_bound import LengthBound
+from seq2seq.decoding.strategies import greedy_decode
+from seq2seq.serving.export import export_saved_model
+from seq2seq.serving.finished_run import load_ensemble
+from seq2seq.text.text_rules import run_normalization
 
 SIDES = {
     "char": ["task.tokenizer=char"],
@@ -120,7 +119,7 @@ for raw in NOT_UTF8:
         refused.append(None)
     except tf.errors.InvalidArgumentError as error:
         refused.append(" ".join(error.message.split()))
-assert "seq2seq" not in sys.modules and "seq2seq_config" not in sys.modules
+assert not any(name.split(".")[0] == "seq2seq" for name in sys.modules)
 print(json.dumps({"out": [o.decode() for o in out["text"].numpy().tolist()],
                   "truncated": out["truncated"].numpy().tolist(),
                   "empty": empty["text"].numpy().tolist(),
@@ -220,7 +219,7 @@ texts = tf.constant(json.loads(sys.argv[2]), tf.string)
 out = loaded.signatures["serve_text_beam"](text=texts)
 default = loaded.signatures["serving_default"](text=texts)
 blank = loaded.signatures["serve_text_beam"](text=tf.constant(["", json.loads(sys.argv[2])[0]]))
-assert "seq2seq" not in sys.modules and "seq2seq_config" not in sys.modules
+assert not any(name.split(".")[0] == "seq2seq" for name in sys.modules)
 print(json.dumps({
     "signatures": sorted(loaded.signatures),
     "texts": [[t.decode() for t in row] for row in out["texts"].numpy().tolist()],

@@ -11,8 +11,8 @@ import pytest
 
 import seq2seq
 from conftest import WorseFrom
-from seq2seq.training.averaging import averaged_epochs, mean_weights
-from seq2seq_config import ConfigError, compose_config, validate
+from seq2seq import ConfigError, compose_config, validate
+from seq2seq.weights.averaging import averaged_epochs, mean_weights
 
 
 def model_datasets(group) -> dict:
@@ -68,8 +68,8 @@ def test_the_final_weights_are_the_mean_of_the_last_checkpoints(averaged_run):
 
 
 def test_metrics_json_measures_the_averaged_model(averaged_run):
+    from seq2seq.checks.command import validate_evaluate
     from seq2seq.serving.evaluate_run import evaluate_run
-    from seq2seq_config.config.command_validation import validate_evaluate
 
     run_dir, _ = averaged_run
     saved = json.loads((run_dir / "metrics.json").read_text())["test"]

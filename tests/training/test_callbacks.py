@@ -6,10 +6,10 @@ import pytest
 import tensorflow as tf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from seq2seq import RunError
 from seq2seq.data.splits import Split
+from seq2seq.logs.tensorboard_callbacks import STEP_POINTS_PER_EPOCH, step_frequency
 from seq2seq.training.callbacks import FlushingTensorBoard, StepValidation, StopOnNonFiniteLoss
-from seq2seq.training.tensorboard_callbacks import STEP_POINTS_PER_EPOCH, step_frequency
-from seq2seq_config import RunError
 
 
 def tiny_fit(callbacks, y_scale=1.0, rows=8, batch_size=4, epochs=1, steps_per_execution=1):

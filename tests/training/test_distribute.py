@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, TINY, error_lines, imported_modules, run_script
-from seq2seq_config import ConfigError, compose_config, validate
+from seq2seq import ConfigError, compose_config, validate
 
 HELPER = ROOT / "tests" / "helpers" / "distributed_run.py"
 FEW_STEPS = (*TINY, "trainer.epochs=1", "logging.samples=0", "logging.histogram_freq=0")
@@ -175,7 +175,7 @@ def test_multi_worker_refuses_callbacks_of_the_caller(tmp_path, data_dir):
     import keras
 
     import seq2seq
-    from seq2seq_config import UserError
+    from seq2seq import UserError
 
     cfg = compose_config([*TINY, f"data_dir={data_dir}", "trainer.strategy=multi_worker"])
     with pytest.raises(UserError, match="callbacks= is not supported with trainer.strategy="):

@@ -9,12 +9,11 @@ import pytest
 
 import seq2seq
 from conftest import InterruptAtEpoch
-from seq2seq import build_model
-from seq2seq.training import checkpoints
+from seq2seq import ConfigError, build_model, compose_config, validate
+from seq2seq.base.errors import Interrupted
 from seq2seq.training.compile import compile_model
-from seq2seq.training.ema import averaged, swap
-from seq2seq_config import ConfigError, compose_config, validate
-from seq2seq_config.cli.errors import Interrupted
+from seq2seq.weights import checkpoints
+from seq2seq.weights.ema import averaged, swap
 
 
 def _trained_one_step(momentum=0.5):

@@ -11,11 +11,10 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 import seq2seq
 from conftest import InterruptAtEpoch, steps_of
-from seq2seq import evaluate, predict
-from seq2seq.training import checkpoints
+from seq2seq import UserError, evaluate, predict
+from seq2seq.base.errors import Interrupted
 from seq2seq.training.compile import compile_model
-from seq2seq_config import UserError
-from seq2seq_config.cli.errors import Interrupted
+from seq2seq.weights import checkpoints
 
 EPOCHS = ("trainer.epochs=3",)
 
@@ -24,7 +23,7 @@ EPOCHS = ("trainer.epochs=3",)
 def interrupted_run(tmp_path_factory, data_dir):
     """A 3-epoch tiny run stopped by Ctrl-C after its second epoch's checkpoint."""
     from conftest import TINY
-    from seq2seq_config import compose_config
+    from seq2seq import compose_config
 
     run_dir = tmp_path_factory.mktemp("interrupted") / "run"
     cfg = compose_config([*TINY, f"data_dir={data_dir}", *EPOCHS])
@@ -41,7 +40,7 @@ def copy_of(run_dir, tmp_path):
 
 def resume(run_dir, data_dir):
     from conftest import TINY
-    from seq2seq_config import compose_config
+    from seq2seq import compose_config
 
     cfg = compose_config([*TINY, f"data_dir={data_dir}", *EPOCHS, "trainer.resume=true"])
     return seq2seq.train(cfg, run_dir=str(run_dir))

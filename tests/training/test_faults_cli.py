@@ -12,7 +12,7 @@ import time
 import pytest
 
 from conftest import ROOT, TINY, error_lines
-from seq2seq.training import checkpoints
+from seq2seq.weights import checkpoints
 
 # Six tiny epochs of 32 steps: each signal lands after a checkpoint, well before the end.
 LONG = (*TINY, "task.train_size=2048", "trainer.epochs=6")

@@ -14,22 +14,22 @@ from omegaconf import OmegaConf
 
 import seq2seq
 from conftest import InterruptAtEpoch
-from seq2seq.data.vocabulary import Vocabularies
-from seq2seq.evaluation.evaluator import Evaluator
-from seq2seq.evaluation.length_bound import LengthBound, widest
-from seq2seq.serving.finished_run import load_run
-from seq2seq_config import ConfigError, compose_config
-from seq2seq_config.cli.errors import Interrupted
-from seq2seq_config.config.shipped import sample_path
-from seq2seq_config.config.validation import validate
-from seq2seq_config.run.names import (
+from seq2seq import ConfigError, compose_config
+from seq2seq.base.errors import Interrupted
+from seq2seq.base.names import (
     CONFIG_FILE,
     LENGTH_BOUND_FILE,
     METRICS_FILE,
     MODEL_FILE,
     VOCAB_FILE,
 )
-from seq2seq_config.task.text_files import PairFile
+from seq2seq.checks.validation import validate
+from seq2seq.config.shipped import sample_path
+from seq2seq.decoding.length_bound import LengthBound, widest
+from seq2seq.evaluation.evaluator import Evaluator
+from seq2seq.serving.finished_run import load_run
+from seq2seq.text.text_files import PairFile
+from seq2seq.text.vocabulary import Vocabularies
 
 QUIET = ("logging.samples=0", "logging.images=false", "logging.histogram_freq=0")
 #: The shipped number-words sample, trained to its plateau in a few epochs.
@@ -103,7 +103,7 @@ def test_a_child_fine_tuned_on_a_few_pairs_keeps_what_the_parent_knew(parent, da
     assert after >= before - 0.01, (before, after)
     # The digits the new pairs lack are still decoded.
     run = load_run(tmp_path / "child")
-    from seq2seq.evaluation.sequences import decode_sequences
+    from seq2seq.decoding.sequences import decode_sequences
 
     sources = ["five thousand nine hundred and eighty seven", "six hundred and fifty"]
     decoding = compose_config(config_name="predict").decoding
@@ -119,7 +119,7 @@ def test_a_child_fine_tuned_on_a_few_pairs_keeps_what_the_parent_knew(parent, da
 
 
 def test_the_parents_vocabulary_is_extended_never_rebuilt():
-    from seq2seq.data.vocabulary import Vocabulary
+    from seq2seq.text.vocabulary import Vocabulary
 
     parent = Vocabulary(["<unk>", "a", "b", "c"], "char", max_source_len=7)
     from collections import Counter

@@ -3,7 +3,7 @@ kind of machine gets, with its reason."""
 
 import pytest
 
-from seq2seq.training.hardware import choose_precision, cpu_flags
+from seq2seq.machine.hardware import choose_precision, cpu_flags
 
 INTEL_AMX = "fpu vme avx2 avx512f avx512_bf16 amx_bf16 amx_tile amx_int8"
 AMD_ZEN4 = "fpu vme avx2 avx512f avx512_bf16"

@@ -9,10 +9,10 @@ import pytest
 
 import seq2seq
 from conftest import InterruptAtEpoch, write_pairs
+from seq2seq import ConfigError, compose_config
+from seq2seq.base.errors import Interrupted
+from seq2seq.checks.validation import validate
 from seq2seq.serving.finished_run import load_run
-from seq2seq_config import ConfigError, compose_config
-from seq2seq_config.cli.errors import Interrupted
-from seq2seq_config.config.validation import validate
 
 SETTING = (
     "task=tsv", "task.tokenizer=space", "task.val_size=20", "task.test_size=20",

@@ -12,13 +12,12 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 import seq2seq
 from conftest import InterruptAtEpoch, steps_of
-from seq2seq import evaluate
+from seq2seq import RunError, evaluate
+from seq2seq.base.errors import Interrupted, Terminated
+from seq2seq.base.version import __version__
+from seq2seq.cli.runner import exit_on_user_error
 from seq2seq.data import pipeline
 from seq2seq.training import finish
-from seq2seq_config import RunError
-from seq2seq_config.cli.errors import Interrupted, Terminated
-from seq2seq_config.cli.runner import exit_on_user_error
-from seq2seq_config.version import __version__
 
 
 class PoisonFirstBatch(keras.callbacks.Callback):
@@ -33,7 +32,7 @@ class PoisonFirstBatch(keras.callbacks.Callback):
 def interrupted_run(tmp_path_factory, data_dir):
     """A 3-epoch tiny run stopped by Ctrl-C after its second epoch's checkpoint."""
     from conftest import TINY
-    from seq2seq_config import compose_config
+    from seq2seq import compose_config
 
     run_dir = tmp_path_factory.mktemp("interrupted") / "run"
     cfg = compose_config([*TINY, f"data_dir={data_dir}", "trainer.epochs=3"])

@@ -12,9 +12,9 @@ import pytest
 
 import seq2seq
 from conftest import WorseFrom
-from seq2seq.training import averaging
-from seq2seq.training.checkpoints import weights_name
-from seq2seq_config.cli.errors import Interrupted
+from seq2seq.base.errors import Interrupted
+from seq2seq.weights import averaging
+from seq2seq.weights.checkpoints import weights_name
 
 #: Early stopping on the loss; with WorseFrom(1), epoch 1 is the best and epoch 3 the last.
 WATCHED = (

@@ -14,10 +14,10 @@ import tensorflow as tf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import seq2seq
-from seq2seq.data.vocabulary import EOS_ID, Vocabularies, Vocabulary
-from seq2seq.training import tensorboard_images, tensorboard_summaries
-from seq2seq.training.tensorboard_rewind import truncate_events
-from seq2seq_config import compose_config
+from seq2seq import compose_config
+from seq2seq.logs import tensorboard_images, tensorboard_summaries
+from seq2seq.logs.tensorboard_rewind import truncate_events
+from seq2seq.text.vocabulary import EOS_ID, Vocabularies, Vocabulary
 
 MONITORED = (
     "model=attention",
@@ -35,7 +35,7 @@ MONITORED = (
 def monitored_run(tmp_path_factory, data_dir):
     """A tiny attention run with every TensorBoard view turned on."""
     from conftest import TINY
-    from seq2seq_config import compose_config
+    from seq2seq import compose_config
 
     run_dir = tmp_path_factory.mktemp("monitored")
     # Early stopping off: the last epoch is the one kept, whose values the HParams
@@ -149,7 +149,7 @@ def test_command_line_overrides_are_hydras_task_overrides():
     from hydra import compose, initialize_config_dir
     from hydra.core.hydra_config import HydraConfig
 
-    from seq2seq_config.config.shipped import CONFIG_DIR
+    from seq2seq.config.shipped import CONFIG_DIR
 
     assert tensorboard_summaries.command_line_overrides() is None
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):

@@ -12,9 +12,9 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 import seq2seq
 from conftest import InterruptAtEpoch, WorseFrom
+from seq2seq import ConfigError, compose_config, validate
+from seq2seq.base.errors import Interrupted
 from seq2seq.training.callbacks import PlateauDecay
-from seq2seq_config import ConfigError, compose_config, validate
-from seq2seq_config.cli.errors import Interrupted
 
 PLATEAU = (
     "trainer.epochs=5",
@@ -120,7 +120,7 @@ def test_plateau_settings_that_could_never_decay_are_refused(overrides, message)
 
 
 def test_a_fine_tuned_runs_floor_is_checked_against_the_rate_it_starts_at():
-    from seq2seq_config.config.validation import _check_plateau
+    from seq2seq.checks.validation import _check_plateau
 
     # A parent run's directory is checked elsewhere; the rate is what matters here.
     trainer = compose_config(["task=tsv", "trainer.learning_rate=5e-5"]).trainer

@@ -8,8 +8,8 @@ import keras
 import numpy as np
 import pytest
 
-from seq2seq.training import hardware
-from seq2seq.training.hardware import MARGIN, measures, pick_faster, step_seconds
+from seq2seq.machine import hardware
+from seq2seq.machine.hardware import MARGIN, measures, pick_faster, step_seconds
 from seq2seq.training.precision_choice import TIMED_STEPS, cache_key, cache_path, choose_for_run
 
 AUTO = "trainer.precision=auto"  # TINY sets float32

@@ -8,10 +8,10 @@ import logging
 import keras
 import pytest
 
-from seq2seq.training import progress
-from seq2seq.training.progress import ProgressLog
+from seq2seq.logs import progress
+from seq2seq.logs.progress import ProgressLog
 
-LOGGER = "seq2seq.training.progress"
+LOGGER = "seq2seq.logs.progress"
 
 
 class FakeClock:

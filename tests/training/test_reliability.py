@@ -17,9 +17,9 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 import seq2seq
 from conftest import ROOT, TINY, error_lines, imported_modules, run_script
-from seq2seq.training import checkpoints
-from seq2seq_config import RunError, UserError, compose_config
-from seq2seq_config.run.files import remove_temporaries
+from seq2seq import RunError, UserError, compose_config
+from seq2seq.base.files import remove_temporaries
+from seq2seq.weights import checkpoints
 
 # Dropout on, so that resuming must restore the random generators too; the step-level
 # validation on, whose `batch_*` figures must be rewound as the training's.

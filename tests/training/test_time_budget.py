@@ -11,11 +11,11 @@ from omegaconf import OmegaConf
 
 import seq2seq
 from conftest import InterruptAtEpoch
+from seq2seq import ConfigError
+from seq2seq.base.errors import Interrupted
 from seq2seq.training import keras_fit, time_budget
 from seq2seq.training.budget_guard import BudgetGuard
 from seq2seq.training.time_budget import Timing
-from seq2seq_config import ConfigError
-from seq2seq_config.cli.errors import Interrupted
 
 TIMING = Timing(first_step=2.0, step=0.1, first_validation=1.0, validation=0.5)
 
@@ -91,7 +91,7 @@ class LastRate(keras.callbacks.Callback):
 @pytest.fixture(scope="module")
 def budgeted_run(tmp_path_factory, data_dir):
     from conftest import TINY
-    from seq2seq_config import compose_config
+    from seq2seq import compose_config
 
     run_dir = tmp_path_factory.mktemp("budgeted")
     cfg = compose_config([*TINY, f"data_dir={data_dir}", *BUDGETED])

@@ -12,9 +12,9 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 import seq2seq
 from conftest import InterruptAtEpoch, WorseFrom
+from seq2seq import ConfigError, compose_config, validate
+from seq2seq.base.errors import Interrupted
 from seq2seq.training.compile import make_loss, make_optimizer
-from seq2seq_config import ConfigError, compose_config, validate
-from seq2seq_config.cli.errors import Interrupted
 
 WATCHED = (
     "trainer.epochs=8",

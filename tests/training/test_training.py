@@ -15,11 +15,11 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import plugin_data_pb2
 
 from conftest import ROOT, TINY, run_script
+from seq2seq import compose_config
+from seq2seq.config.schema import METRICS
 from seq2seq.data.load import load_task_data
-from seq2seq.data.vocabulary import EOS_ID, PAD_ID
 from seq2seq.evaluation.evaluator import Evaluator
-from seq2seq_config import compose_config
-from seq2seq_config.config.schema import METRICS
+from seq2seq.text.vocabulary import EOS_ID, PAD_ID
 
 #: What the step-level validation writes to `validation/` (every figure but `truncated`).
 STEP_VALIDATION = [f"batch_{name}" for name in sorted(METRICS)]
@@ -202,7 +202,7 @@ def test_the_predict_command_the_run_ends_with_runs_as_printed(tiny_run):
 
 def test_run_json_says_which_precision_ran_and_why(tiny_run):
     """TINY sets float32; auto, measured, in tests/training/test_precision_choice.py."""
-    from seq2seq.training.hardware import choose_precision, cpu_flags
+    from seq2seq.machine.hardware import choose_precision, cpu_flags
 
     run_dir, result = tiny_run
     record = json.loads((run_dir / "run.json").read_text())

@@ -9,7 +9,7 @@ import pytest
 
 import seq2seq
 from conftest import InterruptAtEpoch
-from seq2seq_config.cli.errors import Interrupted
+from seq2seq.base.errors import Interrupted
 
 # 512 sequences in batches of 128: 4 steps an epoch.
 SETTING = ("task.train_size=512", "trainer.batch_size=128", "trainer.epochs=3")

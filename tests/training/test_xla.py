@@ -11,15 +11,14 @@ import tensorflow as tf
 
 import seq2seq
 from conftest import InterruptAtEpoch
-from seq2seq import build_model
+from seq2seq import ConfigError, build_model, compose_config, validate
+from seq2seq.base.errors import Interrupted
 from seq2seq.data.batching import bucket_width
 from seq2seq.data.pipeline import EpochBatches
 from seq2seq.data.splits import Split
+from seq2seq.machine.xla import choose_xla, compile_with_xla
 from seq2seq.model.fused_lstm import FusedLSTM
 from seq2seq.training.compile import compile_model
-from seq2seq.training.xla import choose_xla, compile_with_xla
-from seq2seq_config import ConfigError, compose_config, validate
-from seq2seq_config.cli.errors import Interrupted
 
 
 def _xla_functions(model) -> list:

@@ -1,0 +1,3 @@
+"""The command line: the wrapper every command goes through (`command.py`, `runner.py`),
+the console scripts (`commands.py`), the training command (`train.py`), `seq2seq-runs`,
+what a finished run prints, and the filter of TensorFlow's start-up lines."""

@@ -1,0 +1,1 @@
+"""The run directory: its checks and lock, the listing of many runs, and sweeps."""
