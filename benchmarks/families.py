@@ -2,7 +2,7 @@
 
 Prints docs/models.md's family table (Markdown) and writes it, with the raw figures, to
 `benchmarks/results/families.{md,json}`. Each run is a fresh `python train.py` process
-with the defaults plus the family (and `task.max_len=20` for the longer setting).
+with the defaults plus the family (and `task.max_source_symbols=20` for the longer setting).
 
     python benchmarks/families.py                     # all families, both settings
     python benchmarks/families.py --families lstm attention --settings default
@@ -25,7 +25,7 @@ FAMILIES = {
 }
 # Five whole epochs, with no stop at the goal: the setting docs/models.md's table was measured with.
 FIVE_EPOCHS = ["trainer.epochs=5", "trainer.early_stopping.monitor=off"]
-SETTINGS = {"default": FIVE_EPOCHS, "len20": [*FIVE_EPOCHS, "task.max_len=20"]}
+SETTINGS = {"default": FIVE_EPOCHS, "len20": [*FIVE_EPOCHS, "task.max_source_symbols=20"]}
 MODES = {
     (False, False): "neither flag (last h)",
     (False, True): "return_state ([h, h, c])",

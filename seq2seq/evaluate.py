@@ -3,10 +3,10 @@
 Reports, for one split (`split=val|test`, default test): loss, token accuracy,
 exact-match, error rate, BLEU, chrF and the outputs cut short by the length bound, also
 for each target length; and length generalization on a split generated with lengths
-beyond the training range (`eval.min_len`, `eval.max_len`, by default the run's
-task.max_len + 1 .. + 5). Decodes greedily unless `decoding=beam` or `decoding=sample`
+beyond the training range (`eval.min_source_symbols`, `eval.max_source_symbols`, by default the run's
+task.max_source_symbols + 1 .. + 5). Decodes greedily unless `decoding=beam` or `decoding=sample`
 (and their keys) say otherwise, each source up to the run's length bound
-(`decoding.max_len=N`: N tokens), as `predict` does; `decoding=beam decoding.n_best=K`
+(`decoding.max_tokens=N`: N tokens), as `predict` does; `decoding=beam decoding.n_best=K`
 adds `oracle_exact_match`, the share of sources where any of the K best hypotheses is
 one of the references (`seq2seq.evaluation.oracle`).
 

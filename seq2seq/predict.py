@@ -9,7 +9,7 @@ were). Writes one detokenized output per input, in order, to stdout or
 each input instead, as TSV lines: input number, rank, log-probability, text.
 `decoding=beam` or `decoding=sample` (and their keys) choose the strategy. Each input
 decodes up to the run's length bound for its length (`length_bound.json`, fitted to the
-training data; `decoding.max_len=N` sets N tokens instead); outputs that reach it without
+training data; `decoding.max_tokens=N` sets N tokens instead); outputs that reach it without
 ending are cut short, and a summary on stderr counts them and names their lines.
 `ensemble=[DIR2,DIR3]` decodes with run_dir's model and those runs' together, averaging
 their log-probabilities at each step; inputs are read, and outputs written, in run_dir's

@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 #: A setting small enough to train for an epoch in a few seconds.
 TINY = (
     "task.vocab_size=5",
-    "task.min_len=2",
-    "task.max_len=5",
+    "task.min_source_symbols=2",
+    "task.max_source_symbols=5",
     "task.train_size=256",
     "task.val_size=32",
     "task.test_size=32",
@@ -41,8 +41,8 @@ TINY = (
 #: A small reversal setting (6 symbols, lengths 2..6) that trains to ~100% in ~15 s.
 CONVERGENCE = (
     "task.vocab_size=6",
-    "task.min_len=2",
-    "task.max_len=6",
+    "task.min_source_symbols=2",
+    "task.max_source_symbols=6",
     "task.train_size=4000",
     "task.val_size=200",
     "task.test_size=200",
@@ -56,8 +56,8 @@ CONVERGENCE = (
 #: Small settings that learn in well under a minute (6 symbols, lengths 2..6).
 LEARNING_BASE = (
     "task.vocab_size=6",
-    "task.min_len=2",
-    "task.max_len=6",
+    "task.min_source_symbols=2",
+    "task.max_source_symbols=6",
     "task.train_size=3000",
     "task.val_size=200",
     "task.test_size=200",

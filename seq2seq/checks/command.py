@@ -17,6 +17,7 @@ from seq2seq.config.command_schema import (
     ScoreConfig,
 )
 from seq2seq.config.constraints import check_fields
+from seq2seq.config.renamed import upgraded
 from seq2seq.text.text_files import file_problem
 
 
@@ -62,7 +63,7 @@ def finished_run_config(key: str, directory: str) -> DictConfig:
             )
             raise ConfigError(key, directory, f"no finished run there ({name} is missing); {hint}")
     try:
-        run_cfg = OmegaConf.load(run_dir / CONFIG_FILE)
+        run_cfg = upgraded(OmegaConf.load(run_dir / CONFIG_FILE))
         run_cfg.task.name, run_cfg.trainer.epochs  # noqa: B018 - a config of another kind fails here
     except Exception as error:  # noqa: BLE001 - YAML and OmegaConf each raise their own kind
         raise ConfigError(
@@ -157,9 +158,14 @@ def check_output_file(
 
 
 def generalization_lengths(eval_cfg: DictConfig, trained_max_len: int) -> tuple[int, int]:
-    """The (min_len, max_len) of the length-generalization split, defaults filled in."""
-    min_len = trained_max_len + 1 if eval_cfg.min_len is None else eval_cfg.min_len
-    max_len = trained_max_len + 5 if eval_cfg.max_len is None else eval_cfg.max_len
+    """The shortest and longest source of the length-generalization split, in symbols,
+    defaults filled in."""
+    min_len = (
+        trained_max_len + 1 if eval_cfg.min_source_symbols is None else eval_cfg.min_source_symbols
+    )
+    max_len = (
+        trained_max_len + 5 if eval_cfg.max_source_symbols is None else eval_cfg.max_source_symbols
+    )
     return min_len, max_len
 
 
@@ -176,11 +182,11 @@ def validate_evaluate(cfg: DictConfig) -> DictConfig:
     check_fields(cfg, EvaluateConfig, prefix="")
     check_ensemble(cfg)
     check_decoding(cfg)
-    # decoding.max_len is allowed: it replaces the run's length bound, as in predict.
+    # decoding.max_tokens is allowed: it replaces the run's length bound, as in predict.
     if cfg.eval.file is not None and file_problem(cfg.eval.file) is not None:
         raise ConfigError("eval.file", cfg.eval.file, file_problem(cfg.eval.file))
     if run_cfg.task.name == "tsv" or cfg.eval.file is not None:
-        for key in ("min_len", "max_len"):
+        for key in ("min_source_symbols", "max_source_symbols"):
             if cfg.eval[key] is not None:
                 raise ConfigError(
                     f"eval.{key}",
@@ -188,17 +194,19 @@ def validate_evaluate(cfg: DictConfig) -> DictConfig:
                     "a file of pairs has no generated longer split; leave it null",
                 )
         return run_cfg
-    trained_max = run_cfg.task.max_len
+    trained_max = run_cfg.task.max_source_symbols
     min_len, max_len = generalization_lengths(cfg.eval, trained_max)
     if min_len <= trained_max:
         raise ConfigError(
-            "eval.min_len",
+            "eval.min_source_symbols",
             min_len,
-            f"must be > the run's task.max_len ({trained_max}): length generalization is "
+            f"must be > the run's task.max_source_symbols ({trained_max}): length generalization is "
             "measured beyond the training range",
         )
     if max_len < min_len:
-        raise ConfigError("eval.max_len", max_len, f"must be >= eval.min_len ({min_len})")
+        raise ConfigError(
+            "eval.max_source_symbols", max_len, f"must be >= eval.min_source_symbols ({min_len})"
+        )
     return run_cfg
 
 

@@ -86,9 +86,9 @@ def longest_without_repeats(symbols: int, n: int, enough: int) -> int:
 
 
 def check_min_len(decoding: DictConfig, symbols: int) -> None:
-    """Refuses a `min_len` that `no_repeat_ngram_size` leaves no hypothesis able to reach.
+    """Refuses a `decoding.min_tokens` that `no_repeat_ngram_size` leaves no hypothesis able to reach.
 
-    A hypothesis that runs out of symbols on its way ends with EOS there, before `min_len`
+    A hypothesis that runs out of symbols on its way ends with EOS there, before `min_tokens`
     (`seq2seq.decoding.token_rules.apply_rules`); this refuses the settings under which
     every hypothesis would.
 
@@ -97,15 +97,15 @@ def check_min_len(decoding: DictConfig, symbols: int) -> None:
         symbols: the target vocabulary's symbols.
 
     Raises:
-        ConfigError: naming decoding.min_len and the longest hypothesis possible.
+        ConfigError: naming decoding.min_tokens and the longest hypothesis possible.
     """
     n = decoding.no_repeat_ngram_size
     if not n:
         return
-    longest = longest_without_repeats(symbols, n, decoding.min_len)
-    if decoding.min_len > longest:
+    longest = longest_without_repeats(symbols, n, decoding.min_tokens)
+    if decoding.min_tokens > longest:
         raise ConfigError(
-            "decoding.min_len", decoding.min_len,
+            "decoding.min_tokens", decoding.min_tokens,
             f"with decoding.no_repeat_ngram_size={n} the run's {symbols} target symbols make "
             f"hypotheses of at most {longest} tokens; allowed: 0 to {longest}, or a larger "
             "decoding.no_repeat_ngram_size",
@@ -135,7 +135,7 @@ def check_n_best(decoding: DictConfig) -> None:
 
 def check_strategy_keys(decoding: DictConfig) -> None:
     """Refuses a key the chosen strategy does not read (`STRATEGY_KEYS`) set away from its
-    default, and a `min_len` that leaves `max_len` no room for EOS.
+    default, and a `min_tokens` that leaves `max_tokens` no room for EOS.
 
     Raises:
         ConfigError: naming the key.
@@ -149,9 +149,9 @@ def check_strategy_keys(decoding: DictConfig) -> None:
                 f"decoding.{key}", decoding[key],
                 f"decoding={decoding.strategy} does not read it; allowed: {default:g}, or {allowed}",
             )  # fmt: skip
-    if decoding.max_len is not None and decoding.min_len >= decoding.max_len:
+    if decoding.max_tokens is not None and decoding.min_tokens >= decoding.max_tokens:
         raise ConfigError(
-            "decoding.min_len", decoding.min_len,
-            f"decoding.max_len={decoding.max_len} leaves no room for EOS after it; allowed: 0 "
-            f"to {decoding.max_len - 1}",
+            "decoding.min_tokens", decoding.min_tokens,
+            f"decoding.max_tokens={decoding.max_tokens} leaves no room for EOS after it; allowed: 0 "
+            f"to {decoding.max_tokens - 1}",
         )  # fmt: skip

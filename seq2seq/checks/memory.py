@@ -1,6 +1,6 @@
 """A run's memory, estimated from its config before anything is built.
 
-A value such as `task.max_len=100000` or `model.units=100000` is a valid number but
+A value such as `task.max_source_symbols=100000` or `model.units=100000` is a valid number but
 asks for more memory than the machine has: left alone, the run grows until the
 operating system kills it, without a message. The estimate here adds up what a run
 holds at once, in float32:
@@ -28,7 +28,7 @@ TENSORFLOW_BYTES = 600 * 2**20
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 #: The keys that size a run, with the defaults that a user's change is measured against.
 SIZING_KEYS = (
-    "task.max_len",
+    "task.max_source_symbols",
     "task.train_size",
     "task.val_size",
     "task.test_size",
@@ -59,10 +59,10 @@ def available_bytes() -> int | None:
 def _lengths(task) -> tuple:
     """(source length, target length + 1) of a generated task's longest pair."""
     if task.name == "addition":
-        return 2 * task.max_len + 1, task.max_len + 2
+        return 2 * task.max_source_symbols + 1, task.max_source_symbols + 2
     if task.name == "reverse_prefix":
-        return task.max_len, task.target_len + 1
-    return task.max_len, task.max_len + 1
+        return task.max_source_symbols, task.reversed_symbols + 1
+    return task.max_source_symbols, task.max_source_symbols + 1
 
 
 def estimate(cfg: DictConfig) -> dict:

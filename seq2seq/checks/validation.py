@@ -2,7 +2,7 @@
 
 Hydra's schema catches unknown keys and wrong types; each field's own statement of
 what it allows (`seq2seq.config.schema`) catches single values that cannot work; this
-module adds the checks between keys: min_len <= max_len, held-out splits a task can
+module adds the checks between keys: min_source_symbols <= max_source_symbols, held-out splits a task can
 keep apart from training, model options that cannot work together, and what the
 multi-worker loop does not support.
 """
@@ -46,19 +46,23 @@ def _check_task(task) -> None:
             )
     if task.name == "addition" and task.vocab_size < 2:
         raise ConfigError("task.vocab_size", task.vocab_size, "must be an integer >= 2 (the base)")
-    if task.max_len < task.min_len:
-        raise ConfigError("task.max_len", task.max_len, f"must be >= task.min_len ({task.min_len})")
-    if task.name == "reverse_prefix" and task.target_len > task.min_len:
+    if task.max_source_symbols < task.min_source_symbols:
         raise ConfigError(
-            "task.target_len",
-            task.target_len,
-            f"must be <= task.min_len ({task.min_len}): every source needs that many symbols",
+            "task.max_source_symbols",
+            task.max_source_symbols,
+            f"must be >= task.min_source_symbols ({task.min_source_symbols})",
         )
-    if task.name == "addition" and task.vocab_size ** (task.max_len + 1) >= 2**62:
+    if task.name == "reverse_prefix" and task.reversed_symbols > task.min_source_symbols:
         raise ConfigError(
-            "task.max_len",
-            task.max_len,
-            f"sums of {task.max_len}-digit numbers in base {task.vocab_size} must stay below "
+            "task.reversed_symbols",
+            task.reversed_symbols,
+            f"must be <= task.min_source_symbols ({task.min_source_symbols}): every source needs that many symbols",
+        )
+    if task.name == "addition" and task.vocab_size ** (task.max_source_symbols + 1) >= 2**62:
+        raise ConfigError(
+            "task.max_source_symbols",
+            task.max_source_symbols,
+            f"sums of {task.max_source_symbols}-digit numbers in base {task.vocab_size} must stay below "
             "2**62; use fewer digits",
         )
     held_out = task.val_size + task.test_size
@@ -69,7 +73,7 @@ def _check_task(task) -> None:
             task.val_size,
             f"with task.test_size={task.test_size}, validation and test may take at most "
             f"{capacity} distinct sources of task={task.name}, vocab_size={task.vocab_size}, "
-            f"lengths {task.min_len}..{task.max_len} (half of those of each length, so that "
+            f"lengths {task.min_source_symbols}..{task.max_source_symbols} (half of those of each length, so that "
             "training sees every length); use smaller splits or a larger task",
         )
 

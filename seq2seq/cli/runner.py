@@ -21,6 +21,7 @@ from seq2seq.base.errors import (
     describe,
     signal_of,
 )
+from seq2seq.config.renamed import renamed_overrides
 
 
 def stop_on_sigterm() -> None:
@@ -79,6 +80,7 @@ def run_cli(main: Callable[[], Any]) -> Any:
     os.environ.setdefault("HYDRA_FULL_ERROR", "1")
     stop_on_sigterm()
     with exit_on_user_error():
+        sys.argv[1:] = renamed_overrides(sys.argv[1:])
         check_output_dirs(sys.argv[1:])
         return main()
 

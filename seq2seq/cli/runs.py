@@ -36,6 +36,7 @@ from seq2seq.cli.runs_format import (
     as_text,
     record,
 )
+from seq2seq.config.renamed import RENAMED
 from seq2seq.config.watch_schema import METRICS
 from seq2seq.run.listing import ListedRun, read_runs
 
@@ -131,7 +132,9 @@ def value_of(run: ListedRun, key: str) -> Any:
 
     A column, a figure, a resolved config key, or the value of its command line's
     `KEY=VALUE` override (config groups such as `experiment` are choices there, not keys).
+    A key's old name (`seq2seq.config.renamed`) reads as its new one.
     """
+    key = RENAMED.get(key, key)
     row = record(run)
     if key in COLUMNS or key in LIST_COLUMNS:
         found = run.when if key == "when" else row[key]

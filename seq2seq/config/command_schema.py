@@ -75,7 +75,7 @@ class DecodingConfig:
             help="sample: among the k most likely tokens only; 0 means all; at most the run's target vocabulary's tokens.",
         ),
     )
-    max_len: int | None = integer(
+    max_tokens: int | None = integer(
         None,
         minimum=1,
         help="The most tokens to emit, EOS included, for every source; null means the run's length bound, fitted to its training lengths (`length_bound.json`).",
@@ -99,15 +99,15 @@ class DecodingConfig:
             help="sample: among the smallest set of most likely tokens whose probability reaches p (nucleus sampling), after temperature and top_k; 1 means all. The most likely token is always among them: a p it alone reaches is greedy.",
         ),
     )
-    min_len: int = integer(
+    min_tokens: int = integer(
         0,
         minimum=0,
-        help="Every strategy: the fewest tokens before EOS may be emitted (EOS's score is -inf before); 0 means no minimum. Must be below decoding.max_len; a source whose length bound is at most min_len cannot end and is cut at its bound.",
+        help="Every strategy: the fewest tokens before EOS may be emitted (EOS's score is -inf before); 0 means no minimum. Must be below decoding.max_tokens; a source whose length bound is at most min_tokens cannot end and is cut at its bound.",
     )
     no_repeat_ngram_size: int = integer(
         0,
         minimum=0,
-        help="Every strategy: n > 0 forbids a token that would repeat an n-gram already in its hypothesis (beam search: each beam's own); 0 allows repeats. A hypothesis it leaves no symbol ends there with EOS, even before `min_len`; a `min_len` no hypothesis could reach is refused.",
+        help="Every strategy: n > 0 forbids a token that would repeat an n-gram already in its hypothesis (beam search: each beam's own); 0 allows repeats. A hypothesis it leaves no symbol ends there with EOS, even before `min_tokens`; a `min_tokens` no hypothesis could reach is refused.",
     )
 
 
@@ -125,15 +125,15 @@ STRATEGY_KEYS = {
 class EvalConfig:
     """The length-generalization split of `evaluate`: lengths beyond training."""
 
-    min_len: int | None = integer(
+    min_source_symbols: int | None = integer(
         None,
         minimum=1,
-        help="The length-generalization split's shortest source; null means the run's `task.max_len` + 1.",
+        help="The length-generalization split's shortest source; null means the run's `task.max_source_symbols` + 1.",
     )
-    max_len: int | None = integer(
+    max_source_symbols: int | None = integer(
         None,
         minimum=1,
-        help="The length-generalization split's longest source; null means the run's `task.max_len` + 5.",
+        help="The length-generalization split's longest source; null means the run's `task.max_source_symbols` + 5.",
     )
     size: int = integer(
         1000, minimum=1, maximum=10**7, help="Sequences in the length-generalization split."
@@ -175,7 +175,7 @@ class PredictConfig:
         help="One sequence per line, as the run's source tokenizer reads text (space: symbols separated by spaces).",
     )
     input_file: str | None = described(None, help="A file of such lines, one input a line.")
-    max_input_len: int | None = integer(
+    max_input_symbols: int | None = integer(
         None,
         minimum=1,
         help="The longest input accepted; null means the longest source the run trained on.",
@@ -243,7 +243,7 @@ class ExportConfig:
         None,
         help="Where to write the export, a new directory or an earlier export's (replaced whole); null: the run directory's `onnx/`, `litert/` (`onnx_int8/`, `litert_int8/` with int8 weights).",
     )
-    max_input_len: int | None = integer(
+    max_input_symbols: int | None = integer(
         None,
         minimum=1,
         help="The longest source the exported decoder accepts (it refuses longer ones, as predict does); null means the longest source the run trained on.",

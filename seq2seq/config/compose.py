@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
+from seq2seq.config.renamed import renamed_overrides
 from seq2seq.config.schema import register_configs
 from seq2seq.config.shipped import CONFIG_DIR
 from seq2seq.config.task_defaults import with_task_defaults
@@ -29,5 +30,5 @@ def compose_config(overrides: Sequence[str] = (), config_name: str = "train") ->
     """
     register_configs()
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(config_name=config_name, overrides=list(overrides))
+        cfg = compose(config_name=config_name, overrides=renamed_overrides(overrides))
     return with_task_defaults(cfg) if config_name == "train" else cfg

@@ -32,7 +32,7 @@ class TaskConfig:
     """What to learn: a generated toy task, or your own file of pairs (`tsv`).
 
     Symbols of the generated tasks are written as numbers `0 .. vocab_size-1`; source
-    lengths are drawn uniformly from `min_len .. max_len` (for `addition`, the number of
+    lengths are drawn uniformly from `min_source_symbols .. max_source_symbols` (for `addition`, the number of
     digits of each operand).
     """
 
@@ -46,12 +46,12 @@ class TaskConfig:
         minimum=1,
         help="Generated tasks: the number of symbols, which a user writes as `0 .. vocab_size-1` (for `addition`, the base).",
     )
-    min_len: int = integer(
+    min_source_symbols: int = integer(
         3,
         minimum=1,
-        help="Generated tasks: the shortest source; source lengths are drawn uniformly from `min_len .. max_len` (for `addition`, the digits of each operand).",
+        help="Generated tasks: the shortest source; source lengths are drawn uniformly from `min_source_symbols .. max_source_symbols` (for `addition`, the digits of each operand).",
     )
-    max_len: int = integer(
+    max_source_symbols: int = integer(
         10,
         minimum=1,
         help="Generated tasks: the longest source (for `addition`, the digits of each operand).",
@@ -67,12 +67,12 @@ class TaskConfig:
         minimum=1,
         help="Test sequences (for `tsv`, the sources held out of the training file unless `test_path` names a file); distinct from training and validation.",
     )
-    target_len: int = integer(
+    reversed_symbols: int = integer(
         3, minimum=1, help="reverse_prefix: how many leading source symbols the target reverses."
     )
     train_path: str | None = filesystem_path(
         None,
-        help="tsv: the file of `source<TAB>target` lines to train on; validation and test are cut from it unless `val_path` / `test_path` name files of their own (`train_size`, `vocab_size`, `min_len` and `max_len` do not apply).",
+        help="tsv: the file of `source<TAB>target` lines to train on; validation and test are cut from it unless `val_path` / `test_path` name files of their own (`train_size`, `vocab_size`, `min_source_symbols` and `max_source_symbols` do not apply).",
     )
     path: str | None = filesystem_path(None, help="tsv: the older name of `train_path`.")
     train_paths: list[str] = path_list(
@@ -127,12 +127,12 @@ class TaskConfig:
     subword_type: str = one_of(
         "unigram", ("unigram", "bpe"), help="tsv, subword: SentencePiece's algorithm."
     )
-    max_source_len: int | None = integer(
+    max_train_source_symbols: int | None = integer(
         None,
         minimum=1,
         help="tsv: training pairs with a longer source (in symbols) are left out, counted in the log; null: no limit.",
     )
-    max_target_len: int | None = integer(
+    max_train_target_symbols: int | None = integer(
         None,
         minimum=1,
         help="tsv: training pairs with a longer target (in symbols) are left out, counted in the log; null: no limit.",

@@ -21,12 +21,12 @@ _ARRAYS = ("source_ids", "target_ids")
 def cache_path(task_cfg, seed: int, data_dir: str) -> Path:
     """Where the generated dataset of these task parameters is cached."""
     key = (
-        f"v{task_cfg.vocab_size}_len{task_cfg.min_len}-{task_cfg.max_len}"
+        f"v{task_cfg.vocab_size}_len{task_cfg.min_source_symbols}-{task_cfg.max_source_symbols}"
         f"_n{task_cfg.train_size}-{task_cfg.val_size}-{task_cfg.test_size}"
         f"_seed{seed}_g{GENERATOR_VERSION}"
     )
     if task_cfg.name == "reverse_prefix":
-        key += f"_t{task_cfg.target_len}"
+        key += f"_t{task_cfg.reversed_symbols}"
     return Path(data_dir) / task_cfg.name / f"{key}.npz"
 
 

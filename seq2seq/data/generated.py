@@ -54,8 +54,8 @@ def sort_targets(source_ids: np.ndarray, task_cfg=None) -> np.ndarray:
 
 
 def reverse_prefix_targets(source_ids: np.ndarray, task_cfg) -> np.ndarray:
-    """The first `task_cfg.target_len` symbols, reversed: with 2, `3 1 4` -> `1 3`."""
-    return reverse_targets(source_ids[:, : task_cfg.target_len])
+    """The first `task_cfg.reversed_symbols` symbols, reversed: with 2, `3 1 4` -> `1 3`."""
+    return reverse_targets(source_ids[:, : task_cfg.reversed_symbols])
 
 
 def plus_id(vocab_size: int) -> int:
@@ -173,7 +173,9 @@ def _draw(rng, n, task_cfg, forbidden: set, held_out: bool) -> np.ndarray:
     taken = {}
     rows = []
     while len(rows) < n:
-        batch = _sample(rng, n - len(rows), task_cfg, task_cfg.min_len, task_cfg.max_len)
+        batch = _sample(
+            rng, n - len(rows), task_cfg, task_cfg.min_source_symbols, task_cfg.max_source_symbols
+        )
         for row in batch:
             key = row.tobytes()
             if key in forbidden:

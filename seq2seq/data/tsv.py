@@ -13,7 +13,7 @@ twice on a first run (`char` and `space` tokenizers):
    target of a held-out source is a reference, the first the one the loss uses);
    no held-out source ever trains, repeated sources keep their first pair
    (`task.repeated_sources=first`) or all (`all`), and pairs longer than
-   `task.max_source_len` / `task.max_target_len` are left out, each counted;
+   `task.max_train_source_symbols` / `task.max_train_target_symbols` are left out, each counted;
 3. a read for its data (`pair_pass`): the held-out pairs' texts, each side's symbol
    counts over the training pairs, and the training pairs as provisional ids in a store
    on disk (`ragged_store`), which the vocabularies fitted to the counts then renumber;
@@ -90,7 +90,7 @@ def _warn_of_outliers(path, lengths: np.ndarray, lines: np.ndarray, name: str) -
     if lengths[longest] > LONG and lengths[longest] > OUTLIER_RATIO * max(median, 1.0):
         log.warning(
             "%s:%d: a %s of %d symbols, %.0f times the median (%.0f); every batch it falls in "
-            "is padded to its length (task.max_%s_len leaves such pairs out)",
+            "is padded to its length (task.max_train_%s_symbols leaves such pairs out)",
             path, lines[longest], name, lengths[longest], lengths[longest] / max(median, 1.0), median, name,
         )  # fmt: skip
 
@@ -175,7 +175,7 @@ def _log_left_out(path, counts: dict, repeated_sources: str, prepared: bool) -> 
             else "each source keeps its first line (task.repeated_sources=first)",
         )  # fmt: skip
     if counts["too_long_left_out"]:
-        log.warning("%s: %d training pairs longer than task.max_source_len / max_target_len left out",
+        log.warning("%s: %d training pairs longer than task.max_train_source_symbols / max_train_target_symbols left out",
                     path, counts["too_long_left_out"])  # fmt: skip
     if counts["malformed_lines_skipped"] and not prepared:
         log.warning("%s: skipped %d malformed lines (task.on_bad_line=skip)",
@@ -190,13 +190,17 @@ def _prepare(task, seed: int, rows: Rows, tokenizers: tuple, store: Path, base) 
     plan = SplitPlan(task, seed, rows, tokenizers)
     train_rows = np.flatnonzero(plan.train)
     if not len(train_rows):
-        raise ConfigError("task.max_source_len", task.max_source_len, "leaves no pair to train on")
+        raise ConfigError(
+            "task.max_train_source_symbols",
+            task.max_train_source_symbols,
+            "leaves no pair to train on",
+        )
     for file in rows.files:
         for side, name in enumerate(("source", "target")):
             if file.scan.lengths[side][0:1].min(initial=0) >= 0:
                 _warn_of_outliers(file.path, file.scan.lengths[side], file.scan.lines, name)
     dropped, longest_source = Counter(), [0]
-    limits = (task.max_source_len, task.max_target_len)
+    limits = (task.max_train_source_symbols, task.max_train_target_symbols)
     per_file = np.zeros(len(rows.files), np.int64)
 
     def encoded(vocabs):
@@ -240,7 +244,9 @@ def _prepare(task, seed: int, rows: Rows, tokenizers: tuple, store: Path, base) 
             pairs, per_file[:] = sum(written), written
         if not pairs:
             raise ConfigError(
-                "task.max_source_len", task.max_source_len, "leaves no pair to train on"
+                "task.max_train_source_symbols",
+                task.max_train_source_symbols,
+                "leaves no pair to train on",
             )
         counts["too_long_left_out"] += dropped["subword pairs too long"]
         counts["train_pairs_per_file"] = per_file.tolist()

@@ -56,7 +56,7 @@ class LengthBound:
 
     Attributes:
         slope_milli, intercept_milli: slope and intercept in thousandths (integers).
-        origin: where it comes from, for reports: `training data`, `decoding.max_len`, or
+        origin: where it comes from, for reports: `training data`, `decoding.max_tokens`, or
             `default` (a run saved before bounds were).
         fitted: what `fit` measured (`ratio`, `residual`, the pairs, the margin), or None.
     """
@@ -73,8 +73,8 @@ class LengthBound:
 
     @classmethod
     def fixed(cls, max_len: int) -> "LengthBound":
-        """The same bound, `max_len` tokens, for every source (`decoding.max_len`)."""
-        return cls(0, max_len * SCALE, "decoding.max_len")
+        """The same bound, `max_len` tokens, for every source (`decoding.max_tokens`)."""
+        return cls(0, max_len * SCALE, "decoding.max_tokens")
 
     @property
     def slope(self) -> float:
@@ -180,7 +180,7 @@ def load(run_dir) -> LengthBound | None:
 
 
 def chosen(saved: LengthBound | None, max_len: int | None, run_dir="") -> LengthBound:
-    """The bound a command decodes with: `decoding.max_len` when set, else the run's; a run
+    """The bound a command decodes with: `decoding.max_tokens` when set, else the run's; a run
     saved before bounds were gets `DEFAULT`, with a warning that says so."""
     if max_len is not None:
         return LengthBound.fixed(max_len)
@@ -190,7 +190,7 @@ def chosen(saved: LengthBound | None, max_len: int | None, run_dir="") -> Length
     # alone on stderr, hence the "warning:" of predict's other warning lines.
     log.warning(
         "warning: %s has no %s (a run saved before length bounds were): decoding up to "
-        "twice the source plus two tokens; set decoding.max_len=N to choose",
+        "twice the source plus two tokens; set decoding.max_tokens=N to choose",
         run_dir or "the run", LENGTH_BOUND_FILE,
     )  # fmt: skip
     return DEFAULT

@@ -25,7 +25,7 @@ def decode_sequences(
         decoding_cfg: the `decoding` group.
         batch_size: sources per batch.
         bound: the `length_bound.LengthBound` to decode to (`Run.decoding_bound`);
-            None: `decoding.max_len` if set, else twice the source plus two.
+            None: `decoding.max_tokens` if set, else twice the source plus two.
 
     Returns:
         For each sequence, its `decoding.n_best` hypotheses, best first, as `(token ids,
@@ -36,7 +36,7 @@ def decode_sequences(
     options = decoding_options(decoding_cfg)
     strategy, n_best = decoding_cfg.strategy, decoding_cfg.n_best
     if bound is None:
-        bound = length_bound.chosen(length_bound.DEFAULT, decoding_cfg.max_len)
+        bound = length_bound.chosen(length_bound.DEFAULT, decoding_cfg.max_tokens)
 
     def decode_fn(token_ids, max_len):
         if strategy == "beam" and n_best > 1:

@@ -153,7 +153,7 @@ class Strategy:
 
 
 #: The `decoding.*` keys of the token rules every strategy here takes (`token_rules`).
-RULES = {"min_len": "min_len", "no_repeat_ngram_size": "no_repeat_ngram_size"}
+RULES = {"min_len": "min_tokens", "no_repeat_ngram_size": "no_repeat_ngram_size"}
 
 
 def rules_tag(options: dict) -> str:

@@ -70,8 +70,8 @@ def report_name(report: dict) -> str:
     split."""
     name = f"{report['split']['name']}-{decoding_tag(OmegaConf.create(report['decoding']))}"
     name += ensemble_tag(report)
-    if report["decoding"].get("max_len") is not None:  # another bound, another file
-        name += f"-max{report['decoding']['max_len']}"
+    if report["decoding"].get("max_tokens") is not None:  # another bound, another file
+        name += f"-max{report['decoding']['max_tokens']}"
     longer = report["length_generalization"]
     if longer is not None:
         name += f"-longer{longer['min_len']}-{longer['max_len']}x{longer['size']}"

@@ -36,6 +36,7 @@ from seq2seq.base.names import (
     OVERRIDES_FILE,
     RUN_RECORD,
 )
+from seq2seq.config.renamed import upgraded
 from seq2seq.run.run_lock import lock_is_held
 
 RUNNING, FINISHED, FAILED, INTERRUPTED, STOPPED, DAMAGED = (
@@ -191,7 +192,7 @@ def read_run(run_dir: Path) -> ListedRun:
     problems = run.problems
     record = _read(run.path, RUN_RECORD, json.loads, dict, problems)
     metrics = _read(run.path, METRICS_FILE, json.loads, dict, problems)
-    run.config = _read(run.path, CONFIG_FILE, yaml.safe_load, dict, problems) or {}
+    run.config = upgraded(_read(run.path, CONFIG_FILE, yaml.safe_load, dict, problems) or {})
     overrides = _read(run.path, OVERRIDES_FILE, yaml.safe_load, list, problems)
     run.overrides = [str(override) for override in overrides or ()]
     latest = _read(run.path, f"{CHECKPOINTS_DIR}/{LATEST_CHECKPOINT}", json.loads, dict, problems)

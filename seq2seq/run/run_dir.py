@@ -35,6 +35,7 @@ from seq2seq.base.names import (
 )
 from seq2seq.checks.init_from import check_parents
 from seq2seq.checks.validation import validate
+from seq2seq.config.renamed import upgraded
 from seq2seq.config.task_defaults import with_task_defaults
 from seq2seq.run.run_lock import run_lock
 
@@ -140,7 +141,7 @@ def _resuming(cfg: DictConfig, run_dir: Path) -> bool:
         )
     saved = run_dir / CONFIG_FILE
     try:
-        saved_cfg = OmegaConf.load(saved)
+        saved_cfg = upgraded(OmegaConf.load(saved))
     except FileNotFoundError:
         raise UserError(
             f"trainer.resume=true: {saved} is missing, so the run's config cannot be checked "

@@ -62,9 +62,9 @@ def evaluate_run(cfg: DictConfig, examples: list | None = None) -> dict[str, obj
     model = load_ensemble(run, cfg.ensemble) if cfg.ensemble else run.model
     task_cfg, seed = run.config.task, run.config.seed
     name, split = _split(cfg, run)
-    # The bound predict and the SavedModel decode to (or decoding.max_len): the figures are
+    # The bound predict and the SavedModel decode to (or decoding.max_tokens): the figures are
     # those of the outputs a user gets, never of outputs decoded to the reference's length.
-    bound = run.decoding_bound(cfg.decoding.max_len)
+    bound = run.decoding_bound(cfg.decoding.max_tokens)
     evaluator = make_evaluator(model, cfg.eval.batch_size, cfg.decoding, run.vocabs.target, bound)
     report = {
         "run_dir": str(run.path),
@@ -82,7 +82,7 @@ def evaluate_run(cfg: DictConfig, examples: list | None = None) -> dict[str, obj
             model, split, cfg.decoding, cfg.eval.batch_size, bound, run.vocabs.target
         )
     if task_cfg.name != "tsv" and cfg.eval.file is None:
-        min_len, max_len = generalization_lengths(cfg.eval, task_cfg.max_len)
+        min_len, max_len = generalization_lengths(cfg.eval, task_cfg.max_source_symbols)
         longer = generated.generate_longer(task_cfg, seed, cfg.eval.size, min_len, max_len)
         report["length_generalization"] = {
             "min_len": min_len,

@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 from seq2seq import registered  # noqa: F401 - the classes model.keras names
 from seq2seq.base.errors import UserError
 from seq2seq.base.names import CONFIG_FILE, LENGTH_BOUND_FILE, MODEL_FILE, VOCAB_FILE
+from seq2seq.config.renamed import upgraded
 from seq2seq.decoding import length_bound
 from seq2seq.decoding.ensemble import Ensemble, source_id_map
 from seq2seq.model.precision import DECODING_DTYPE, dtype_policy, for_decoding
@@ -30,7 +31,7 @@ class Run:
     bound: length_bound.LengthBound | None = None
 
     def decoding_bound(self, max_len: int | None = None) -> length_bound.LengthBound:
-        """The bound to decode with: `decoding.max_len` when set, else the run's; a run
+        """The bound to decode with: `decoding.max_tokens` when set, else the run's; a run
         saved before bounds were gets the old default, twice the source plus two, with a
         warning on stderr saying so."""
         return length_bound.chosen(self.bound, max_len, str(self.path))
@@ -74,7 +75,7 @@ def load_run(run_dir) -> Run:
     return Run(
         path=path,
         model=_read(path / MODEL_FILE, load_model),
-        config=_read(path / CONFIG_FILE, OmegaConf.load),
+        config=_read(path / CONFIG_FILE, lambda file: upgraded(OmegaConf.load(file))),
         vocabs=_read(path / VOCAB_FILE, Vocabularies.load),
         bound=_read(path / LENGTH_BOUND_FILE, lambda p: length_bound.load(p.parent)),
     )

@@ -127,7 +127,9 @@ def manifest(run, cfg: DictConfig, run_cfg, step: PortableStep, files: tuple) ->
     shared = vocabs.is_shared
     models = {"onnx": "ONNX", "litert": "LiteRT"}
     states = [state_name(i) for i in range(sum(step.layout))]
-    max_input_len = cfg.max_input_len or vocabs.source.max_source_len or run_cfg.task.max_len
+    max_input_len = (
+        cfg.max_input_symbols or vocabs.source.max_source_len or run_cfg.task.max_source_symbols
+    )
     return {
         "seq2seq_version": __version__,
         "format": models[cfg.format],

@@ -68,7 +68,7 @@ def parse_inputs(
         if len(symbols) > max_len:
             raise UserError(
                 f"{where} has {len(symbols)} symbols; the model takes at most {max_len} (its "
-                f"training lengths); pass max_input_len={len(symbols)} to decode it anyway"
+                f"training lengths); pass max_input_symbols={len(symbols)} to decode it anyway"
             )
         sequences.append(vocab.encode(symbols))
     return sequences
@@ -107,7 +107,7 @@ def truncation_summary(outputs: list, sequences: list, bound, source: str) -> li
     more = f" and {len(lines) - SHOWN} more lines" if len(lines) > SHOWN else ""
     return [
         f"warning: {len(cut)} of {total} {kind} reached the length bound without ending and "
-        f"are cut short: {source} {shown}{more}; decoding.max_len=N decodes up to N tokens"
+        f"are cut short: {source} {shown}{more}; decoding.max_tokens=N decodes up to N tokens"
     ]
 
 
@@ -142,15 +142,17 @@ def work(cfg: DictConfig, run_cfg) -> None:
     lines, source = _input_lines(cfg)
     run = load_run(cfg.run_dir)
     model = load_ensemble(run, cfg.ensemble) if cfg.ensemble else run.model
-    max_input_len = cfg.max_input_len or run.vocabs.source.max_source_len or run_cfg.task.max_len
+    max_input_symbols = (
+        cfg.max_input_symbols or run.vocabs.source.max_source_len or run_cfg.task.max_source_symbols
+    )
     unknown = {}
     normalized = normalizer(run_normalization(run.config.task))
     sequences = parse_inputs(
         [normalized(line) for line in lines],
-        run.vocabs.source, max_input_len, source, cfg.on_unknown, unknown,
+        run.vocabs.source, max_input_symbols, source, cfg.on_unknown, unknown,
     )  # fmt: skip
     print_summary(unknown_warnings(unknown, source))
-    bound = run.decoding_bound(cfg.decoding.max_len)
+    bound = run.decoding_bound(cfg.decoding.max_tokens)
     outputs = decode_sequences(model, sequences, cfg.decoding, cfg.batch_size, bound)
     print_summary(
         truncation_summary(outputs, sequences, bound, source)

@@ -218,10 +218,10 @@ def _check_tsv_vocabularies(task, tokenizers, stats) -> None:
 def _check_tsv_lengths(task, stats) -> None:
     """A maximum length below the shortest pair would leave nothing to train on."""
     for side, name in enumerate(("source", "target")):
-        limit, shortest = task[f"max_{name}_len"], stats.shortest[side]
+        limit, shortest = task[f"max_train_{name}_symbols"], stats.shortest[side]
         if limit is not None and shortest is not None and limit < shortest:
             raise ConfigError(
-                f"task.max_{name}_len", limit,
+                f"task.max_train_{name}_symbols", limit,
                 f"every {name} of the training file is longer (the shortest has {shortest} "
                 f"symbols); allowed: at least {shortest}",
             )  # fmt: skip

@@ -209,7 +209,9 @@ class SplitPlan:
         # One file's firsts are those above: its scan's arrays are not sorted again.
         repeat[first if len(rows.files) == 1 else rows.first_of_each_file()] = False
         too_long = np.zeros(len(rows), bool)
-        for side, limit in enumerate((task.max_source_len, task.max_target_len)):
+        for side, limit in enumerate(
+            (task.max_train_source_symbols, task.max_train_target_symbols)
+        ):
             if limit is not None:
                 too_long |= rows.lengths[side] > limit
         keep_all = task.repeated_sources == "all"

@@ -15,15 +15,15 @@ def number_count(base: int, digits: int) -> int:
 def source_lengths(task: Any) -> range:
     """The lengths a generated task's sources can have, in symbols."""
     if task.name == "addition":  # two numbers and the plus sign
-        return range(2 * task.min_len + 1, 2 * task.max_len + 2)
-    return range(task.min_len, task.max_len + 1)
+        return range(2 * task.min_source_symbols + 1, 2 * task.max_source_symbols + 2)
+    return range(task.min_source_symbols, task.max_source_symbols + 1)
 
 
 def source_count(task: Any, length: int) -> int:
     """How many distinct sources of `length` symbols a generated task has."""
     if task.name != "addition":
         return task.vocab_size**length
-    digits = range(task.min_len, task.max_len + 1)
+    digits = range(task.min_source_symbols, task.max_source_symbols + 1)
     return sum(
         number_count(task.vocab_size, a) * number_count(task.vocab_size, length - 1 - a)
         for a in digits

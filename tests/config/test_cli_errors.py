@@ -19,7 +19,10 @@ from seq2seq import compose_config
         ("model.units=0", "error: model.units=0: must be an integer >= 1"),
         ("task.vocab_size=abc", "error: task.vocab_size='abc': expected an integer"),
         ("task.foo=1", "error: task.foo: no such key"),
-        ("task.min_len=11", "error: task.max_len=10: must be >= task.min_len (11)"),
+        (
+            "task.min_source_symbols=11",
+            "error: task.max_source_symbols=10: must be >= task.min_source_symbols (11)",
+        ),
         (
             "model=nope",
             "error: model='nope': no such option; allowed: attention, lstm, repeat_vector",

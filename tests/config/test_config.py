@@ -35,7 +35,11 @@ def test_every_config_composes_and_validates(group, option):
 def test_default_config_is_the_reversal_task():
     cfg = compose_config()
     assert cfg.task.name == "reverse"
-    assert (cfg.task.vocab_size, cfg.task.min_len, cfg.task.max_len) == (10, 3, 10)
+    assert (cfg.task.vocab_size, cfg.task.min_source_symbols, cfg.task.max_source_symbols) == (
+        10,
+        3,
+        10,
+    )
     assert cfg.model.name == "lstm"
 
 
@@ -44,8 +48,8 @@ def test_default_config_is_the_reversal_task():
     [
         ("seed", 7),
         ("task.vocab_size", 12),
-        ("task.min_len", 2),
-        ("task.max_len", 8),
+        ("task.min_source_symbols", 2),
+        ("task.max_source_symbols", 8),
         ("task.train_size", 500),
         ("task.val_size", 50),
         ("task.test_size", 60),
@@ -92,7 +96,7 @@ def compose_error(override):
         ("trainer.clipnorm=x", "trainer.clipnorm='x': expected a number or null"),
         ("seed=1.5", "seed=1.5: expected an integer"),
         ("model=transformer", "model='transformer': no such option; allowed: attention, lstm"),
-        ("task.min_len=[1", "cannot parse override 'task.min_len=[1'"),
+        ("task.min_source_symbols=[1", "cannot parse override 'task.min_source_symbols=[1'"),
     ],
 )
 def test_composition_errors_are_one_line_naming_the_key(override, expected):
@@ -111,8 +115,8 @@ def test_appended_top_level_key_is_refused():
     "override,key,allowed",
     [
         ("task.vocab_size=0", "task.vocab_size=0", ">= 1"),
-        ("task.min_len=0", "task.min_len=0", ">= 1"),
-        ("task.max_len=2", "task.max_len=2", "task.min_len (3)"),
+        ("task.min_source_symbols=0", "task.min_source_symbols=0", ">= 1"),
+        ("task.max_source_symbols=2", "task.max_source_symbols=2", "task.min_source_symbols (3)"),
         ("task.train_size=0", "task.train_size=0", ">= 1"),
         ("trainer.steps_per_epoch=0", "trainer.steps_per_epoch=0", ">= 1"),
         ("task.name=sorting", "task.name='sorting'", "allowed: reverse"),
@@ -176,7 +180,12 @@ def test_a_file_of_pairs_is_named_by_either_key_and_none_means_the_sample(key, t
 
 def test_held_out_splits_must_leave_room_for_training():
     # vocab 2, lengths 1..3: 2 + 4 + 8 distinct sequences, at most half of each held out.
-    small = ["task.vocab_size=2", "task.min_len=1", "task.max_len=3", "task.test_size=3"]
+    small = [
+        "task.vocab_size=2",
+        "task.min_source_symbols=1",
+        "task.max_source_symbols=3",
+        "task.test_size=3",
+    ]
     validate(compose_config([*small, "task.val_size=4"]))
     with pytest.raises(ConfigError, match=r"task.val_size=5: .*at most 7 distinct sources"):
         validate(compose_config([*small, "task.val_size=5"]))

@@ -15,7 +15,7 @@ from seq2seq.checks.decoding import check_decoding
 @pytest.mark.parametrize(
     "override,key",
     [
-        ("task.max_len=100000", "task.max_len"),
+        ("task.max_source_symbols=100000", "task.max_source_symbols"),
         ("model.units=100000", "model.units"),
         ("task.train_size=2000000000", "task.train_size"),
         ("trainer.batch_size=9223372036854775807", "trainer.batch_size"),
@@ -131,11 +131,11 @@ def test_a_min_len_no_hypothesis_can_reach_without_repeating_is_refused(
         config_name="predict",
     )
     for min_len in (longest, 0):
-        check_decoding(OmegaConf.merge(cfg, {"decoding": {"min_len": min_len}}))
+        check_decoding(OmegaConf.merge(cfg, {"decoding": {"min_tokens": min_len}}))
     with pytest.raises(ConfigError) as info:
-        check_decoding(OmegaConf.merge(cfg, {"decoding": {"min_len": longest + 1}}))
+        check_decoding(OmegaConf.merge(cfg, {"decoding": {"min_tokens": longest + 1}}))
     assert str(info.value) == (
-        f"decoding.min_len={longest + 1}: with decoding.no_repeat_ngram_size={n} the run's 10 "
+        f"decoding.min_tokens={longest + 1}: with decoding.no_repeat_ngram_size={n} the run's 10 "
         f"target symbols make hypotheses of at most {longest} tokens; allowed: 0 to "
         f"{longest}, or a larger decoding.no_repeat_ngram_size"
     )
@@ -146,7 +146,7 @@ def test_a_huge_no_repeat_ngram_size_is_checked_at_once(files_of_pairs_run):
         [
             f"run_dir={files_of_pairs_run}",
             "decoding.no_repeat_ngram_size=1000000000000",
-            "decoding.min_len=1000000",
+            "decoding.min_tokens=1000000",
         ],
         config_name="predict",
     )
@@ -167,4 +167,4 @@ def test_one_very_long_pair_is_named_in_the_log(tmp_path, caplog):
         tmp_path,
     )
     assert f"{path}:101: a source of 20000 symbols, 5000 times the median (4)" in caplog.text
-    assert "task.max_source_len leaves such pairs out" in caplog.text
+    assert "task.max_train_source_symbols leaves such pairs out" in caplog.text

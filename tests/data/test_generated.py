@@ -44,7 +44,9 @@ def test_generated_targets_are_the_reversed_sources():
 
 
 def test_lengths_and_symbols_stay_in_range():
-    cfg = task_cfg(*SMALL, "task.min_len=2", "task.max_len=7", "task.vocab_size=4")
+    cfg = task_cfg(
+        *SMALL, "task.min_source_symbols=2", "task.max_source_symbols=7", "task.vocab_size=4"
+    )
     data = generated.generate(cfg, seed=1)
     lengths = (data.train.source_ids != PAD_ID).sum(axis=1)
     assert lengths.min() == 2 and lengths.max() == 7
@@ -67,8 +69,8 @@ def test_splits_are_disjoint_and_held_out_sequences_distinct():
     # A small space (4 + 16 + 64 sequences) makes collisions likely if unchecked.
     cfg = task_cfg(
         "task.vocab_size=4",
-        "task.min_len=1",
-        "task.max_len=3",
+        "task.min_source_symbols=1",
+        "task.max_source_symbols=3",
         "task.train_size=3000",
         "task.val_size=20",
         "task.test_size=20",
@@ -101,7 +103,7 @@ def test_cache_is_keyed_by_the_task_parameters(tmp_path):
             ((), 0),
             ((), 1),
             (("task.vocab_size=11",), 0),
-            (("task.max_len=9",), 0),
+            (("task.max_source_symbols=9",), 0),
             (("task.train_size=5",), 0),
         ]
     }
@@ -130,7 +132,7 @@ def test_damaged_cache_is_detected_and_regenerated(tmp_path, damage, caplog):
 def test_validation_and_test_both_cover_every_length():
     # Length 2 has only 36 sequences, capped at 18 held out: both splits still get some.
     cfg = task_cfg(
-        "task.vocab_size=6", "task.min_len=2", "task.max_len=6",
+        "task.vocab_size=6", "task.min_source_symbols=2", "task.max_source_symbols=6",
         "task.train_size=500", "task.val_size=200", "task.test_size=200",
     )  # fmt: skip
     data = generated.generate(cfg, seed=0)

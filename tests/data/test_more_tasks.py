@@ -38,12 +38,14 @@ def test_sort_targets_are_the_sources_ascending():
 
 
 def test_reverse_prefix_targets_are_the_first_symbols_reversed():
-    data = generate("task=reverse_prefix", "task.target_len=2", *SMALL)
+    data = generate("task=reverse_prefix", "task.reversed_symbols=2", *SMALL)
     assert all(target == source[:2][::-1] for source, target in every_pair(data))
 
 
 def test_addition_targets_are_the_sums():
-    data = generate("task=addition", "task.min_len=1", "task.max_len=3", *SMALL)
+    data = generate(
+        "task=addition", "task.min_source_symbols=1", "task.max_source_symbols=3", *SMALL
+    )
     plus = len(data.vocabs.source.symbols) - 1
     assert data.vocabs.source.symbols[plus] == "+"
     seen_digits = set()
@@ -60,7 +62,11 @@ def test_addition_targets_are_the_sums():
 
 def test_addition_in_another_base():
     data = generate(
-        "task=addition", "task.vocab_size=2", "task.min_len=2", "task.max_len=6", *SMALL
+        "task=addition",
+        "task.vocab_size=2",
+        "task.min_source_symbols=2",
+        "task.max_source_symbols=6",
+        *SMALL,
     )
     plus = data.vocabs.source.token_id("+") - FIRST_SYMBOL_ID
     for source, target in list(every_pair(data))[:200]:
@@ -84,11 +90,14 @@ def test_held_out_sources_never_train_and_generation_is_deterministic(task):
 @pytest.mark.parametrize(
     "overrides, key",
     [
-        (["task=reverse_prefix", "task.target_len=4", "task.min_len=3"], "task.target_len"),
-        (["task=addition", "task.vocab_size=1"], "task.vocab_size"),
-        (["task=addition", "task.max_len=30"], "task.max_len"),
         (
-            ["task=addition", "task.max_len=1", "task.val_size=40", "task.test_size=20"],
+            ["task=reverse_prefix", "task.reversed_symbols=4", "task.min_source_symbols=3"],
+            "task.reversed_symbols",
+        ),
+        (["task=addition", "task.vocab_size=1"], "task.vocab_size"),
+        (["task=addition", "task.max_source_symbols=30"], "task.max_source_symbols"),
+        (
+            ["task=addition", "task.max_source_symbols=1", "task.val_size=40", "task.test_size=20"],
             "task.val_size",
         ),
     ],
@@ -101,16 +110,19 @@ def test_impossible_task_settings_are_refused(overrides, key):
 
 # Each run trains on a small setting and must reach the held-out exact-match stated.
 LEARNING = {
-    "copy": (["task=copy", "task.max_len=5"], 0.95),
-    "sort": (["task=sort", "task.max_len=5"], 0.9),
-    "reverse_prefix": (["task=reverse_prefix", "task.target_len=2", "task.max_len=5"], 0.95),
+    "copy": (["task=copy", "task.max_source_symbols=5"], 0.95),
+    "sort": (["task=sort", "task.max_source_symbols=5"], 0.9),
+    "reverse_prefix": (
+        ["task=reverse_prefix", "task.reversed_symbols=2", "task.max_source_symbols=5"],
+        0.95,
+    ),
     # Numbers of 1 or 2 decimal digits: 10,000 distinct sums, 400 of them held out.
     "addition": (
         [
             "task=addition",
             "task.vocab_size=10",
-            "task.min_len=1",
-            "task.max_len=2",
+            "task.min_source_symbols=1",
+            "task.max_source_symbols=2",
             "task.train_size=16000",
             "model.units=64",
             "trainer.epochs=6",

@@ -146,10 +146,13 @@ def test_batches_grouped_by_length_cut_the_padding_and_keep_every_epoch_whole():
 
 def test_pairs_longer_than_the_maximum_are_left_out_and_counted(tmp_path, caplog):
     path = sentences(tmp_path / "pairs.tsv", 400)
-    data = tsv.load(task(path, "task.max_source_len=6"), 0, tmp_path)
+    data = tsv.load(task(path, "task.max_train_source_symbols=6"), 0, tmp_path)
     assert data.train.source_lengths.max() <= 6
     assert data.record["too_long_left_out"] > 0
-    assert "training pairs longer than task.max_source_len / max_target_len left out" in caplog.text
+    assert (
+        "training pairs longer than task.max_train_source_symbols / max_train_target_symbols left out"
+        in caplog.text
+    )
 
 
 # --- bad values of the new keys, before TensorFlow loads ----------------------------------
@@ -162,8 +165,8 @@ def test_pairs_longer_than_the_maximum_are_left_out_and_counted(tmp_path, caplog
         (["task.tokenizer=subword", "task.source_vocab_size=10"],
          "task.source_vocab_size=10: the text has 29 distinct characters, and a subword vocabulary needs a piece for each and 4 special ones; allowed: at least 33"),
         (["task.target_vocab_size=100"], "task.target_vocab_size=100: applies to a subword tokenizer; this side's is space; leave it null"),
-        (["task.max_target_len=0"], "task.max_target_len=0: must be an integer >= 1"),
-        (["task.max_source_len=1"], "task.max_source_len=1: every source of the training file is longer (the shortest has 4 symbols); allowed: at least 4"),
+        (["task.max_train_target_symbols=0"], "task.max_train_target_symbols=0: must be an integer >= 1"),
+        (["task.max_train_source_symbols=1"], "task.max_train_source_symbols=1: every source of the training file is longer (the shortest has 4 symbols); allowed: at least 4"),
         (["task.tokenizer=subword", "task.target_tokenizer=char", "task.shared_vocab=true"],
          "task.shared_vocab=true: one vocabulary cannot hold subword symbols and char pieces"),
         (["task.val_path=no/such.tsv"], "task.val_path='no/such.tsv': no such file"),

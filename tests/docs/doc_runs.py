@@ -39,7 +39,7 @@ from seq2seq.config.task_defaults import with_task_defaults
 TRAINED = (
     "python train.py",
     "python train.py model=attention hydra.run.dir=outputs/2026-11-22/10-00-00",
-    "python train.py task=addition task.max_len=4 trainer.epochs=20",
+    "python train.py task=addition task.max_source_symbols=4 trainer.epochs=20",
     "python train.py task=tsv",
     "python train.py task=tsv task.train_path=train.tsv task.val_path=dev.tsv task.test_path=test.tsv",
     "python train.py experiment=dates hydra.run.dir=runs/dates",
@@ -52,7 +52,7 @@ TRAINED = (
 #: What `run_dir=DIR` stands for: the run of the training command whose data a line's
 #: input is (found by a piece of the line); any other line's DIR is the default run's.
 DIR_RUNS = {
-    "1 2 + 3 4": "python train.py task=addition task.max_len=4 trainer.epochs=20",
+    "1 2 + 3 4": "python train.py task=addition task.max_source_symbols=4 trainer.epochs=20",
     "four hundred and two": "python train.py task=tsv",
     "3 March 2021": "python train.py experiment=dates hydra.run.dir=runs/dates",
 }

@@ -1,7 +1,7 @@
 """The length bound: fitted to training lengths so that every training target fits and
 longer sources get longer bounds; the same integers in numpy and in the graph; each row
 cut at its own bound, so an output never depends on its batch; truncated outputs counted
-by the evaluator and by predict's summary; `decoding.max_len` overriding the bound."""
+by the evaluator and by predict's summary; `decoding.max_tokens` overriding the bound."""
 
 import numpy as np
 import pytest
@@ -168,7 +168,7 @@ def test_the_evaluator_counts_truncated_outputs_and_compares_strings():
 
 def decoding(max_len=None):
     # The schema's defaults (every key a strategy reads), greedy.
-    return OmegaConf.merge(OmegaConf.structured(DecodingConfig), {"max_len": max_len})
+    return OmegaConf.merge(OmegaConf.structured(DecodingConfig), {"max_tokens": max_len})
 
 
 def test_predict_gives_the_same_outputs_in_any_batch_and_its_summary_counts_the_cut():

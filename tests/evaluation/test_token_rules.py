@@ -246,11 +246,11 @@ def test_default_settings_keep_their_tags():
 
 
 def test_the_tag_names_each_rule_set_away_from_its_default():
-    assert decoding_tag(decoding("decoding.min_len=3")) == "greedy-min3"
+    assert decoding_tag(decoding("decoding.min_tokens=3")) == "greedy-min3"
     assert decoding_tag(decoding("decoding=beam", "decoding.no_repeat_ngram_size=2")) == (
         "beam5-lp0-norep2"
     )
-    tag = decoding_tag(decoding("decoding=sample", "decoding.top_p=0.9", "decoding.min_len=1"))
+    tag = decoding_tag(decoding("decoding=sample", "decoding.top_p=0.9", "decoding.min_tokens=1"))
     assert tag == "sample-t1-k0-s0-p0.9-min1"
 
 
@@ -259,7 +259,7 @@ def test_each_strategy_reads_the_keys_validation_lets_it_set():
         for name, strategy in DECODING_STRATEGIES.items():
             assert (key in strategy.options.values()) == (name in strategies), (key, name)
     for strategy in DECODING_STRATEGIES.values():  # the rules, by every strategy
-        assert {"min_len", "no_repeat_ngram_size"} <= set(strategy.options.values())
+        assert {"min_tokens", "no_repeat_ngram_size"} <= set(strategy.options.values())
 
 
 @pytest.mark.parametrize(
@@ -267,7 +267,7 @@ def test_each_strategy_reads_the_keys_validation_lets_it_set():
     [
         (["decoding.top_p=0.9"], "decoding.top_p=0.9: decoding=greedy does not read it; allowed: 1, or decoding=sample"),
         (["decoding=beam", "decoding.top_p=0.5"], "decoding.top_p=0.5: decoding=beam does not read it"),
-        (["decoding.min_len=6", "decoding.max_len=6"], "decoding.min_len=6: decoding.max_len=6 leaves no room for EOS after it; allowed: 0 to 5"),
+        (["decoding.min_tokens=6", "decoding.max_tokens=6"], "decoding.min_tokens=6: decoding.max_tokens=6 leaves no room for EOS after it; allowed: 0 to 5"),
         # Every key one strategy reads, under another: never passed silently.
         (["decoding.temperature=0.5"], "decoding.temperature=0.5: decoding=greedy does not read it; allowed: 1, or decoding=sample"),
         (["decoding.beam_size=3"], "decoding.beam_size=3: decoding=greedy does not read it; allowed: 5, or decoding=beam"),
@@ -287,7 +287,7 @@ def test_validation_refuses_what_a_strategy_cannot_honour(overrides, message):
     [
         ("decoding.top_p=0", "decoding.top_p"),
         ("decoding.top_p=1.5", "decoding.top_p"),
-        ("decoding.min_len=-1", "decoding.min_len"),
+        ("decoding.min_tokens=-1", "decoding.min_tokens"),
         ("decoding.no_repeat_ngram_size=-2", "decoding.no_repeat_ngram_size"),
     ],
 )
@@ -298,7 +298,7 @@ def test_validation_refuses_values_out_of_range(override, key):
 
 
 def test_sample_with_its_keys_validates():
-    check_strategy_keys(decoding("decoding=sample", "decoding.top_p=0.9", "decoding.min_len=2"))
+    check_strategy_keys(decoding("decoding=sample", "decoding.top_p=0.9", "decoding.min_tokens=2"))
     check_strategy_keys(decoding("decoding=sample", "decoding.temperature=0.5", "decoding.seed=3"))
     check_strategy_keys(
         decoding("decoding=beam", "decoding.beam_size=3", "decoding.length_penalty=0.6")
@@ -316,8 +316,8 @@ def test_the_rules_reach_a_model_through_decode_sequences():
     # n-best (decode_n_best) and decode's other path; greedy shares sampling's loop.
     for overrides in (["decoding=beam", "decoding.n_best=2"], ["decoding=sample"]):
         cfg = OmegaConf.merge(
-            decoding(*overrides, "decoding.max_len=8"),
-            {"min_len": 5, "no_repeat_ngram_size": 1},
+            decoding(*overrides, "decoding.max_tokens=8"),
+            {"min_tokens": 5, "no_repeat_ngram_size": 1},
         )
         for hypotheses in decode_sequences(model, sources, cfg, batch_size=2):
             for ids, _ in hypotheses:

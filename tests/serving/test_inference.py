@@ -93,7 +93,7 @@ def test_exact_match_by_length_averages_to_the_whole(trained_run):
 
 
 def test_longer_split_is_beyond_the_training_lengths_and_reversed():
-    task = compose_config(["task.max_len=6"]).task
+    task = compose_config(["task.max_source_symbols=6"]).task
     split = generated.generate_longer(task, seed=0, size=300, min_len=7, max_len=9)
     lengths = (split.source_ids != 0).sum(axis=1)
     assert lengths.min() == 7 and lengths.max() == 9
@@ -117,7 +117,10 @@ def test_evaluate_with_beam_search_writes_its_own_file(trained_run, capsys):
     "args,expected",
     [
         (["split=train"], "error: split='train': allowed: val, test"),
-        (["eval.min_len=5"], "error: eval.min_len=5: must be > the run's task.max_len (6)"),
+        (
+            ["eval.min_source_symbols=5"],
+            "error: eval.min_source_symbols=5: must be > the run's task.max_source_symbols (6)",
+        ),
         (
             ["decoding=beam", "decoding.beam_size=0"],
             "error: decoding.beam_size=0: must be an integer >= 1",
@@ -135,12 +138,12 @@ def test_evaluate_refuses_bad_arguments_in_one_line(trained_run, args, expected,
 
 def test_decoding_max_len_replaces_the_bound_and_counts_what_it_cuts(trained_run, capsys):
     run_dir, _ = trained_run
-    assert evaluate.main([f"run_dir={run_dir}", "decoding.max_len=3", "eval.size=100"]) == 0
+    assert evaluate.main([f"run_dir={run_dir}", "decoding.max_tokens=3", "eval.size=100"]) == 0
     report = json.loads(
         (run_dir / "evaluation" / "test-greedy-max3-longer7-11x100.json").read_text()
     )
     split = report["split"]
-    assert report["length_bound"]["origin"] == "decoding.max_len"
+    assert report["length_bound"]["origin"] == "decoding.max_tokens"
     # Three tokens hold a target of 2 and its EOS, nothing longer: every longer one is cut.
     by_length = split["by_length"]
     assert by_length["2"]["truncated"] == 0 and by_length["2"]["exact_match"] > 0.9
@@ -189,7 +192,7 @@ def test_a_run_saved_before_length_bounds_decodes_to_the_old_default_and_says_so
     assert result.stdout.strip() == "5 1 4 1 3"
     assert error_lines(result.stderr) == [
         f"warning: {old} has no length_bound.json (a run saved before length bounds were): "
-        "decoding up to twice the source plus two tokens; set decoding.max_len=N to choose"
+        "decoding up to twice the source plus two tokens; set decoding.max_tokens=N to choose"
     ]
 
 
@@ -244,7 +247,7 @@ def test_predict_bad_token_in_a_file_names_the_file_and_line(trained_run, tmp_pa
 
 def test_max_input_len_lets_a_longer_sequence_through(trained_run, capsys):
     run_dir, _ = trained_run
-    assert predict.main([f"run_dir={run_dir}", "input=1 2 3 4 5 0 1", "max_input_len=7"]) == 0
+    assert predict.main([f"run_dir={run_dir}", "input=1 2 3 4 5 0 1", "max_input_symbols=7"]) == 0
     printed = capsys.readouterr().out.strip()
     # What the model decodes for the 7 symbols (ids 4 5 6 7 8 3 4), up to the run's bound
     # for 7 (fitted to training sources of 2 to 6: it extrapolates), read back as symbols.

@@ -122,7 +122,7 @@ def test_evaluate_metrics_predict_and_serve_text_give_the_same_outputs(
 def test_the_old_bound_cuts_every_output_and_every_command_says_so(expanding_run, tmp_path, capsys):
     run_dir, _ = expanding_run
     sources, references = held_out_test(run_dir)
-    old = "decoding.max_len=6"  # twice the source plus two: what every command used before
+    old = "decoding.max_tokens=6"  # twice the source plus two: what every command used before
     lines, stderr = predict_lines(run_dir, sources, tmp_path, capsys, old)
     assert all(len(line) <= 6 for line in lines) and not set(lines) & set(references)
     assert f"warning: {len(sources)} of {len(sources)} outputs reached the length bound" in stderr

@@ -276,8 +276,8 @@ def test_a_wrong_export_is_refused_before_tensorflow_loads(trained, tmp_path):
         (f"run_dir={run_dir}", "quantize=int4"): "error: quantize='int4': allowed: none, int8",
         (
             f"run_dir={run_dir}",
-            "max_input_len=0",
-        ): "error: max_input_len=0: must be an integer >= 1",
+            "max_input_symbols=0",
+        ): "error: max_input_symbols=0: must be an integer >= 1",
         (f"run_dir={run_dir}", f"output_dir={tmp_path / 'no' / 'such'}"): "cannot be written in",
     }
     for args, shown in cases.items():

@@ -192,7 +192,7 @@ def test_predict_counts_symbols_the_vocabulary_lacks_or_refuses_them(text_run, c
     the symbols, a count in the summary; on_unknown=error refuses the input."""
     run_dir, _ = text_run
     # The words use letters a..h; subword pieces of unseen letters are longer than the words.
-    args = [f"run_dir={run_dir}", "input='a b c d\nz b q d'", "max_input_len=20"]
+    args = [f"run_dir={run_dir}", "input='a b c d\nz b q d'", "max_input_symbols=20"]
     assert predict.main(args) == 0
     captured = capsys.readouterr()
     assert len(captured.out.splitlines()) == 2
@@ -289,7 +289,7 @@ def test_normalize_predict_and_score_read_sources_as_the_run_normalized_them(
 def test_normalize_text_signatures_count_unknown_symbols_as_predict(text_run, capsys):
     run_dir, _ = text_run
     texts = ["a b c d", "A B C D", "Z b Q d", ""]
-    outputs, warnings = predicted(run_dir, texts[:3], capsys, "max_input_len=20")
+    outputs, warnings = predicted(run_dir, texts[:3], capsys, "max_input_symbols=20")
     assert warnings[0].startswith("warning: input line 3: 'z', 'q' not in the vocabulary")
     # The export training wrote: it lower-cases as predict does.
     loaded = tf.saved_model.load(str(run_dir / SAVED_MODEL_EXPORT))

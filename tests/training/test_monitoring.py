@@ -299,7 +299,12 @@ def test_server_serves_state_and_attention_images(tensorboard_server):
 def test_server_serves_hparams_with_final_metrics(tensorboard_server, monitored_run):
     experiment = post(tensorboard_server, "/data/plugin/hparams/experiment", {"experimentName": ""})
     names = {h["name"] for h in experiment["hparamInfos"]}
-    assert {"model.units", "model.name", "trainer.learning_rate", "task.max_len"} <= names
+    assert {
+        "model.units",
+        "model.name",
+        "trainer.learning_rate",
+        "task.max_source_symbols",
+    } <= names
     metric_names = [m["name"] for m in experiment["metricInfos"]]
     assert {("final", "test_exact_match"), ("validation", "epoch_exact_match")} <= {
         (m["group"], m["tag"]) for m in metric_names
