@@ -38,37 +38,33 @@ class TensorBoardExtras(keras.callbacks.Callback):
 
     Args:
         writer: a summary writer on the run's `tensorboard/` directory.
-        cfg: the run's resolved config.
+        start: the config's text, hyperparameters and trial name, written when a run starts
+            (`tensorboard_summaries.run_start`).
         vocabs: the vocabularies, to show tokens as symbols.
         split: where the samples come from (the validation split).
         samples: how many decoded samples to show after each epoch; 0 shows none.
         images: whether to draw h and c heatmaps (and attention weights) after each epoch.
-        run_name: the run's name in the HParams dashboard when it has no command line
-            (`tensorboard_summaries.trial_name`).
         first_epoch: the epoch training starts from (later than 0 when resuming).
         bound: how far the samples decode (the run's length bound, as validation).
     """
 
     def __init__(
-        self, writer, cfg, vocabs, split: Split, samples, images, run_name, first_epoch=0,
-        bound: length_bound.LengthBound | None = None,
+        self, writer, start: tensorboard_summaries.RunStart, vocabs, split: Split, samples,
+        images, first_epoch=0, bound: length_bound.LengthBound | None = None,
     ):  # fmt: skip
         super().__init__()
         self.bound = length_bound.DEFAULT if bound is None else bound
         self.first_epoch = first_epoch
         self.writer = writer
-        self.cfg = cfg
+        self.start = start
         self.vocabs = vocabs
         self.split = split
         self.samples = samples
         self.images = images
-        self.run_name = run_name
 
     def on_train_begin(self, logs=None):
         if self.first_epoch == 0:  # a resumed run wrote these when it started
-            overrides = tensorboard_summaries.command_line_overrides()
-            name = tensorboard_summaries.trial_name(self.cfg, overrides, self.run_name)
-            tensorboard_summaries.write_run_start(self.writer, self.cfg, name)
+            tensorboard_summaries.write_run_start(self.writer, self.start)
 
     def on_epoch_end(self, epoch, logs=None):
         with self.writer.as_default(step=epoch):

@@ -10,6 +10,7 @@ All of it goes to the run's `tensorboard/` directory (the HParams session), besi
 Keras' `train/` and `validation/`.
 """
 
+import dataclasses
 from collections.abc import Sequence
 
 import tensorflow as tf
@@ -81,7 +82,36 @@ def command_line_overrides() -> list | None:
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else None
 
 
-def write_run_start(writer, cfg: DictConfig, trial_id: str) -> None:
+@dataclasses.dataclass(frozen=True)
+class RunStart:
+    """What TensorBoard shows of a run as it starts, resolved once from its config.
+
+    Args:
+        config_text: the resolved config, as YAML.
+        hparams: its hyperparameters (`flat_hparams`).
+        trial_id: its name in HParams (`trial_name`).
+    """
+
+    config_text: str
+    hparams: dict
+    trial_id: str
+
+
+def run_start(cfg: DictConfig, fallback: str) -> RunStart:
+    """A run's `RunStart`, named by the overrides of this process's command line.
+
+    Args:
+        cfg: the run's resolved config.
+        fallback: its name without a command line (the run directory, as users see it).
+
+    Returns:
+        The config's text, hyperparameters and trial name.
+    """
+    name = trial_name(cfg, command_line_overrides(), fallback)
+    return RunStart(OmegaConf.to_yaml(cfg, resolve=True), flat_hparams(cfg), name)
+
+
+def write_run_start(writer, start: RunStart) -> None:
     """The resolved config as text, and the HParams session of this run.
 
     No experiment-wide `hparams_config` is written: TensorBoard then infers it from all
@@ -90,8 +120,8 @@ def write_run_start(writer, cfg: DictConfig, trial_id: str) -> None:
     `validation/` and `final/`).
     """
     with writer.as_default(step=0):
-        tf.summary.text("config", "```\n" + OmegaConf.to_yaml(cfg, resolve=True) + "```")
-        hp.hparams(flat_hparams(cfg), trial_id=trial_id)
+        tf.summary.text("config", "```\n" + start.config_text + "```")
+        hp.hparams(start.hparams, trial_id=start.trial_id)
     writer.flush()
 
 

@@ -278,7 +278,8 @@ def build_model(model_cfg, vocab_size: int, target_vocab_size: int | None = None
     """Builds the model a `model` config group describes.
 
     Args:
-        model_cfg: the `model` config group (validated).
+        model_cfg: the `model` config group (validated), or its typed values
+            (`OmegaConf.to_object`: a `ModelConfig`).
         vocab_size: number of (source) token ids, special tokens included.
         target_vocab_size: number of target token ids, when the target has a vocabulary
             of its own (`Vocabularies.model_sizes` gives both).
@@ -286,7 +287,7 @@ def build_model(model_cfg, vocab_size: int, target_vocab_size: int | None = None
     Returns:
         A built model (every weight created) of the family `model_cfg.name`.
     """
-    options = {name: model_cfg[name] for name in OPTIONS}
+    options = {name: getattr(model_cfg, name) for name in OPTIONS}
     model = FAMILIES[model_cfg.name](
         vocab_size, target_vocab_size, name=f"seq2seq_{model_cfg.name}", **options
     )

@@ -4,17 +4,21 @@
 import time
 
 import keras
+import tensorflow as tf
 
 from seq2seq.base.errors import RunError
+from seq2seq.base.names import CHECKPOINTS_DIR, TENSORBOARD_DIR
 from seq2seq.config.schema import METRICS
 from seq2seq.data.splits import Split
 from seq2seq.evaluation.evaluator import Evaluator
+from seq2seq.logs.progress import ProgressLog
 from seq2seq.logs.tensorboard_callbacks import (  # noqa: F401 - with the others
     FlushingTensorBoard,
     StepValidation,
     TensorBoardExtras,
 )
-from seq2seq.weights import checkpoints
+from seq2seq.weights import averaging, checkpoints
+from seq2seq.weights.ema import EmaIn, EmaOut
 
 
 class GreedyValidation(keras.callbacks.Callback):
@@ -215,3 +219,70 @@ class PlateauDecay(keras.callbacks.ReduceLROnPlateau):
                 "cooldown_counter": int(self.cooldown_counter),
             }
         }
+
+
+def epoch_callbacks(run, extra=()) -> list:
+    """A run's callbacks for each epoch, in order: validation first, then what reads its
+    figures (early stopping, TensorBoard); each epoch's logs and summaries are complete
+    and on disk before its checkpoint is written (last), so a checkpoint never outlives
+    them.
+
+    Args:
+        run: the built `seq2seq.training.run.TrainingRun`.
+        extra: more Keras callbacks, before the checkpointer.
+
+    Returns:
+        The callbacks.
+    """
+    trainer, shown, run_dir = run.trainer, run.logging, run.path
+    best, plateau, average = run.best, run.plateau, trainer.average_checkpoints
+    writer = tf.summary.create_file_writer(str(run_dir / TENSORBOARD_DIR))
+    tensorboard = FlushingTensorBoard(
+        str(run_dir / TENSORBOARD_DIR),
+        histogram_freq=shown.histogram_freq,
+        write_graph=False,
+    )
+    ema = trainer.ema_momentum is not None
+    return [
+        # First: every callback up to the checkpoint reads the moving average.
+        *([EmaIn()] if ema else []),
+        StopOnNonFiniteLoss(run_dir / CHECKPOINTS_DIR),
+        GreedyValidation(run.evaluator, run.task_data.val),
+        *([best] if best is not None else []),
+        # After the figures it logs are all in, before PlateauDecay changes the rate.
+        ProgressLog(trainer.progress_seconds),
+        TensorBoardExtras(
+            writer,
+            run.start,
+            run.task_data.vocabs,
+            run.task_data.val,
+            bound=run.evaluator.bound,
+            samples=shown.samples,
+            images=shown.images,
+            first_epoch=run.first_epoch,
+        ),
+        tensorboard,
+        # After TensorBoard, whose validation writer it writes to and flushes.
+        StepValidation(
+            run.evaluator,
+            run.task_data.val,
+            shown.validation_points_per_epoch,
+            tensorboard,
+        ),
+        # After TensorBoard, which logs the rate the epoch trained at, before the
+        # checkpoint, which saves the decayed one.
+        *([plateau] if plateau is not None else []),
+        *extra,
+        checkpoints.Checkpointer(
+            run_dir / CHECKPOINTS_DIR,
+            before_save=writer.flush,
+            extra_state=run._watch_state,
+            keep=trainer.keep_checkpoints,
+            protected=(
+                (lambda: averaging.protected_epochs(best.best_epoch + 1, average))
+                if best is not None
+                else None
+            ),
+        ),
+        *([EmaOut()] if ema else []),
+    ]

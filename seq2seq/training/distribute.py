@@ -20,19 +20,18 @@ import contextlib
 import json
 import logging
 import os
-import time
 
 import keras
 import tensorflow as tf
 
-from seq2seq.base.errors import RunError, UserError
+from seq2seq.base.errors import UserError
 from seq2seq.base.names import CHECKPOINTS_DIR
 from seq2seq.config.constraints import choices, dispatch_table
 from seq2seq.config.schema import TrainerConfig
 from seq2seq.data import pipeline
 from seq2seq.logs.progress import ProgressLog
 from seq2seq.training.callbacks import StopOnNonFiniteLoss
-from seq2seq.training.finish import Metrics, write_run_record
+from seq2seq.training.finish import Metrics, Trained
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +145,7 @@ def _train_epochs(run, callbacks, dataset, steps_per_epoch: int) -> tuple:
         Epochs trained, and the best epoch (counted from 1) with its weights as this
         worker holds them in memory (None, None without early stopping).
     """
-    model, strategy, trainer = run.model, run.strategy, run.cfg.trainer
+    model, strategy, trainer = run.model, run.strategy, run.trainer
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     iterator = iter(strategy.experimental_distribute_dataset(dataset.with_options(options)))
@@ -190,7 +189,7 @@ def fit_multi_worker(run) -> Metrics:
     Returns:
         The final metrics (measured by every worker, written by the chief).
     """
-    cfg, trainer = run.cfg, run.cfg.trainer
+    trainer = run.trainer
     steps_per_epoch = trainer.steps_per_epoch or pipeline.steps_per_epoch(
         run.task_data.train, trainer.batch_size
     )
@@ -208,28 +207,16 @@ def fit_multi_worker(run) -> Metrics:
         callbacks, model=run.model, epochs=trainer.epochs, steps=steps_per_epoch
     )
     dataset = pipeline.training_dataset(
-        run.task_data.train, trainer.batch_size, cfg.seed, 0, trainer.epochs,
+        run.task_data.train, trainer.batch_size, run.seed, 0, trainer.epochs,
         trainer.group_by_length, steps_per_epoch,
     )  # fmt: skip
-    steps_before = int(run.model.optimizer.iterations.numpy())
-    start = time.perf_counter()
-    try:
+
+    def loop() -> Trained:
         epochs_done, best_epoch, best_weights = _train_epochs(
             run, callbacks, dataset, steps_per_epoch
         )
-    except RunError as error:
-        write_run_record(run.path, {"status": "failed", "error": str(error)})
-        raise
-    train_seconds = time.perf_counter() - start
-    train_steps = int(run.model.optimizer.iterations.numpy())
-    if not run.chief:
-        if best_epoch is not None and best_epoch != epochs_done:
-            run.model.set_weights(best_weights)
-        return run.measure()
-    record = run.record(
-        epochs_done,
-        best_weights,
-        train_steps=train_steps,
-        train_steps_this_process=train_steps - steps_before,
-    )
-    return run.finish(epochs_done, train_seconds, record)
+        # The best epoch's weights, when they are not the ones the model holds.
+        kept = best_weights if best_epoch is not None and best_epoch != epochs_done else None
+        return Trained(epochs_done, kept)
+
+    return run.train(loop)

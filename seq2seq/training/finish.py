@@ -1,6 +1,7 @@
 """The end of a run: the model and its export saved, the held-out splits measured, and the
 run's records written, `metrics.json` last because its presence marks the run finished."""
 
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -20,11 +21,25 @@ from seq2seq.evaluation.evaluator import Evaluator
 from seq2seq.logs import tensorboard_summaries
 from seq2seq.model.precision import for_decoding
 from seq2seq.serving.export import export_saved_model
-from seq2seq.text.text_rules import run_normalization
 
 log = logging.getLogger(__name__)
 
 Metrics = dict[str, dict[str, float]]
+
+
+@dataclasses.dataclass
+class Trained:
+    """What a loop reports when it ends.
+
+    Args:
+        epochs_done: epochs trained, over every process of the run.
+        best_weights: the best epoch's weights, when this process holds them in memory.
+        more: what run.json says besides (the loop's own figures).
+    """
+
+    epochs_done: int
+    best_weights: list | None = None
+    more: dict = dataclasses.field(default_factory=dict)
 
 
 def write_run_record(run_dir: Path, record: dict) -> None:
@@ -59,47 +74,35 @@ def decoding_evaluator(evaluator: Evaluator) -> Evaluator:
     )  # fmt: skip
 
 
-def save_and_measure(
-    cfg,
-    run_dir: Path,
-    task_data,
-    evaluator,
-    trained_epochs: int,
-    train_seconds: float,
-    record: dict,
-) -> Metrics:
-    """Saves the trained model and its export, measures it, writes run.json and metrics.json.
-
-    What is saved, exported and measured computes in float32 whatever the training
-    precision (`decoding_evaluator`), so that the final figures are `evaluate`'s and the
-    export serves what `predict` prints; run.json says so (`decoding_precision`).
+def save_and_export(evaluator: Evaluator, run_dir: Path, vocabs, normalization) -> Evaluator:
+    """Saves the trained model and its SavedModel export, both computing in float32.
 
     Args:
-        cfg: the run's config.
+        evaluator: the run's evaluator, whose model is the trained one.
         run_dir: the run directory.
-        task_data: the run's data (its val and test splits are measured).
-        evaluator: measures a split; its model is the trained one.
-        trained_epochs: epochs this process trained (fewer than all when resumed).
-        train_seconds: how long this process trained.
-        record: what run.json says besides the status and the speed, the optimizer
-            steps (`train_steps`, the optimizer's count over every process of the run;
-            `train_steps_this_process`) among them.
+        vocabs: the run's vocabularies, which the export's text signature reads.
+        normalization: `task.normalize` as the export applies it (`run_normalization`).
+
+    Returns:
+        The evaluator of what was saved (`decoding_evaluator`), which measures the final
+        figures, so that they are `evaluate`'s and the export serves what `predict` prints.
+    """
+    evaluator = decoding_evaluator(evaluator)
+    save_model(evaluator.model, run_dir / MODEL_FILE)
+    export = run_dir / SAVED_MODEL_EXPORT
+    export.parent.mkdir(exist_ok=True)
+    export_saved_model(evaluator.model, export, vocabs, evaluator.bound, normalization)
+    return evaluator
+
+
+def measure(evaluator: Evaluator, task_data) -> Metrics:
+    """The val and test figures, with a warning for outputs cut at the length bound.
 
     Returns:
         `{"val": {...}, "test": {...}}`, each split's metrics as the evaluator returns
         them (`Evaluator.__call__`): the metrics of `watch_schema.METRICS` (the table in
         docs/monitoring.md) and `truncated`.
     """
-    trainer = cfg.trainer
-    evaluator = decoding_evaluator(evaluator)
-    model = evaluator.model
-    save_model(model, run_dir / MODEL_FILE)
-    export = run_dir / SAVED_MODEL_EXPORT
-    export.parent.mkdir(exist_ok=True)
-    export_saved_model(
-        model, export, task_data.vocabs, evaluator.bound, run_normalization(cfg.task)
-    )
-
     metrics = {split: evaluator(task_data.split(split)) for split in ("val", "test")}
     for split, figures in metrics.items():
         if figures["truncated"]:
@@ -107,27 +110,25 @@ def save_and_measure(
                 "%d of %d %s outputs reached the length bound (%s) without ending",
                 figures["truncated"], len(task_data.split(split)), split, evaluator.bound.describe(),
             )  # fmt: skip
-    epochs = record.get("epochs_trained", trainer.epochs)
-    # An epoch is a pass, or `steps_per_epoch` batches of the stream of passes.
-    per_epoch = len(task_data.train)
-    if trainer.steps_per_epoch:
-        per_epoch = trainer.steps_per_epoch * trainer.batch_size
-    tensorboard_summaries.write_final_metrics(run_dir / TENSORBOARD_DIR, metrics, step=epochs)
-    write_run_record(
-        run_dir,
-        {
-            "status": "completed",
-            **record,
-            "decoding_precision": model.compute_dtype,
-            "train_seconds": round(train_seconds, 2),
-            "train_sequences_per_second": round(
-                per_epoch * trained_epochs / max(train_seconds, 1e-9)
-            ),
-        },
-    )
+    return metrics
+
+
+def write_finished(run_dir: Path, metrics: Metrics, record: dict, epoch: int) -> None:
+    """The final figures to TensorBoard, run.json, then metrics.json, whose presence marks
+    the run finished.
+
+    Args:
+        run_dir: the run directory.
+        metrics: `measure`'s.
+        record: what run.json says besides the version: its status, `train_seconds`, ...
+        epoch: the TensorBoard step of the final figures (the epochs trained).
+    """
+    tensorboard_summaries.write_final_metrics(run_dir / TENSORBOARD_DIR, metrics, step=epoch)
+    write_run_record(run_dir, record)
     # Written last: its presence marks the run as finished.
     atomic_write_text(run_dir / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
     # Not the figures themselves: a line of 17-digit JSON read by no one; programs read
     # the file, and `python train.py` ends with the run's figure and commands.
-    log.info("Trained in %.1f s; the final metrics are in %s", train_seconds, METRICS_FILE)
-    return metrics
+    log.info(
+        "Trained in %.1f s; the final metrics are in %s", record["train_seconds"], METRICS_FILE
+    )

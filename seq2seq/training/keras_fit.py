@@ -2,10 +2,9 @@
 `TrainingRun`: resuming from a checkpoint, the run's callbacks, then the finish."""
 
 import logging
-import time
 from pathlib import Path
 
-from seq2seq.base.errors import RunError, UserError
+from seq2seq.base.errors import UserError
 from seq2seq.base.names import CHECKPOINTS_DIR, TENSORBOARD_DIR
 from seq2seq.data import pipeline
 from seq2seq.logs.progress import keras_verbose
@@ -13,7 +12,7 @@ from seq2seq.logs.tensorboard_rewind import truncate_events
 from seq2seq.machine.xla import compile_with_xla
 from seq2seq.training.budget_guard import BudgetGuard
 from seq2seq.training.callbacks import EpochClock
-from seq2seq.training.finish import Metrics, write_run_record
+from seq2seq.training.finish import Metrics, Trained
 from seq2seq.training.run import TrainingRun
 from seq2seq.weights import checkpoints
 from seq2seq.weights.ema import swap, uses_ema
@@ -67,10 +66,10 @@ def fit_and_save(run: TrainingRun, callbacks=()) -> Metrics:
         run: the run, not built yet.
         callbacks: more Keras callbacks, before the checkpointer.
     """
-    cfg, run_dir, trainer = run.cfg, run.path, run.cfg.trainer
+    run_dir, trainer = run.path, run.trainer
     xla = run.facts.get("xla", False)
     batches = pipeline.EpochBatches(
-        run.task_data.train, trainer.batch_size, cfg.seed, trainer.group_by_length,
+        run.task_data.train, trainer.batch_size, run.seed, trainer.group_by_length,
         trainer.steps_per_epoch, bucketed=xla,
     )  # fmt: skip
     run.build(total_steps=batches.steps * trainer.epochs)
@@ -83,11 +82,10 @@ def fit_and_save(run: TrainingRun, callbacks=()) -> Metrics:
     run.start_lr_decay(saved)
     # A run that stopped early, resumed to finish its final save, trains no more.
     stopped = run.stopped_already()
-    steps_before = int(model.optimizer.iterations.numpy())
-    clock = EpochClock()
     guard = _budget_guard(run, trainer.epochs)
-    start = time.perf_counter()
-    try:
+
+    def fit() -> Trained:
+        clock = EpochClock()
         history = model.fit(
             batches.dataset,
             initial_epoch=first_epoch,
@@ -103,22 +101,12 @@ def fit_and_save(run: TrainingRun, callbacks=()) -> Metrics:
             # progress (`progress.py`), where Keras' bar would print every update.
             verbose=keras_verbose(),
         )
-    except RunError as error:
-        write_run_record(run_dir, {"status": "failed", "error": str(error)})
-        raise
-    train_seconds = time.perf_counter() - start
-    epochs_done = first_epoch + len(history.epoch)
-    # Counted, not computed: the optimizer's own count of the updates it made, over every
-    # process of a resumed run (the checkpoint restores it), read before the best epoch's
-    # weights, which bring back that epoch's count.
-    train_steps = int(model.optimizer.iterations.numpy())
-    record = run.record(
-        epochs_done,
-        # Time between the last epoch's checkpoint and the end of `fit`: about 0 s; it was
-        # 13-33 s in one run of two while tf.data's autotuning was on (data/pipeline.py).
-        seconds_after_last_epoch=clock.seconds_since_last_epoch(),
-        train_steps=train_steps,
-        train_steps_this_process=train_steps - steps_before,
-        **({"time_budget_stop": guard.stopped} if guard is not None and guard.stopped else {}),
-    )
-    return run.finish(epochs_done - first_epoch, train_seconds, record)
+        more = {
+            # Time between the last epoch's checkpoint and the end of `fit`: about 0 s; it
+            # was 13-33 s in one run of two while tf.data's autotuning was on (pipeline.py).
+            "seconds_after_last_epoch": clock.seconds_since_last_epoch(),
+            **({"time_budget_stop": guard.stopped} if guard is not None and guard.stopped else {}),
+        }
+        return Trained(first_epoch + len(history.epoch), more=more)
+
+    return run.train(fit)

@@ -1,39 +1,39 @@
 """One training run, whatever the strategy: what Keras' `fit` loop (`keras_fit.py`) and the
 multi-worker loop (`distribute.py`) share, held by one object instead of passed around.
 
-`TrainingRun` holds the config, the run directory, the data, the strategy and the facts
-for run.json; `build` makes the compiled model and its evaluator under the strategy's
-scope; `callbacks` are the epoch's callbacks in their order (validation, early stopping,
-TensorBoard, checkpoints); `keep_best` loads the best epoch's weights; `record` and
-`finish` write the run's records and save and measure the model. Each loop only trains.
+`TrainingRun.from_config` resolves, once, what the run reads of its config (the trainer's
+and logging's settings as typed values, the seed, whether this process is the chief, how
+to build the model, what the export normalizes, what TensorBoard shows at the start): no
+config rides along. `build` makes the compiled model and its evaluator under the
+strategy's scope; `callbacks` are the epoch's callbacks in their order (validation, early
+stopping, TensorBoard, checkpoints); `train` runs a loop, which only trains, and does what
+both loops do around it (timing, the optimizer's count, a failure's record), then `record`
+keeps the best or averaged weights and `finish` saves, exports and measures the model.
 """
 
 import dataclasses
+import functools
 import logging
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import tensorflow as tf
+from omegaconf import DictConfig, OmegaConf
 
-from seq2seq.base.names import CHECKPOINTS_DIR, TENSORBOARD_DIR
+from seq2seq.base.errors import RunError
+from seq2seq.config.schema import LoggingConfig, TrainerConfig
 from seq2seq.decoding import length_bound
 from seq2seq.evaluation.evaluator import Evaluator
-from seq2seq.logs.progress import ProgressLog
+from seq2seq.logs import tensorboard_summaries
 from seq2seq.model.families import build_model
 from seq2seq.run.run_dir import is_chief_process
-from seq2seq.training import distribute, init_from
-from seq2seq.training.callbacks import (
-    BestEpoch,
-    FlushingTensorBoard,
-    GreedyValidation,
-    PlateauDecay,
-    StepValidation,
-    StopOnNonFiniteLoss,
-    TensorBoardExtras,
-)
+from seq2seq.text.text_rules import run_normalization
+from seq2seq.training import distribute, finish, init_from
+from seq2seq.training.callbacks import BestEpoch, PlateauDecay, epoch_callbacks
 from seq2seq.training.compile import compile_model, warmup_steps
-from seq2seq.training.finish import Metrics, decoding_evaluator, save_and_measure
-from seq2seq.weights import averaging, checkpoints
-from seq2seq.weights.ema import EmaIn, EmaOut
+from seq2seq.training.finish import Metrics, Trained, decoding_evaluator, write_run_record
+from seq2seq.training.kept import keep_averaged, keep_best
 
 log = logging.getLogger(__name__)
 
@@ -48,25 +48,37 @@ def _display_name(run_dir: Path) -> str:
 
 @dataclasses.dataclass
 class TrainingRun:
-    """One run being trained: its config, directory, data and strategy, and once built, its
-    model, evaluator and early stopping.
+    """One run being trained: its directory, data, strategy and resolved settings, and
+    once built, its model, evaluator and early stopping.
 
     Args:
-        cfg: the run's validated config.
         path: the run directory.
         task_data: the run's data (`seq2seq.data.load.load_task_data`).
         strategy: the `tf.distribute` strategy (`distribute.make_strategy`).
         facts: what run.json records of the machine (the precision and why).
+        trainer: the `trainer` settings, typed (`seq2seq.config.schema.TrainerConfig`).
+        logging: the `logging` settings (`LoggingConfig`).
+        seed: the seed of the epochs' order.
+        chief: whether this process writes the run's files (always, but under multi_worker).
+        new_model: builds the run's model, uncompiled.
+        normalization: what the export normalizes its text with (`task.normalize`).
+        start: what TensorBoard shows of the run as it starts.
         resuming: whether the run continues the one in `path`.
         started: `time.perf_counter()` when the run started, where `trainer.time_budget`'s
             clock starts (None: not timed).
     """
 
-    cfg: object
     path: Path
     task_data: object
     strategy: tf.distribute.Strategy
     facts: dict
+    trainer: TrainerConfig
+    logging: LoggingConfig
+    seed: int
+    chief: bool
+    new_model: Callable
+    normalization: object
+    start: tensorboard_summaries.RunStart
     resuming: bool = False
     model: object = None
     evaluator: Evaluator | None = None
@@ -76,10 +88,29 @@ class TrainingRun:
     parent: dict | None = None
     started: float | None = None
 
-    @property
-    def chief(self) -> bool:
-        """Whether this process writes the run's files (always, but under multi_worker)."""
-        return is_chief_process(self.cfg)
+    @classmethod
+    def from_config(cls, cfg: DictConfig, path: Path, task_data, strategy, facts: dict,
+                    resuming: bool = False, started: float | None = None) -> "TrainingRun":  # fmt: skip
+        """The run, with what it reads of `cfg` resolved here and nowhere later.
+
+        Args:
+            cfg: the run's validated config, its time budget's plan applied.
+            path, task_data, strategy, facts, resuming, started: as the fields.
+        """
+        sizes = task_data.vocabs.model_sizes()
+        # Typed values (the schema's dataclasses), not the config: nothing later reads it.
+        return cls(
+            path, task_data, strategy, facts,
+            trainer=OmegaConf.to_object(cfg.trainer),
+            logging=OmegaConf.to_object(cfg.logging),
+            seed=cfg.seed,
+            chief=is_chief_process(cfg),
+            new_model=functools.partial(build_model, OmegaConf.to_object(cfg.model), *sizes),
+            normalization=run_normalization(cfg.task),
+            start=tensorboard_summaries.run_start(cfg, _display_name(path)),
+            resuming=resuming,
+            started=started,
+        )  # fmt: skip
 
     def build(self, total_steps: int) -> None:
         """Builds and compiles the model under the strategy's scope, and its evaluator,
@@ -87,9 +118,9 @@ class TrainingRun:
 
         A fine-tuned run (`trainer.init_from`) starts from its parent's weights, frozen
         where asked; a resumed one then loads its checkpoint over them."""
-        trainer = self.cfg.trainer
+        trainer = self.trainer
         with distribute.scope(self.strategy):
-            self.model = build_model(self.cfg.model, *self.task_data.vocabs.model_sizes())
+            self.model = self.new_model()
             if trainer.init_from is not None:
                 self.parent = init_from.start_from_parent(
                     self.model, self.path, trainer, self.task_data.vocabs, self.resuming,
@@ -98,7 +129,7 @@ class TrainingRun:
             compile_model(self.model, trainer, total_steps=total_steps)
         self.evaluator = Evaluator(
             self.model,
-            self.cfg.trainer.batch_size,
+            trainer.batch_size,
             target_vocab=self.task_data.vocabs.target,
             bound=length_bound.load(self.path),
         )
@@ -106,7 +137,7 @@ class TrainingRun:
     def start_early_stopping(self, saved: dict | None = None) -> BestEpoch | None:
         """Early stopping as `trainer.early_stopping` says (None when its monitor is off),
         from the state a resumed checkpoint recorded."""
-        watch = self.cfg.trainer.early_stopping
+        watch = self.trainer.early_stopping
         if watch.monitor == "off":
             return None
         if saved is not None and "early_stopping" not in saved:
@@ -118,7 +149,7 @@ class TrainingRun:
     def start_lr_decay(self, saved: dict | None = None) -> PlateauDecay | None:
         """The learning rate's decay on plateau when `trainer.lr_schedule=plateau` (None
         otherwise), watching `trainer.plateau.monitor`, from a resumed checkpoint's state."""
-        trainer = self.cfg.trainer
+        trainer = self.trainer
         if trainer.lr_schedule != "plateau":
             return None
         state = (saved or {}).get("plateau")
@@ -137,159 +168,99 @@ class TrainingRun:
         return {k: v for w in watchers if w is not None for k, v in w.state().items()}
 
     def callbacks(self, extra=()) -> list:
-        """The epoch's callbacks, in order: validation first, then what reads its figures
-        (early stopping, TensorBoard); each epoch's logs and summaries are complete and on
-        disk before its checkpoint is written (last), so a checkpoint never outlives them."""
-        cfg, run_dir, best, plateau = self.cfg, self.path, self.best, self.plateau
-        average = cfg.trainer.average_checkpoints
-        writer = tf.summary.create_file_writer(str(run_dir / TENSORBOARD_DIR))
-        tensorboard = FlushingTensorBoard(
-            str(run_dir / TENSORBOARD_DIR),
-            histogram_freq=cfg.logging.histogram_freq,
-            write_graph=False,
-        )
-        ema = cfg.trainer.ema_momentum is not None
-        return [
-            # First: every callback up to the checkpoint reads the moving average.
-            *([EmaIn()] if ema else []),
-            StopOnNonFiniteLoss(run_dir / CHECKPOINTS_DIR),
-            GreedyValidation(self.evaluator, self.task_data.val),
-            *([best] if best is not None else []),
-            # After the figures it logs are all in, before PlateauDecay changes the rate.
-            ProgressLog(cfg.trainer.progress_seconds),
-            TensorBoardExtras(
-                writer,
-                cfg,
-                self.task_data.vocabs,
-                self.task_data.val,
-                bound=self.evaluator.bound,
-                samples=cfg.logging.samples,
-                images=cfg.logging.images,
-                run_name=_display_name(run_dir),
-                first_epoch=self.first_epoch,
-            ),
-            tensorboard,
-            # After TensorBoard, whose validation writer it writes to and flushes.
-            StepValidation(
-                self.evaluator,
-                self.task_data.val,
-                cfg.logging.validation_points_per_epoch,
-                tensorboard,
-            ),
-            # After TensorBoard, which logs the rate the epoch trained at, before the
-            # checkpoint, which saves the decayed one.
-            *([plateau] if plateau is not None else []),
-            *extra,
-            checkpoints.Checkpointer(
-                run_dir / CHECKPOINTS_DIR,
-                before_save=writer.flush,
-                extra_state=self._watch_state,
-                keep=cfg.trainer.keep_checkpoints,
-                protected=(
-                    (lambda: averaging.protected_epochs(best.best_epoch + 1, average))
-                    if best is not None
-                    else None
-                ),
-            ),
-            *([EmaOut()] if ema else []),
-        ]
+        """The epoch's callbacks in their order (`callbacks.epoch_callbacks`)."""
+        return epoch_callbacks(self, extra)
 
     def stopped_already(self) -> bool:
         """Whether a resumed run had stopped early: it only finishes its final save."""
         saved = self.best.saved if self.best is not None else None
         return bool(saved and (saved["stopped_epoch"] or saved.get("goal_reached")))
 
-    def keep_best(self, epochs_done: int, best_weights=None) -> dict:
-        """Loads the best epoch's weights when early stopping watched a metric; says what
-        the run keeps and why it stopped, for run.json. A best epoch's checkpoint that is
-        gone leaves the last epoch's weights, with a warning and `missing_checkpoints`.
+    def train(self, loop: Callable[[], Trained]) -> Metrics:
+        """Runs a loop over the built run, then finishes it: what both loops do around
+        their training. A loop that fails is recorded in run.json; the optimizer's updates
+        are counted, not computed (its own count, over every process of a resumed run,
+        which the checkpoint restores), before the best epoch's weights bring back that
+        epoch's count.
 
         Args:
-            epochs_done: epochs trained, over every process of the run.
-            best_weights: the best epoch's weights held in memory (`model.get_weights()`),
-                if this process has them; otherwise its checkpoint is loaded.
-        """
-        best = self.best
-        if best is None:
-            return {"final_epoch": epochs_done, "stopped": "after trainer.epochs"}
-        best_epoch = kept_epoch = best.best_epoch + 1
-        missing = {}
-        if best_epoch != epochs_done:
-            path = self.path / CHECKPOINTS_DIR / checkpoints.weights_name(best_epoch)
-            if best_weights is not None:
-                self.model.set_weights(best_weights)
-            elif path.is_file():
-                self.model.load_weights(path)
-            else:
-                # Lost (a deleted checkpoints/, a file removed by hand): the run finishes
-                # with the weights it holds, the last epoch's, rather than never.
-                log.warning(
-                    "%s, the best epoch's checkpoint, is missing: the final model keeps "
-                    "the weights of epoch %d, the last trained",
-                    path, epochs_done,
-                )  # fmt: skip
-                kept_epoch = epochs_done
-                missing = {"missing_checkpoints": [path.name]}
-        if best.goal_reached:
-            stopped = f"early stopping: {best.watched} reached the goal {best.goal}"
-        elif best.stopped_epoch:
-            stopped = f"early stopping: {best.watched} did not improve for {best.wait} epochs"
-        else:
-            stopped = "after trainer.epochs"
-        if not missing:
-            log.info(
-                "Keeping epoch %d, the best by %s (%s); %s",
-                best_epoch, best.watched, best.best, stopped,
-            )  # fmt: skip
-        return {
-            "final_epoch": kept_epoch,
-            "best_epoch": best_epoch,
-            "monitor": best.watched,
-            "best_value": best.best,
-            "stopped": stopped,
-            **missing,
-        }
+            loop: trains, and reports what it did.
 
-    def keep_averaged(self, kept: dict) -> dict:
-        """Averages the checkpoints `trainer.average_checkpoints` asks for into the model,
-        ending at the kept epoch; `kept` (`keep_best`'s) gains the epochs averaged, those on
-        disk, and the files missing among them in `missing_checkpoints`."""
-        count = self.cfg.trainer.average_checkpoints
-        if not count:
-            return kept
-        wanted = averaging.averaged_epochs(kept["final_epoch"], count)
-        epochs = averaging.average_into(self.model, self.path / CHECKPOINTS_DIR, wanted)
-        missing = [checkpoints.weights_name(e) for e in wanted if e not in epochs]
-        if missing:
-            kept = {**kept, "missing_checkpoints": [*kept.get("missing_checkpoints", ()), *missing]}
-        return {**kept, "averaged_epochs": epochs}
+        Returns:
+            The final metrics, measured by every process, written by the chief.
+        """
+        optimizer = self.model.optimizer
+        steps_before = int(optimizer.iterations.numpy())
+        start = time.perf_counter()
+        try:
+            trained = loop()
+        except RunError as error:
+            write_run_record(self.path, {"status": "failed", "error": str(error)})
+            raise
+        seconds = time.perf_counter() - start
+        steps = int(optimizer.iterations.numpy())
+        if not self.chief:
+            if trained.best_weights is not None:
+                self.model.set_weights(trained.best_weights)
+            return self.measure()
+        record = self.record(
+            trained.epochs_done, trained.best_weights,
+            train_steps=steps, train_steps_this_process=steps - steps_before, **trained.more,
+        )  # fmt: skip
+        return self.finish(trained.epochs_done - self.first_epoch, seconds, record)
 
     def record(self, epochs_done: int, best_weights=None, **more) -> dict:
-        """What run.json says of the training, the best epoch's weights loaded first."""
+        """What run.json says of the training, the weights the run keeps loaded first
+        (`kept.keep_best`, `kept.keep_averaged`)."""
+        kept = keep_best(self.model, self.path, self.best, epochs_done, best_weights)
         return {
             **self.facts,
-            "strategy": self.cfg.trainer.strategy,
+            "strategy": self.trainer.strategy,
             "replicas": self.strategy.num_replicas_in_sync,
             "resumed_from_epoch": self.first_epoch + 1 if self.resuming else None,
             **({"init_from": self.parent} if self.parent is not None else {}),
             "epochs_trained": epochs_done,
-            **self.keep_averaged(self.keep_best(epochs_done, best_weights)),
+            **keep_averaged(self.model, self.path, self.trainer.average_checkpoints, kept),
             "data": self.task_data.record,
             **more,
         }
 
     def finish(self, trained_epochs: int, train_seconds: float, record: dict) -> Metrics:
-        """Saves, exports and measures the model; writes run.json, then metrics.json.
+        """Saves and exports the model, measures it, writes run.json, then metrics.json.
+
+        What is saved, exported and measured computes in float32 whatever the training
+        precision (`finish.decoding_evaluator`), so that the final figures are
+        `evaluate`'s and the export serves what `predict` prints; run.json says so
+        (`decoding_precision`).
 
         Args:
             trained_epochs: epochs this process trained (fewer than all when resumed).
             train_seconds: how long this process trained.
             record: `record`'s, with the optimizer steps.
+
+        Returns:
+            `{"val": {...}, "test": {...}}`, as `finish.measure` returns them.
         """
-        return save_and_measure(
-            self.cfg, self.path, self.task_data, self.evaluator,
-            trained_epochs, train_seconds, record,
-        )  # fmt: skip
+        evaluator = finish.save_and_export(
+            self.evaluator, self.path, self.task_data.vocabs, self.normalization
+        )
+        metrics = finish.measure(evaluator, self.task_data)
+        # An epoch is a pass, or `steps_per_epoch` batches of the stream of passes.
+        per_epoch = len(self.task_data.train)
+        if self.trainer.steps_per_epoch:
+            per_epoch = self.trainer.steps_per_epoch * self.trainer.batch_size
+        record = {
+            "status": "completed",
+            **record,
+            "decoding_precision": evaluator.model.compute_dtype,
+            "train_seconds": round(train_seconds, 2),
+            "train_sequences_per_second": round(
+                per_epoch * trained_epochs / max(train_seconds, 1e-9)
+            ),
+        }
+        epochs = record.get("epochs_trained", self.trainer.epochs)
+        finish.write_finished(self.path, metrics, record, epochs)
+        return metrics
 
     def measure(self) -> Metrics:
         """The val and test metrics, measured and written nowhere (a non-chief worker's),

@@ -180,7 +180,8 @@ def _train(cfg, path: Path, resuming: bool, callbacks, strategy, started: float)
         cfg, plan = time_budget.planned(cfg, path, task_data, strategy, resuming, started)
         if plan is not None:
             facts["time_budget"] = plan
-        run = TrainingRun(cfg, path, task_data, strategy, facts, resuming, started=started)
-        if cfg.trainer.strategy == "multi_worker":
+        # Resolved once: nothing after this line reads the config.
+        run = TrainingRun.from_config(cfg, path, task_data, strategy, facts, resuming, started)
+        if run.trainer.strategy == "multi_worker":
             return distribute.fit_multi_worker(run)
         return fit_and_save(run, callbacks)
