@@ -81,7 +81,8 @@ def length_ratio(hypotheses, references) -> float:
     return float(np.mean(ratios)) if ratios else 0.0
 
 
-# -- a callback: seq2seq/training/callbacks.py, and its place in TrainingRun.callbacks.
+# -- a callback: seq2seq/training/callbacks.py, and its place in epoch_callbacks
+# (TrainingRun.callbacks).
 
 
 class EpochRecorder(keras.callbacks.Callback):
