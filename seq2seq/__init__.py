@@ -50,6 +50,7 @@ _EXPORTS = {
     "greedy_decode": "seq2seq.decoding.strategies",
     "greedy_search": "seq2seq.decoding.strategies",
     "sample": "seq2seq.decoding.strategies",
+    "TokenRules": "seq2seq.decoding.token_rules",
     "ExactMatch": "seq2seq.evaluation.metrics",
     "Attention": "seq2seq.model.attention",
     "Bridge": "seq2seq.model.bridge",

@@ -23,8 +23,7 @@ def beam_search(
     max_len,
     beam_size=5,
     alpha=0.0,
-    min_len=0,
-    no_repeat_ngram_size=0,
+    rules: token_rules.TokenRules = token_rules.NO_RULES,
 ) -> tf.Tensor:
     """Keeps the `beam_size` best partial sequences of each batch row; returns the best.
 
@@ -33,9 +32,7 @@ def beam_search(
     Returns:
         int32 (batch, max_len): the best hypothesis of each row, EOS included, PAD after.
     """
-    ids, _ = beam_search_n_best(
-        step_fn, state, batch_size, max_len, beam_size, alpha, 1, min_len, no_repeat_ngram_size
-    )
+    ids, _ = beam_search_n_best(step_fn, state, batch_size, max_len, beam_size, alpha, 1, rules)
     return ids[:, 0]
 
 
@@ -47,8 +44,7 @@ def beam_search_n_best(
     beam_size=5,
     alpha=0.0,
     n_best=1,
-    min_len=0,
-    no_repeat_ngram_size=0,
+    rules: token_rules.TokenRules = token_rules.NO_RULES,
 ):
     """Keeps the `beam_size` best partial sequences of each batch row; returns the `n_best` best.
 
@@ -64,10 +60,10 @@ def beam_search_n_best(
         beam_size: hypotheses kept per row (K).
         alpha: length penalty exponent; larger favours longer sequences.
         n_best: how many of the K final hypotheses to return, best first (<= K).
-        min_len: the fewest tokens before a hypothesis may emit EOS.
-        no_repeat_ngram_size: n > 0 forbids a hypothesis a token that would repeat one of
-            its own n-grams; its history is reordered with the beams, so each candidate
-            is checked against the hypothesis it extends.
+        rules: the token rules (`token_rules.TokenRules`): the fewest tokens before a
+            hypothesis may emit EOS; n > 0 forbids a hypothesis a token that would repeat
+            one of its own n-grams, its history reordered with the beams, so that each
+            candidate is checked against the hypothesis it extends.
         Others as `greedy_search`.
 
     The rules set the forbidden tokens' log-probabilities to -1e9 without renormalizing
@@ -96,9 +92,7 @@ def beam_search_n_best(
         vocab = tf.shape(logits)[-1]
         log_probs = tf.nn.log_softmax(logits)
         history = tf.reshape(sequences, [batch_size * k, t])  # each beam's own tokens
-        log_probs = token_rules.apply_rules(
-            log_probs, history, t, min_len, no_repeat_ngram_size, neg_inf
-        )
+        log_probs = token_rules.apply_rules(log_probs, history, t, rules, neg_inf)
         log_probs = tf.reshape(log_probs, [batch_size, k, vocab])
         # A finished hypothesis continues only with PAD, at no cost.
         pad_only = tf.where(tf.range(vocab) == PAD_ID, 0.0, neg_inf)

@@ -9,8 +9,9 @@ is any nested structure of tensors whose first dimension is the batch (an LSTM's
 Every strategy starts from BOS, stops each sequence at its own EOS (padding after it),
 ends the loop once every sequence has ended or after `max_len` steps, and returns int32
 (batch, max_len) token ids, EOS included. Each also takes the token rules of
-`token_rules.py` (`min_len`, `no_repeat_ngram_size`; sampling `top_p` too), Python numbers
-that shape the graph, applied to the step's scores before it chooses.
+`token_rules.py` as one value (`TokenRules`: the minimum length, the n-gram size; sampling
+`top_p` too), Python numbers that shape the graph, applied to the step's scores before it
+chooses.
 
 keras_hub's samplers were tried on this state cache (benchmarks/decoding.py); they keep
 extending a sequence after its EOS until every sequence has one, and their beam search
@@ -28,17 +29,16 @@ from seq2seq.config.constraints import choices, dispatch_table
 from seq2seq.decoding import token_rules
 from seq2seq.decoding.beam_search import beam_search, beam_search_n_best, repeat_beams
 from seq2seq.decoding.search_loop import StepFn
+from seq2seq.decoding.token_rules import NO_RULES, RULE_KEYS, TokenRules
 from seq2seq.text.vocabulary import BOS_ID, EOS_ID, PAD_ID
 
 
-def _token_by_token(
-    choose, step_fn, state, batch_size, max_len, min_len=0, no_repeat_ngram_size=0
-) -> tf.Tensor:
+def _token_by_token(choose, step_fn, state, batch_size, max_len, rules=NO_RULES) -> tf.Tensor:
     """The loop shared by greedy search and sampling: one token per sequence per step.
 
     Args:
         choose: `(logits, t) -> token ids (batch,)`, after `token_rules` forbade what
-            `min_len` and `no_repeat_ngram_size` forbid.
+            `rules` forbid.
     """
     tokens = tf.fill([batch_size], tf.constant(BOS_ID, tf.int32))
     finished = tf.zeros([batch_size], tf.bool)
@@ -55,7 +55,7 @@ def _token_by_token(
 
     def step(t, tokens, finished, state, emitted):
         logits, state = step_fn(tokens, state)
-        logits = token_rules.apply_rules(logits, emitted, t, min_len, no_repeat_ngram_size)
+        logits = token_rules.apply_rules(logits, emitted, t, rules)
         next_tokens = tf.where(finished, PAD_ID, choose(logits, t))
         finished = tf.logical_or(finished, tf.equal(next_tokens, EOS_ID))
         emitted = tf.where(tf.equal(positions, t)[None, :], next_tokens[:, None], emitted)
@@ -65,7 +65,7 @@ def _token_by_token(
 
 
 def greedy_search(
-    step_fn: StepFn, state, batch_size, max_len, min_len=0, no_repeat_ngram_size=0
+    step_fn: StepFn, state, batch_size, max_len, rules: TokenRules = NO_RULES
 ) -> tf.Tensor:
     """Feeds back the most likely token at each step.
 
@@ -74,9 +74,8 @@ def greedy_search(
         state: the initial state for `step_fn`.
         batch_size: int or int32 scalar tensor.
         max_len: int or int32 scalar tensor: the most tokens to emit, EOS included.
-        min_len: the fewest tokens before EOS may be emitted (its logit is -inf before).
-        no_repeat_ngram_size: n > 0 forbids a token that would repeat an n-gram of the
-            sequence; 0 allows any.
+        rules: the fewest tokens before EOS may be emitted (its logit is -inf before),
+            and the n-gram size no sequence repeats (`token_rules.TokenRules`).
 
     Returns:
         int32 (batch, max_len): decoded ids, EOS included, PAD after it.
@@ -85,9 +84,7 @@ def greedy_search(
     def most_likely(logits, t):
         return tf.argmax(logits, axis=-1, output_type=tf.int32)
 
-    return _token_by_token(
-        most_likely, step_fn, state, batch_size, max_len, min_len, no_repeat_ngram_size
-    )
+    return _token_by_token(most_likely, step_fn, state, batch_size, max_len, rules)
 
 
 def sample(
@@ -99,12 +96,11 @@ def sample(
     top_k=0,
     seed=0,
     top_p=1.0,
-    min_len=0,
-    no_repeat_ngram_size=0,
+    rules: TokenRules = NO_RULES,
 ):
     """Draws each token from the softmax of `logits / temperature`.
 
-    In this order: `min_len` and `no_repeat_ngram_size` forbid tokens, the logits are
+    In this order: the token rules forbid tokens, the logits are
     divided by the temperature, cut to the `top_k` most likely, then to the nucleus of
     `top_p` (of the distribution left after the temperature and top_k), and the token
     is drawn from what remains, renormalized.
@@ -132,7 +128,7 @@ def sample(
         drawn = tf.random.stateless_categorical(logits, 1, seed=seeds, dtype=tf.int32)
         return drawn[:, 0]
 
-    return _token_by_token(draw, step_fn, state, batch_size, max_len, min_len, no_repeat_ngram_size)
+    return _token_by_token(draw, step_fn, state, batch_size, max_len, rules)
 
 
 @dataclass(frozen=True)
@@ -141,7 +137,8 @@ class Strategy:
 
     Attributes:
         search: `search(step_fn, state, batch_size, max_len, **options)`.
-        options: each keyword of `search` and the `decoding.*` key that sets it.
+        options: each keyword of `search` and the `decoding.*` key that sets it, but the
+            token rules, which every search takes as one value (`rules`).
         tag: the options in a few characters, for file names and TensorBoard tags.
         copies: how many hypotheses each source keeps (the beam), from the options.
     """
@@ -152,16 +149,13 @@ class Strategy:
     copies: Callable[[dict], int] = lambda options: 1
 
 
-#: The `decoding.*` keys of the token rules every strategy here takes (`token_rules`).
-RULES = {"min_len": "min_tokens", "no_repeat_ngram_size": "no_repeat_ngram_size"}
-
-
 def rules_tag(options: dict) -> str:
     """The token rules' part of a decoding tag: empty at their defaults, so that the tags
     of settings without them stay what they were."""
-    tag = f"-min{options['min_len']}" if options.get("min_len") else ""
-    if options.get("no_repeat_ngram_size"):
-        tag += f"-norep{options['no_repeat_ngram_size']}"
+    rules = options.get("rules", NO_RULES)
+    tag = f"-min{rules.min_len}" if rules.min_len else ""
+    if rules.no_repeat_ngram_size:
+        tag += f"-norep{rules.no_repeat_ngram_size}"
     return tag
 
 
@@ -179,9 +173,10 @@ KEYWORDS = {"length_penalty": "alpha"}
 def strategy_options(strategy: str) -> dict:
     """The search function's keywords for a strategy and the `decoding` keys they are read
     from: the keys whose schema field names it (`STRATEGY_KEYS`, which validation refuses
-    under other strategies), then the token rules every strategy reads."""
+    under other strategies); the token rules every strategy reads come as one value
+    (`decoding_options`)."""
     keys = [key for key, readers in STRATEGY_KEYS.items() if strategy in readers]
-    return {**{KEYWORDS.get(key, key): key for key in keys}, **RULES}
+    return {KEYWORDS.get(key, key): key for key in keys}
 
 
 DECODING_STRATEGIES: dict[str, Strategy] = dispatch_table(
@@ -212,15 +207,18 @@ def default_max_len(source_len):
 
 
 def decoding_options(decoding_cfg) -> dict[str, object]:
-    """The `decode` options a `decoding` config group sets for its strategy."""
+    """The `decode` options a `decoding` config group sets for its strategy: its own
+    keywords, and `rules`, the token rules every strategy takes."""
     strategy = DECODING_STRATEGIES[decoding_cfg.strategy]
-    return {keyword: decoding_cfg[key] for keyword, key in strategy.options.items()}
+    options = {keyword: decoding_cfg[key] for keyword, key in strategy.options.items()}
+    rules = TokenRules(**{field: decoding_cfg[key] for field, key in RULE_KEYS.items()})
+    return {**options, "rules": rules}
 
 
 def decoding_tag(decoding_cfg) -> str:
     """A short name of the decoding settings, for file names and TensorBoard tags:
     `greedy`, `beam5-lp0`, `sample-t1-k0-s0`; settings away from their defaults add
-    `-p0.9` (top_p), `-min3` (min_len), `-norep2` (no_repeat_ngram_size)."""
+    `-p0.9` (top_p), `-min3` (min_tokens), `-norep2` (no_repeat_ngram_size)."""
     strategy = DECODING_STRATEGIES[decoding_cfg.strategy]
     options = decoding_options(decoding_cfg)
     return decoding_cfg.strategy + strategy.tag(options) + rules_tag(options)
@@ -235,8 +233,8 @@ def decode(model, encoder_token_ids, max_len, strategy="greedy", **options) -> t
         max_len: the most tokens to emit per sequence, EOS included.
         strategy: a name in `DECODING_STRATEGIES`: `greedy`, `beam` or `sample`.
         **options: the strategy's options: `beam_size` and `alpha` for beam;
-            `temperature`, `top_k`, `seed` and `top_p` for sample; `min_len` and
-            `no_repeat_ngram_size` for each of them.
+            `temperature`, `top_k`, `seed` and `top_p` for sample; `rules`
+            (`token_rules.TokenRules`) for each of them.
 
     Returns:
         int32 (batch, max_len) token ids, EOS included, PAD after it.
@@ -269,14 +267,13 @@ def decode_n_best(
     beam_size: int,
     alpha: float,
     n_best: int,
-    min_len: int = 0,
-    no_repeat_ngram_size: int = 0,
+    rules: TokenRules = NO_RULES,
 ) -> tuple:
     """The `n_best` best hypotheses of beam search for each source, with their log-probabilities.
 
     Args:
         model, encoder_token_ids, max_len: as `decode`.
-        beam_size, alpha, n_best, min_len, no_repeat_ngram_size: as `beam_search_n_best`.
+        beam_size, alpha, n_best, rules: as `beam_search_n_best`.
 
     Returns:
         `(ids, log_probs)`: int32 (batch, n_best, max_len) and float32 (batch, n_best).
@@ -289,9 +286,7 @@ def decode_n_best(
         return model.decode_step(token_ids, state, encoded)
 
     batch_size = tf.shape(encoder_token_ids)[0]
-    return beam_search_n_best(
-        step_fn, state, batch_size, max_len, beam_size, alpha, n_best, min_len, no_repeat_ngram_size
-    )
+    return beam_search_n_best(step_fn, state, batch_size, max_len, beam_size, alpha, n_best, rules)
 
 
 def greedy_decode(model, encoder_token_ids, max_len) -> tf.Tensor:

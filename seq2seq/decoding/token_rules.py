@@ -5,9 +5,11 @@ Each rule takes the step's scores (logits, or beam search's log-probabilities), 
 vocabulary, and returns them with the forbidden tokens set to `blocked` (-inf unless the
 caller needs finite arithmetic, as beam search's sums do). They are graph ops of fixed
 shapes, no Python branch on a tensor, so the loops around them stay one `tf.while_loop`
-that XLA compiles where it compiled before. Their settings (`min_len`, `n`, `top_p`) are
+that XLA compiles where it compiled before. Their settings (`TokenRules`, `top_p`) are
 Python numbers, fixed when the graph is traced; a rule at its default adds no op.
 """
+
+from dataclasses import dataclass
 
 import tensorflow as tf
 
@@ -17,6 +19,27 @@ from seq2seq.text.vocabulary import EOS_ID, PAD_ID
 #: How far below `top_p` a cumulative probability still counts as reaching it: float32
 #: sums of softmax outputs miss exact values (0.5 + 0.3 is not 0.8 there).
 NUCLEUS_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class TokenRules:
+    """The rules every strategy applies at each step, one value through every search.
+
+    Attributes:
+        min_len: the fewest tokens before EOS may be emitted (`decoding.min_tokens`); 0
+            sets no minimum.
+        no_repeat_ngram_size: n > 0 forbids a token that would repeat an n-gram of its own
+            hypothesis (`decoding.no_repeat_ngram_size`); 0 allows repeats.
+    """
+
+    min_len: int = 0
+    no_repeat_ngram_size: int = 0
+
+
+#: No rule: what a search applies unless told otherwise.
+NO_RULES = TokenRules()
+#: Each rule and the `decoding.*` key that sets it.
+RULE_KEYS = {"min_len": "min_tokens", "no_repeat_ngram_size": "no_repeat_ngram_size"}
 
 
 def repeated_ngram_tokens(history, t, n: int, vocab):
@@ -54,7 +77,7 @@ def repeated_ngram_tokens(history, t, n: int, vocab):
     return counts[:, :vocab] > 0
 
 
-def apply_rules(scores, history, t, min_len: int, n: int, blocked=float("-inf")):
+def apply_rules(scores, history, t, rules: TokenRules, blocked=float("-inf")):
     """Forbids EOS while fewer than `min_len` tokens have been emitted, and every token that
     would repeat an n-gram of its row (`repeated_ngram_tokens`); with either rule, PAD and
     BOS too, so that the tokens a rule counts are symbols an output shows.
@@ -67,14 +90,14 @@ def apply_rules(scores, history, t, min_len: int, n: int, blocked=float("-inf"))
     Args:
         scores: float (rows, vocab): the step's scores.
         history, t: as `repeated_ngram_tokens`.
-        min_len: the fewest tokens before EOS; 0 sets no minimum.
-        n: the n-gram size; 0 allows repeats.
+        rules: the minimum length and the n-gram size.
         blocked: the score a forbidden token gets.
 
     Returns:
         `scores`, the forbidden tokens' set to `blocked`; `scores` as they are when both
         rules are at their defaults (no op added).
     """
+    min_len, n = rules.min_len, rules.no_repeat_ngram_size
     if not min_len and not n:
         return scores
     vocab = tf.shape(scores)[-1]

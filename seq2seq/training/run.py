@@ -203,16 +203,25 @@ class TrainingRun:
             if trained.best_weights is not None:
                 self.model.set_weights(trained.best_weights)
             return self.measure()
+        kept = self.keep_weights(trained.epochs_done, trained.best_weights)
         record = self.record(
-            trained.epochs_done, trained.best_weights,
+            trained.epochs_done, kept,
             train_steps=steps, train_steps_this_process=steps - steps_before, **trained.more,
         )  # fmt: skip
         return self.finish(trained.epochs_done - self.first_epoch, seconds, record)
 
-    def record(self, epochs_done: int, best_weights=None, **more) -> dict:
-        """What run.json says of the training, the weights the run keeps loaded first
-        (`kept.keep_best`, `kept.keep_averaged`)."""
+    def keep_weights(self, epochs_done: int, best_weights=None) -> dict:
+        """Loads the weights the run keeps: the best epoch's, then the average of the
+        checkpoints asked for (`kept.keep_best`, `kept.keep_averaged`).
+
+        Returns:
+            What run.json says of them.
+        """
         kept = keep_best(self.model, self.path, self.best, epochs_done, best_weights)
+        return keep_averaged(self.model, self.path, self.trainer.average_checkpoints, kept)
+
+    def record(self, epochs_done: int, kept: dict, **more) -> dict:
+        """What run.json says of the training, from `keep_weights`'s `kept` and `more`."""
         return {
             **self.facts,
             "strategy": self.trainer.strategy,
@@ -220,7 +229,7 @@ class TrainingRun:
             "resumed_from_epoch": self.first_epoch + 1 if self.resuming else None,
             **({"init_from": self.parent} if self.parent is not None else {}),
             "epochs_trained": epochs_done,
-            **keep_averaged(self.model, self.path, self.trainer.average_checkpoints, kept),
+            **kept,
             "data": self.task_data.record,
             **more,
         }

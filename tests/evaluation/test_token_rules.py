@@ -2,6 +2,8 @@
 functions, as the strategies themselves are tested (test_decoding.py); their tags and
 their validation."""
 
+import inspect
+
 import keras
 import numpy as np
 import pytest
@@ -14,8 +16,8 @@ from seq2seq.checks.decoding import check_strategy_keys
 from seq2seq.config.command_schema import STRATEGY_KEYS, PredictConfig
 from seq2seq.config.constraints import check_fields
 from seq2seq.decoding.beam_search import beam_search_n_best
-from seq2seq.decoding.strategies import DECODING_STRATEGIES, decoding_tag
-from seq2seq.decoding.token_rules import repeated_ngram_tokens
+from seq2seq.decoding.strategies import DECODING_STRATEGIES, decoding_options, decoding_tag
+from seq2seq.decoding.token_rules import TokenRules, repeated_ngram_tokens
 from seq2seq.text.vocabulary import BOS_ID, EOS_ID, FIRST_SYMBOL_ID, PAD_ID
 
 VOCAB = 8
@@ -61,7 +63,7 @@ def test_min_len_forbids_eos_before_it(search):
         "sample": lambda step, **o: sample(step, state(64), 64, 8, seed=5, **o),
     }[search]
     for min_len in (1, 3, 5):
-        ids = decode(EARLY_END, min_len=min_len).numpy()
+        ids = decode(EARLY_END, rules=TokenRules(min_len=min_len)).numpy()
         ends = [list(row).index(EOS_ID) for row in ids if EOS_ID in row]
         assert len(ends) == len(ids) and min(ends) >= min_len, (min_len, ids[:3])
     assert min(list(row).index(EOS_ID) for row in decode(EARLY_END).numpy()) == 1
@@ -81,10 +83,10 @@ def test_the_rules_count_only_symbols_an_output_shows(search):
         "sample": lambda **o: sample(SPECIALS_FIRST, state(2), 2, 6, temperature=0.1, **o),
     }[search]
     for rules, start in (
-        ({"min_len": 2}, [A, B, EOS_ID]),
-        ({"no_repeat_ngram_size": 2}, [A, EOS_ID]),
+        (TokenRules(min_len=2), [A, B, EOS_ID]),
+        (TokenRules(no_repeat_ngram_size=2), [A, EOS_ID]),
     ):
-        for row in decode(**rules).numpy():
+        for row in decode(rules=rules).numpy():
             assert list(row[: len(start)]) == start, (rules, row)
 
 
@@ -97,12 +99,12 @@ def test_min_len_changes_nothing_when_eos_comes_later_anyway(search):
 
     plain = decode().numpy()
     assert list(plain[0, :4]) == [A, B, C, EOS_ID]
-    np.testing.assert_array_equal(decode(min_len=3), plain)
-    np.testing.assert_array_equal(decode(min_len=2), plain)
+    np.testing.assert_array_equal(decode(rules=TokenRules(min_len=3)), plain)
+    np.testing.assert_array_equal(decode(rules=TokenRules(min_len=2)), plain)
 
 
 def test_min_len_holds_in_beam_search_n_best():
-    ids, log_probs = beam_search_n_best(EARLY_END, state(2), 2, 8, 4, 0.0, 3, min_len=4)
+    ids, log_probs = beam_search_n_best(EARLY_END, state(2), 2, 8, 4, 0.0, 3, TokenRules(min_len=4))
     for row in ids.numpy().reshape(-1, 8):
         assert list(row).index(EOS_ID) >= 4
     assert np.all(np.isfinite(log_probs.numpy())) and np.all(log_probs.numpy() < 0)
@@ -129,7 +131,7 @@ def test_no_repeat_ngram_size_leaves_no_ngram_twice(search, n):
 
     looping = symbols(decode().numpy()[0])
     assert looping[:6] == [A, B, A, B, A, B]
-    for row in decode(no_repeat_ngram_size=n).numpy():
+    for row in decode(rules=TokenRules(no_repeat_ngram_size=n)).numpy():
         grams = ngrams(symbols(row), n)
         assert len(grams) == len(set(grams)), (n, symbols(row))
         assert len(symbols(row)) > n  # it went on, with other tokens
@@ -138,7 +140,9 @@ def test_no_repeat_ngram_size_leaves_no_ngram_twice(search, n):
 def test_no_repeat_ngram_history_follows_the_beams_as_they_are_reordered():
     # Every hypothesis of the n-best list is checked against its own history: none of
     # them holds a repeated bigram, though they differ (so beams were reordered).
-    ids, _ = beam_search_n_best(LOOP, state(2), 2, 10, 4, 0.0, 4, no_repeat_ngram_size=2)
+    ids, _ = beam_search_n_best(
+        LOOP, state(2), 2, 10, 4, 0.0, 4, TokenRules(no_repeat_ngram_size=2)
+    )
     rows = [symbols(row) for row in ids.numpy().reshape(-1, 10)]
     assert len({tuple(row) for row in rows[:4]}) > 1
     for row in rows:
@@ -162,7 +166,7 @@ def test_a_row_the_rules_leave_no_symbol_ends_there_with_eos(search):
         "sample": lambda **o: sample(ROUND, state(4), 4, 10, seed=2, **o),
     }[search]
     symbol_ids = list(range(FIRST_SYMBOL_ID, VOCAB))
-    for row in decode(min_len=7, no_repeat_ngram_size=1).numpy():
+    for row in decode(rules=TokenRules(min_len=7, no_repeat_ngram_size=1)).numpy():
         tokens = list(row)
         assert sorted(tokens[:5]) == symbol_ids and tokens[5:] == [EOS_ID] + [PAD_ID] * 4, tokens
 
@@ -181,7 +185,7 @@ def test_repeated_ngram_tokens_reads_only_the_emitted_tokens():
 
 def test_the_rules_compile_with_xla_to_the_same_tokens():
     def greedy():
-        return greedy_search(LOOP, state(3), 3, 10, min_len=4, no_repeat_ngram_size=2)
+        return greedy_search(LOOP, state(3), 3, 10, TokenRules(min_len=4, no_repeat_ngram_size=2))
 
     np.testing.assert_array_equal(tf.function(greedy, jit_compile=True)(), greedy())
 
@@ -258,8 +262,12 @@ def test_each_strategy_reads_the_keys_validation_lets_it_set():
     for key, strategies in STRATEGY_KEYS.items():
         for name, strategy in DECODING_STRATEGIES.items():
             assert (key in strategy.options.values()) == (name in strategies), (key, name)
-    for strategy in DECODING_STRATEGIES.values():  # the rules, by every strategy
-        assert {"min_tokens", "no_repeat_ngram_size"} <= set(strategy.options.values())
+    for name, strategy in DECODING_STRATEGIES.items():  # the rules, by every strategy
+        assert "rules" in inspect.signature(strategy.search).parameters
+        options = decoding_options(
+            decoding(f"decoding={name}", "decoding.min_tokens=2", "decoding.no_repeat_ngram_size=3")
+        )
+        assert options["rules"] == TokenRules(min_len=2, no_repeat_ngram_size=3)
 
 
 @pytest.mark.parametrize(
