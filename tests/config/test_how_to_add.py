@@ -128,9 +128,9 @@ def added(tmp_path_factory):
 
         mp.setattr(text_metrics, "text_metrics", with_length_ratio)
 
-        def counted(step_fn, state, batch_size, max_len):
+        def counted(step_fn, state, batch_size, max_len, rules=strategies.NO_RULES):
             searches.append(max_len)  # once per trace
-            return strategies.greedy_search(step_fn, state, batch_size, max_len)
+            return strategies.greedy_search(step_fn, state, batch_size, max_len, rules)
 
         mp.setitem(strategies.DECODING_STRATEGIES, "counted", strategies.Strategy(counted))
         add_choice(mp, DecodingConfig, "strategy", "counted")
