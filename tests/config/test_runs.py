@@ -15,6 +15,7 @@ import time
 from datetime import datetime
 
 import pytest
+import yaml
 
 from conftest import ROOT
 from run_dirs import WHEN, figures, write_run
@@ -255,6 +256,15 @@ def test_filtering_by_a_config_key_a_choice_a_column_or_several(runs, capsys):
         "outputs/2026-12-07/11-00-00"
     ]
     assert names(listed(capsys, "--where", "overrides=model=attention")) == ["2"]
+
+
+def test_a_key_filters_by_its_old_name_too_and_finds_runs_saved_under_it(runs, capsys):
+    saved = runs / "outputs" / "2026-12-07" / "11-00-00" / "config.yaml"
+    config = yaml.safe_load(saved.read_text())
+    config["task"]["max_len"] = 8  # a run saved before task.max_source_symbols
+    saved.write_text(yaml.safe_dump(config))
+    for key in ("task.max_len", "task.max_source_symbols"):
+        assert names(listed(capsys, "--where", f"{key}=8")) == ["outputs/2026-12-07/11-00-00"]
 
 
 # --- formats --------------------------------------------------------------------------
