@@ -1,4 +1,5 @@
-"""Writing a file safely: a reader finds the old file or the whole new one, never half.
+"""Writing a file safely: a reader finds the old file or the whole new one, never half;
+and a path shown as users type it (`display_path`).
 
 Every file of a run that must survive a kill or a full disk goes through `atomic_write`:
 run records, checkpoints, the dataset cache, rewritten TensorBoard event files, the
@@ -191,3 +192,11 @@ def remove_temporaries(directory: PathLike) -> int:
     for path in sorted(found, key=lambda p: len(p.parts), reverse=True):
         _remove(path)
     return len(found)
+
+
+def display_path(path: Path) -> str:
+    """`path` relative to the working directory when inside it, as users type it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -9,6 +9,7 @@ import re
 import shlex
 from pathlib import Path
 
+from seq2seq.base.files import display_path
 from seq2seq.base.names import (
     METRICS_FILE,
     RUN_RECORD,
@@ -19,14 +20,6 @@ from seq2seq.data.held_out import is_plain
 
 #: The command-line arguments the suggested training command replaces.
 REPLACED = ("hydra.run.dir", "trainer.resume", "trainer.init_from")
-
-
-def display_path(path: Path) -> str:
-    """`path` relative to the working directory when inside it, as users type it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 def commands(program: str) -> dict:

@@ -25,8 +25,8 @@ from typing import Any
 import yaml
 
 from seq2seq.base.errors import ConfigError, UserError
+from seq2seq.base.files import display_path
 from seq2seq.base.version import exit_if_version
-from seq2seq.cli.finished import display_path
 from seq2seq.cli.runner import OneLineArgumentParser, exit_on_user_error
 from seq2seq.cli.runs_format import (
     MORE_METRICS,

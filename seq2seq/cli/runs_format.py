@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from seq2seq.cli.finished import display_path
+from seq2seq.base.files import display_path
 from seq2seq.config.watch_schema import METRICS
 from seq2seq.run.listing import ListedRun
 

@@ -22,6 +22,7 @@ import tensorflow as tf
 from omegaconf import DictConfig, OmegaConf
 
 from seq2seq.base.errors import RunError
+from seq2seq.base.files import display_path
 from seq2seq.config.schema import LoggingConfig, TrainerConfig
 from seq2seq.decoding import length_bound
 from seq2seq.evaluation.evaluator import Evaluator
@@ -36,14 +37,6 @@ from seq2seq.training.finish import Metrics, Trained, decoding_evaluator, write_
 from seq2seq.training.kept import keep_averaged, keep_best
 
 log = logging.getLogger(__name__)
-
-
-def _display_name(run_dir: Path) -> str:
-    """The run directory relative to the working directory when inside it, as users see it."""
-    try:
-        return str(run_dir.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(run_dir)
 
 
 @dataclasses.dataclass
@@ -107,7 +100,7 @@ class TrainingRun:
             chief=is_chief_process(cfg),
             new_model=functools.partial(build_model, OmegaConf.to_object(cfg.model), *sizes),
             normalization=run_normalization(cfg.task),
-            start=tensorboard_summaries.run_start(cfg, _display_name(path)),
+            start=tensorboard_summaries.run_start(cfg, display_path(path)),
             resuming=resuming,
             started=started,
         )  # fmt: skip
