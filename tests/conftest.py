@@ -4,11 +4,20 @@ import contextlib
 import importlib.util
 import itertools
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-import keras
+# One TensorFlow thread per op and one op at a time, in the test process and in every
+# process it starts (they inherit the environment): `make test` runs two workers on two
+# cores, and pools as wide as the machine in each worker fought each other (two heavy
+# files took 114 s of wall clock with them, 102 s without, on a 2-core AMD EPYC).
+# TensorFlow reads these once, when it loads: hence before keras.
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+
+import keras  # noqa: E402
 import pytest
 
 from seq2seq import compose_config
@@ -104,21 +113,35 @@ def data_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def trained_run(tmp_path_factory, data_dir):
-    """A run trained in-process on the CONVERGENCE setting, shared by the session.
+def trained_run(tmp_path_factory, data_dir, worker_id):
+    """A run trained in-process on the CONVERGENCE setting, shared by the session, and by
+    both workers of `make test`: the first to need it trains it (about 15 s on 2 cores)
+    while the other waits for it, where each trained its own before.
 
     Returns:
         `(run_dir, metrics)`.
     """
+    import fcntl
+
     import seq2seq
 
-    run_dir = tmp_path_factory.mktemp("trained_run")
-    # float32 whatever `auto` picks here: every output decodes in float32 anyway
-    # (seq2seq/model/precision.py), and a pinned precision spares auto's timing of both.
-    cfg = compose_config([*CONVERGENCE, "trainer.precision=float32", f"data_dir={data_dir}"])
-    with saved_model_export():  # tests/serving/test_inference.py serves it
-        metrics = seq2seq.train(cfg, run_dir=str(run_dir))
-    return run_dir, metrics
+    # The folder both workers' temporary folders sit in (the session's own without xdist).
+    shared = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        shared = shared.parent
+    run_dir, done = shared / "trained_run", shared / "trained_run.json"
+    with open(shared / "trained_run.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.exists():
+            # float32 whatever `auto` picks here: every output decodes in float32 anyway
+            # (seq2seq/model/precision.py), and a pinned precision spares auto's timing.
+            cfg = compose_config(
+                [*CONVERGENCE, "trainer.precision=float32", f"data_dir={data_dir}"]
+            )
+            with saved_model_export():  # tests/serving/test_inference.py serves it
+                metrics = seq2seq.train(cfg, run_dir=str(run_dir))
+            done.write_text(json.dumps(metrics, default=float))
+    return run_dir, json.loads(done.read_text())
 
 
 @pytest.fixture

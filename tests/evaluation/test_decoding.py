@@ -134,16 +134,19 @@ def test_sampled_sequences_stop_at_their_own_eos():
         assert np.all(after == PAD_ID)
 
 
+#: The families after the first compile only under make test (about 2 s each on 2 cores):
+#: make test-fast compiles the default one.
+XLA_FAMILIES = [
+    ["model=attention"],
+    ["model=attention", "model.attention=bahdanau"],
+    ["model=repeat_vector"],
+    ["model.cell=gru", "model.num_layers=2"],
+    ["model.bidirectional=true", "model.bridge=dense"],
+]
+
+
 @pytest.mark.parametrize(
-    "overrides",
-    [
-        [],
-        ["model=attention"],
-        ["model=attention", "model.attention=bahdanau"],
-        ["model=repeat_vector"],
-        ["model.cell=gru", "model.num_layers=2"],
-        ["model.bidirectional=true", "model.bridge=dense"],
-    ],
+    "overrides", [[], *(pytest.param(o, marks=pytest.mark.slow) for o in XLA_FAMILIES)]
 )
 def test_greedy_decoding_compiles_with_xla_to_the_same_tokens(overrides):
     """`tf.function(jit_compile=True)` around greedy decoding (docs/performance.md): no

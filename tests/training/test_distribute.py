@@ -183,6 +183,7 @@ def test_multi_worker_refuses_callbacks_of_the_caller(tmp_path, data_dir):
     assert not (tmp_path / "run").exists()  # refused before the run directory is made
 
 
+@pytest.mark.slow  # a process that loads TensorFlow (about 6 s): the refusals below are fast
 def test_multi_worker_without_tf_config_is_refused_in_one_line(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
     result = subprocess.run(
