@@ -8,6 +8,7 @@ code that dispatches on a choice all read them from here; and its help text, fro
 docs/configuration.md's reference is generated (`tools/config_reference.py`).
 """
 
+import functools
 from dataclasses import dataclass, field
 
 from hydra.core.config_store import ConfigStore
@@ -283,6 +284,7 @@ class TrainConfig:
     )
 
 
+@functools.cache  # once per process: every compose calls it, and storing costs ~60 ms
 def register_configs() -> None:
     """Stores the schemas in Hydra's ConfigStore.
 

@@ -367,6 +367,7 @@ def test_the_command_lists_without_loading_tensorflow(runs):
     assert module.returncode == 0 and len(module.stdout.splitlines()) == 5, module.stderr
 
 
+@pytest.mark.slow  # trains a run (about 4 s): the listing's own tests read written ones
 def test_a_real_run_is_listed_as_training_wrote_it(tmp_path, tiny_cfg, capsys, monkeypatch):
     import seq2seq
 

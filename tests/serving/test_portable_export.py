@@ -179,6 +179,9 @@ def test_the_decoders_environment_holds_the_runtimes_but_not_tensorflow_nor_this
     assert result.stdout.strip() == "[]"
 
 
+# The decoders against predict, and the decoder's refusals, only under make test (about
+# 10 s of make test-fast's worker time on 2 cores); the export's refusals stay in it.
+@pytest.mark.slow
 def test_the_onnx_decoder_prints_what_predict_prints(trained, runtime_python, capsys):
     run_dir = trained("lstm")
     folder = export(run_dir, "format=onnx")
@@ -249,6 +252,7 @@ def test_a_subword_run_ships_its_sentencepiece_model_and_decodes_as_predict(
     assert_same_outputs(result.stdout, expected)
 
 
+@pytest.mark.slow
 def test_bad_input_to_the_decoder_is_refused_in_one_line(trained, runtime_python):
     folder = trained("lstm") / "onnx"
     if not folder.is_dir():
@@ -313,6 +317,7 @@ def test_an_existing_folder_that_is_no_export_is_never_replaced(trained, tmp_pat
     assert (mine / "notes.txt").read_text() == "keep"
 
 
+@pytest.mark.slow  # an ONNX export (about 1.5 s)
 def test_an_export_that_computes_otherwise_is_refused_and_not_written(
     trained, tmp_path, monkeypatch, capsys
 ):

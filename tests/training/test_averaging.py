@@ -67,6 +67,7 @@ def test_the_final_weights_are_the_mean_of_the_last_checkpoints(averaged_run):
     assert differs, "the two epochs' weights are the same: the test shows nothing"
 
 
+@pytest.mark.slow  # evaluates the averaged run again (about 2.5 s): for make test
 def test_metrics_json_measures_the_averaged_model(averaged_run):
     from seq2seq.checks.command import validate_evaluate
     from seq2seq.serving.evaluate_run import evaluate_run
