@@ -17,6 +17,7 @@ from pathlib import Path
 os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
+import forked  # noqa: E402
 import keras  # noqa: E402
 import pytest
 
@@ -157,13 +158,14 @@ def tiny_cfg(data_dir):
 def run_script(
     script: str, *args: str, timeout: float = 600, import_times: bool = False
 ) -> subprocess.CompletedProcess:
-    """Runs a script of the repository in a fresh Python process, from the repo root.
-
-    With `import_times`, Python reports every module it imports on stderr
-    (`-X importtime`; see `imported_modules`).
+    """Runs a script of the repository in a process of its own, from the repo root: forked
+    from one with TensorFlow imported (tests/forked.py), or, with `import_times`, in a fresh
+    interpreter that reports every module it imports on stderr (`-X importtime`; see
+    `imported_modules`).
     """
     flags = ["-X", "importtime"] if import_times else []
-    return subprocess.run(
+    start = subprocess.run if import_times else forked.run
+    return start(
         [sys.executable, *flags, str(ROOT / script), *args],
         cwd=ROOT,
         capture_output=True,

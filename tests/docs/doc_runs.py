@@ -14,10 +14,10 @@ import itertools
 import logging
 import os
 import runpy
-import subprocess
 import sys
 from pathlib import Path
 
+import forked
 from documented import ROOT, Command, config_files, hydra_command_line, parse
 from hydra._internal.hydra import Hydra
 from hydra._internal.utils import create_config_search_path
@@ -341,13 +341,14 @@ def with_run_dir(command: Command) -> list:
 
 
 def run_script(kind: str, args: list, cwd: Path, env: dict | None = None):
-    """Runs a command in a process of its own, as its command line does, from `cwd`.
+    """Runs a command in a process of its own, as its command line does, from `cwd` (forked
+    from one with TensorFlow imported: tests/forked.py).
 
     Returns:
         The finished process, its output captured.
     """
     program = [str(ROOT / "train.py")] if kind == "train" else ["-m", f"seq2seq.{kind}"]
-    return subprocess.run(
+    return forked.run(
         [sys.executable, *program, *args],
         cwd=cwd,
         env={**os.environ, **(env or {})},

@@ -3,9 +3,9 @@ the model's own logits in numpy, against greedy outputs on a trained run, throug
 command line, and its refusals of bad input."""
 
 import json
-import subprocess
 import sys
 
+import forked
 import keras
 import numpy as np
 import pytest
@@ -219,7 +219,7 @@ def test_the_module_runs_as_a_command(trained_run, tmp_path):
     run_dir, _ = trained_run
     path = tmp_path / "pairs.tsv"
     path.write_text("3 1 4\t4 1 3\n")
-    result = subprocess.run(
+    result = forked.run(
         [sys.executable, "-m", "seq2seq.score", f"run_dir={run_dir}", f"input_file={path}"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip

@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 
+import forked
 import keras
 import numpy as np
 import pytest
@@ -30,7 +31,7 @@ def test_learns_reversal_on_a_small_setting(trained_run):
 
 
 def run_module(module, *args, timeout=300):
-    return subprocess.run(
+    return forked.run(
         [sys.executable, "-m", module, *args],
         cwd=ROOT,
         capture_output=True,

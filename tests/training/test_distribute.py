@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 
+import forked
 import numpy as np
 import pytest
 
@@ -28,7 +29,7 @@ def free_ports(n):
 
 
 def helper(weights, cpus, run_dir, data_dir, *overrides, env=None):
-    return subprocess.Popen(
+    return forked.Popen(
         [sys.executable, str(HELPER), str(weights), str(cpus), *FEW_STEPS,
          f"data_dir={data_dir}", f"hydra.run.dir={run_dir}", *overrides],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -186,7 +187,7 @@ def test_multi_worker_refuses_callbacks_of_the_caller(tmp_path, data_dir):
 @pytest.mark.slow  # a process that loads TensorFlow (about 6 s): the refusals below are fast
 def test_multi_worker_without_tf_config_is_refused_in_one_line(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
-    result = subprocess.run(
+    result = forked.run(
         [sys.executable, "train.py", *TINY, "trainer.strategy=multi_worker",
          f"hydra.run.dir={tmp_path / 'run'}"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,

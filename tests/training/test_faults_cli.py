@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import forked
 import pytest
 
 from conftest import ROOT, TINY, error_lines
@@ -62,7 +63,7 @@ def interrupt_after_a_checkpoint(run_dir, command, received, status):
     """Starts `command`, sends `received` once it has saved a checkpoint past the one it
     started from, and checks the one line it ends with and what run.json records."""
     start = saved_epoch(run_dir) if run_dir.exists() else 0
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
+    process = forked.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)  # fmt: skip
     deadline = time.monotonic() + 300
     while process.poll() is None and not (
@@ -91,7 +92,7 @@ def test_a_signal_stops_the_run_in_one_line_and_the_run_resumes(tmp_path, data_d
     interrupt_after_a_checkpoint(run_dir, train_command(run_dir, data_dir), signal.SIGINT, 130)
     resume = train_command(run_dir, data_dir, "trainer.resume=true")
     interrupt_after_a_checkpoint(run_dir, resume, signal.SIGTERM, 143)
-    resumed = subprocess.run(resume, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    resumed = forked.run(resume, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert json.loads((run_dir / "run.json").read_text())["status"] == "completed"
 
@@ -107,7 +108,7 @@ def test_a_full_disk_ends_in_one_line_keeps_every_checkpoint_whole_and_resumes(
     run_dir = mount / "run"
     command = [sys.executable, str(ROOT / "train.py"), *TINY, "trainer.epochs=2", f"data_dir={data_dir}",
                f"hydra.run.dir={run_dir}"]  # fmt: skip
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = forked.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 2, result.stderr[-2000:]
     assert "Traceback" not in result.stderr
     assert error_lines(result.stderr) == [
@@ -117,7 +118,7 @@ def test_a_full_disk_ends_in_one_line_keeps_every_checkpoint_whole_and_resumes(
     ]
     assert leftovers(run_dir) == [] and not (run_dir / "metrics.json").exists()
     subprocess.run(["mount", "-o", "remount,size=4m", str(mount)], check=True)
-    resumed = subprocess.run(
+    resumed = forked.run(
         [*command, "trainer.resume=true"], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     assert resumed.returncode == 0, resumed.stderr[-2000:]

@@ -124,7 +124,13 @@ def test_the_cache_key_names_model_shape_batch_size_and_cpu(tiny_cfg, monkeypatc
 
 @pytest.fixture
 def on_a_bfloat16_cpu(monkeypatch):
+    from seq2seq.training import compile as compile_module
+
+    # Both readers of the flags: the choice's own and the rule's (precision_on_this_machine),
+    # which decides a resumed or XLA run; else those two tests passed only on a CPU with
+    # AVX-512 BF16.
     monkeypatch.setattr(hardware, "cpu_flags", lambda: BF16)
+    monkeypatch.setattr(compile_module, "cpu_flags", lambda: BF16)
 
 
 def measure_as(name, calls):

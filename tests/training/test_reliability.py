@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import forked
 import h5py
 import keras
 import numpy as np
@@ -37,7 +38,7 @@ def train_command(run_dir, data_dir, *extra):
 def reference_run(tmp_path_factory, data_dir):
     """The uninterrupted run, in its own process like the interrupted ones."""
     run_dir = tmp_path_factory.mktemp("reference")
-    subprocess.run(
+    forked.run(
         train_command(run_dir, data_dir), cwd=ROOT, check=True, capture_output=True, timeout=600
     )
     return run_dir
@@ -66,7 +67,7 @@ def kill_when(run_dir, data_dir, ready, timeout=300):
     Returns:
         Whether `ready` held before the run ended by itself.
     """
-    process = subprocess.Popen(
+    process = forked.Popen(
         train_command(run_dir, data_dir),
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -124,7 +125,7 @@ def test_run_killed_then_resumed_ends_exactly_like_an_uninterrupted_one(
         assert state is None
     else:
         assert (run_dir / "checkpoints" / state["weights"]).stat().st_size > 0
-    result = subprocess.run(
+    result = forked.run(
         train_command(run_dir, data_dir, "trainer.resume=true"),
         cwd=ROOT,
         capture_output=True,

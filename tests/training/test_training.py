@@ -4,9 +4,9 @@ and held-out exact-match decodes without the target."""
 import json
 import re
 import shlex
-import subprocess
 import sys
 
+import forked
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -193,7 +193,7 @@ def test_the_predict_command_the_run_ends_with_runs_as_printed(tiny_run):
     (line,) = [line for line in result.stdout.splitlines() if line.startswith("  predict:")]
     python, *command = shlex.split(line.removeprefix("  predict:"))
     assert python == "python"
-    done = subprocess.run(
+    done = forked.run(
         [sys.executable, *command], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr[-2000:]
