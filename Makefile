@@ -33,8 +33,9 @@ PYTEST_ARGS ?= -n 2 --dist loadfile
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## Everything but the tests marked slow: training to convergence, processes that load TensorFlow, a path
-## repeated for another family or tokenizer (budget 2 minutes on 2 cores, measured: docs/testing.md).
+## Everything but the tests marked slow: those that train (one tiny run stays) or read a run a fixture trains,
+## processes that load TensorFlow, a path repeated for another family or tokenizer (budget 2 minutes on
+## 2 cores, measured: docs/testing.md).
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS) -m "not slow"
 

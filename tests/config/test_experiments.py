@@ -44,15 +44,10 @@ def test_experiment_composes_and_lists_only_what_differs(name):
     assert set(cfg) == set(default)
 
 
-#: Experiments that train a few steps in `make test-fast` too (a generated task, and a file
-#: of pairs with subwords); the others' families, options and tokenizers train in tests of
-#: their own, so they wait for `make test`.
-FAST = {"benchmark", "tense_subword"}
-
-
-@pytest.mark.parametrize(
-    "name", [n if n in FAST else pytest.param(n, marks=pytest.mark.slow) for n in EXPERIMENTS]
-)
+# Every experiment trains a few steps (about 4 s each on 2 cores), in `make test` only:
+# each family, option and tokenizer also trains in tests of its own.
+@pytest.mark.slow
+@pytest.mark.parametrize("name", EXPERIMENTS)
 def test_experiment_trains_a_few_steps(name, data_dir):
     """The experiment's model, optimizer, precision and steps per call, on a few batches
     of its task (the whole run's path is tested elsewhere, once)."""

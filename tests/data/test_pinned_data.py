@@ -47,6 +47,7 @@ def copy_run(tsv_run, tmp_path):
     return run_copy, path_copy, metrics
 
 
+@pytest.mark.slow
 def test_the_run_records_its_file_and_saves_its_held_out_pairs(tsv_run):
     run_dir, path, _ = tsv_run
     record = json.loads((run_dir / "data.json").read_text())
@@ -59,6 +60,7 @@ def test_the_run_records_its_file_and_saves_its_held_out_pairs(tsv_run):
         assert all("\t" in line for line in lines)
 
 
+@pytest.mark.slow
 def test_repeated_sources_are_counted_in_the_log_and_run_json(tsv_run, caplog, tmp_path):
     from seq2seq.data import tsv
 
@@ -85,6 +87,7 @@ def test_keeping_all_pairs_trains_on_them_and_never_on_a_held_out_source(tmp_pat
     assert not held_out_ids & train_sources
 
 
+@pytest.mark.slow
 def test_evaluate_measures_the_held_out_pairs_after_the_file_grew(tsv_run, tmp_path):
     run_dir, path, metrics = copy_run(tsv_run, tmp_path)
     write_pairs(tmp_path / "more.tsv", 60, start=300)
@@ -97,6 +100,7 @@ def test_evaluate_measures_the_held_out_pairs_after_the_file_grew(tsv_run, tmp_p
     assert report["loss"] == pytest.approx(metrics["test"]["loss"], rel=1e-5)
 
 
+@pytest.mark.slow
 def test_resuming_on_a_changed_file_is_refused(tsv_run, tmp_path):
     run_dir, path, _ = copy_run(tsv_run, tmp_path)
     with open(path, "a") as f:
@@ -107,6 +111,7 @@ def test_resuming_on_a_changed_file_is_refused(tsv_run, tmp_path):
             pass
 
 
+@pytest.mark.slow
 def test_another_file_is_evaluated_only_when_asked_and_no_report_overwrites_another(
     tsv_run, tmp_path, capsys
 ):

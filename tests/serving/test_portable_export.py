@@ -281,6 +281,7 @@ def test_bad_input_to_the_decoder_is_refused_in_one_line(trained, runtime_python
     assert longer.returncode == 0 and len(longer.stdout.splitlines()) == 1, longer.stderr
 
 
+@pytest.mark.slow
 def test_a_wrong_export_is_refused_before_tensorflow_loads(trained, tmp_path):
     run_dir = trained("lstm")
     cases = {
@@ -306,6 +307,7 @@ def test_a_wrong_export_is_refused_before_tensorflow_loads(trained, tmp_path):
         )
 
 
+@pytest.mark.slow
 def test_an_existing_folder_that_is_no_export_is_never_replaced(trained, tmp_path, capsys):
     mine = tmp_path / "mine"
     mine.mkdir()

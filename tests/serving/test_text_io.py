@@ -39,10 +39,12 @@ SIDES = {
 }
 
 
-# The subword run's tests only under make test: the character run's cover the same paths
-# in make test-fast, which the subword run's training and serving (about 27 of the file's
-# 52 worker-seconds on a 2-core AMD EPYC) kept over its 2 minutes.
-@pytest.fixture(scope="module", params=["char", pytest.param("subword", marks=pytest.mark.slow)])
+# Every test of a trained run here waits for make test (the two runs' training and serving
+# took 50 of the file's 75 worker-seconds on a 2-core Xeon): make test-fast keeps the text
+# rules' own tests.
+@pytest.fixture(
+    scope="module", params=[pytest.param(p, marks=pytest.mark.slow) for p in ("char", "subword")]
+)
 def text_run(request, tmp_path_factory):
     """A short run on a file of word pairs with character or subword vocabularies; float32
     whatever `auto` picks, for the served log-probabilities are compared with predict's to

@@ -46,6 +46,7 @@ def averaged_run(tmp_path_factory, data_dir):
     return run_dir, metrics
 
 
+@pytest.mark.slow
 def test_the_final_weights_are_the_mean_of_the_last_checkpoints(averaged_run):
     run_dir, _ = averaged_run
     assert json.loads((run_dir / "run.json").read_text())["averaged_epochs"] == [2, 3]

@@ -38,6 +38,7 @@ def _averages(model):
     return [np.array(v) for v in model.optimizer._model_variables_moving_average]
 
 
+@pytest.mark.slow
 def test_the_optimizer_keeps_the_average_and_swap_exchanges_it_with_the_weights():
     model = _trained_one_step()
     trained = [np.array(v) for v in model.trainable_variables]
@@ -50,6 +51,7 @@ def test_the_optimizer_keeps_the_average_and_swap_exchanges_it_with_the_weights(
         np.testing.assert_array_equal(value, expected)
 
 
+@pytest.mark.slow
 def test_averaged_holds_the_average_inside_and_the_weights_after():
     model = _trained_one_step()
     trained = [np.array(v) for v in model.trainable_variables]

@@ -71,6 +71,7 @@ RESUMES_FROM = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", list(DAMAGES))
 def test_a_damaged_checkpoint_gives_way_to_the_newest_one_that_loads(
     interrupted_run, tmp_path, tiny_cfg, damage
@@ -89,6 +90,7 @@ def test_a_damaged_checkpoint_gives_way_to_the_newest_one_that_loads(
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_a_lying_record_does_not_end_a_half_trained_run_nor_drop_its_events(
     interrupted_run, tmp_path, data_dir
 ):
@@ -112,6 +114,7 @@ def tensorboard_steps(run_dir):
     return [(e.step, float(tf.make_ndarray(e.tensor_proto))) for e in events.Tensors("epoch_loss")]
 
 
+@pytest.mark.slow
 def test_resume_without_the_saved_config_is_refused(interrupted_run, tmp_path, data_dir):
     run_dir = copy_of(interrupted_run[0], tmp_path)
     (run_dir / "config.yaml").unlink()
@@ -129,6 +132,7 @@ def finished_run(interrupted_run, tmp_path_factory, data_dir):
     return run_dir
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["vocab.json", "model.keras"])
 @pytest.mark.parametrize("command", [evaluate.main, predict.main], ids=["evaluate", "predict"])
 def test_a_damaged_run_file_is_refused_in_one_line(finished_run, tmp_path, name, command, capsys):
@@ -144,6 +148,7 @@ def test_a_damaged_run_file_is_refused_in_one_line(finished_run, tmp_path, name,
     )
 
 
+@pytest.mark.slow
 def test_a_missing_newest_checkpoint_makes_the_one_before_the_latest(interrupted_run, tmp_path):
     run_dir = copy_of(interrupted_run[0], tmp_path)
     (run_dir / "checkpoints" / "epoch-002.weights.h5").unlink()

@@ -44,6 +44,7 @@ def interrupted_run(tmp_path_factory, data_dir):
 # --- an interrupt -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_an_interrupt_is_recorded_with_how_to_resume(interrupted_run):
     run_dir, message = interrupted_run
     assert message == (
@@ -96,14 +97,8 @@ def interrupting_generator(interrupt, at_epoch):
     return _planned
 
 
-@pytest.mark.parametrize(
-    "interrupt,name",
-    [
-        (KeyboardInterrupt, "SIGINT"),
-        # The same path with the other signal's name: a second tiny run, for make test.
-        pytest.param(Terminated, "SIGTERM", marks=pytest.mark.slow),
-    ],
-)
+@pytest.mark.slow
+@pytest.mark.parametrize("interrupt,name", [(KeyboardInterrupt, "SIGINT"), (Terminated, "SIGTERM")])
 def test_an_interrupt_inside_a_tf_data_generator_ends_in_one_line(
     interrupt, name, tiny_cfg, tmp_path, monkeypatch, capsys
 ):

@@ -52,6 +52,7 @@ def events(directory):
     return accumulator
 
 
+@pytest.mark.slow
 def test_run_directory_holds_text_images_histograms_and_hparams(monitored_run):
     root = events(monitored_run / "tensorboard")
     tags = root.Tags()
@@ -80,6 +81,7 @@ def test_samples_table_shows_source_target_prediction_and_verdict():
     assert "| 3 4 | 4 3 | 4 4 | **no** |" in table
 
 
+@pytest.mark.slow
 def test_states_image_has_a_panel_per_state_of_every_layer(monitored_run):
     run = seq2seq.load_run(monitored_run)
     panels = tensorboard_images.layer_state_panels(
@@ -103,6 +105,7 @@ def test_states_image_has_a_panel_per_state_of_every_layer(monitored_run):
     np.testing.assert_allclose(encoder_h, np.asarray(twin(x))[0], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_images_are_drawn_at_a_size_that_reads(monitored_run):
     """About a TensorBoard card's width (which shrinks wider images), every panel and
     attention cell large enough to see: at 72 dpi and 7 pt the labels were 7 px high."""
@@ -247,6 +250,7 @@ def post(url, path, body):
         return json.loads(response.read())
 
 
+@pytest.mark.slow
 def test_server_serves_scalars(tensorboard_server, monitored_run):
     points = get(
         tensorboard_server,
@@ -269,6 +273,7 @@ def test_server_serves_scalars(tensorboard_server, monitored_run):
     assert np.isclose(bleu[-1][2], metrics["val"]["bleu"])
 
 
+@pytest.mark.slow
 def test_server_serves_histograms(tensorboard_server):
     tags = get(tensorboard_server, "/data/plugin/histograms/tags")["tensorboard/train"]
     tag = next(t for t in tags if "decoder" in t and t.endswith("kernel/histogram"))
@@ -278,12 +283,14 @@ def test_server_serves_histograms(tensorboard_server):
     assert len(series) == 2 and len(series[0][2]) > 1  # buckets at each epoch
 
 
+@pytest.mark.slow
 def test_server_serves_decoded_samples_as_text(tensorboard_server):
     texts = get(tensorboard_server, "/data/plugin/text/text?run=tensorboard&tag=decoded_samples")
     assert [t["step"] for t in texts] == [0, 1]
     assert "<th>prediction</th>" in texts[-1]["text"]
 
 
+@pytest.mark.slow
 def test_server_serves_state_and_attention_images(tensorboard_server):
     for tag in ("states", "attention"):
         images = get(tensorboard_server, f"/data/plugin/images/images?run=tensorboard&tag={tag}")
@@ -296,6 +303,7 @@ def test_server_serves_state_and_attention_images(tensorboard_server):
         assert png.startswith(b"\x89PNG")
 
 
+@pytest.mark.slow
 def test_server_serves_hparams_with_final_metrics(tensorboard_server, monitored_run):
     experiment = post(tensorboard_server, "/data/plugin/hparams/experiment", {"experimentName": ""})
     names = {h["name"] for h in experiment["hparamInfos"]}

@@ -175,6 +175,7 @@ def snapshot(run_dir):
     return {str(p.relative_to(run_dir)): p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
 
 
+@pytest.mark.slow
 def test_second_run_in_the_same_directory_is_refused_and_overwrites_nothing(finished_run, tiny_cfg):
     finished_run, _ = finished_run
     before = snapshot(finished_run)
@@ -185,6 +186,7 @@ def test_second_run_in_the_same_directory_is_refused_and_overwrites_nothing(fini
     assert snapshot(finished_run) == before
 
 
+@pytest.mark.slow
 def test_second_run_from_the_command_line_is_refused_in_one_line(finished_run, data_dir):
     finished_run, _ = finished_run
     before = snapshot(finished_run)
@@ -200,6 +202,7 @@ def test_second_run_from_the_command_line_is_refused_in_one_line(finished_run, d
     }
 
 
+@pytest.mark.slow
 def test_resuming_with_another_config_is_refused_naming_the_key(finished_run, tiny_cfg):
     finished_run, _ = finished_run
     with pytest.raises(UserError, match="started with model.units=16, not 32"):
@@ -208,6 +211,7 @@ def test_resuming_with_another_config_is_refused_naming_the_key(finished_run, ti
         )
 
 
+@pytest.mark.slow
 def test_resuming_a_finished_run_changes_nothing(finished_run, tiny_cfg):
     finished_run, _ = finished_run
     before = snapshot(finished_run)
@@ -274,6 +278,7 @@ class PoisonWeights(keras.callbacks.Callback):
         self._epoch = epoch
 
 
+@pytest.mark.slow
 def test_nan_loss_stops_training_saying_where_and_keeps_the_last_good_checkpoint(
     tiny_cfg, tmp_path
 ):

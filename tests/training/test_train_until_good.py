@@ -38,6 +38,7 @@ def stopped_run(tmp_path_factory, data_dir):
     return run_dir, metrics
 
 
+@pytest.mark.slow
 def test_training_stops_once_the_metric_stops_improving_and_says_why(stopped_run):
     run_dir, _ = stopped_run
     saved = record(run_dir)
@@ -49,6 +50,7 @@ def test_training_stops_once_the_metric_stops_improving_and_says_why(stopped_run
     assert saved["train_steps"] == 4 * (256 // 64)  # TINY: 256 training pairs, batches of 64
 
 
+@pytest.mark.slow
 def test_the_best_epochs_weights_are_the_model_and_its_metrics(stopped_run, tiny_cfg):
     run_dir, metrics = stopped_run
     model = keras.saving.load_model(run_dir / "model.keras")
@@ -62,6 +64,7 @@ def test_the_best_epochs_weights_are_the_model_and_its_metrics(stopped_run, tiny
     assert metrics["val"]["loss"] == pytest.approx(logged[1], rel=1e-5) and logged[1] == min(logged)
 
 
+@pytest.mark.slow
 def test_pruning_keeps_the_best_and_the_latest_checkpoints(stopped_run):
     run_dir, _ = stopped_run
     kept = sorted(p.name for p in (run_dir / "checkpoints").glob("epoch-*"))
