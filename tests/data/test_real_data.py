@@ -2,6 +2,7 @@
 test, training files streamed into a store and batched by length, maximum lengths; every
 new key refuses a bad value before TensorFlow loads."""
 
+import gc
 import json
 import os
 import random
@@ -107,6 +108,7 @@ def test_only_the_split_without_a_file_is_cut_from_training(tmp_path):
 
 
 def peak_memory_of_loading(path, data_dir):
+    gc.collect()
     tracemalloc.start()
     data = tsv.load(task(path), 0, data_dir)
     peak = tracemalloc.get_traced_memory()[1]
@@ -121,12 +123,21 @@ def test_a_training_file_streams_into_a_store_on_disk(tmp_path):
     of what they add to the file (its bookkeeping: 50 bytes or so a line)."""
     small = sentences(tmp_path / "small.tsv", 1_000, shortest=120, longest=160)
     large = sentences(tmp_path / "large.tsv", 4_000, shortest=120, longest=160)
-    _, small_peak = peak_memory_of_loading(small, tmp_path / "data")
-    data, large_peak = peak_memory_of_loading(large, tmp_path / "data")
+    # The lower of two loads each, into stores of their own: tracemalloc counts what the
+    # worker's other thread allocates meanwhile, and one load of the large file in a run of
+    # the suite peaked 1.05 MB above the small one's (0.39 MB allowed; alone, it passes).
+    _, small_peak = min(
+        (peak_memory_of_loading(small, tmp_path / f"small{i}") for i in range(2)),
+        key=lambda loaded: loaded[1],
+    )
+    data, large_peak = min(
+        (peak_memory_of_loading(large, tmp_path / f"data{i}") for i in range(2)),
+        key=lambda loaded: loaded[1],
+    )
     added = os.path.getsize(large) - os.path.getsize(small)
     assert large_peak - small_peak < added / 10, (small_peak, large_peak, added)
     assert isinstance(data.train.source_ids, np.memmap) and len(data.train) == 4_000 - 40
-    again = tsv.load(task(large), 0, tmp_path / "data")  # the store is cached and read back
+    again = tsv.load(task(large), 0, tmp_path / "data0")  # the store is cached and read back
     np.testing.assert_array_equal(again.train.target_offsets, data.train.target_offsets)
 
 
