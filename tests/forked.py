@@ -30,6 +30,10 @@ IMPORT_TIME_ENVIRONMENT = ("TF_", "KERAS", "CUDA", "XLA", "PYTHON", "OMP_", "MKL
 #: Read by the command itself when it runs (tf.distribute's cluster).
 RUN_TIME_ENVIRONMENT = ("TF_CONFIG",)
 
+#: The environment the server imports under: this process's as the tests start, before
+#: any test changes it (a server started later would import under that test's).
+SERVER_ENVIRONMENT = dict(os.environ)
+
 _server = {}
 _lock = threading.Lock()
 
@@ -42,6 +46,7 @@ def _address() -> str:
             address = os.path.join(folder, "socket")
             process = subprocess.Popen(
                 [sys.executable, str(ROOT / "tests" / "helpers" / "forkserver.py"), address],
+                env=SERVER_ENVIRONMENT,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
@@ -61,10 +66,9 @@ def forkable(args, env) -> bool:
     args = [str(arg) for arg in args] if isinstance(args, (list, tuple)) else []
     if len(args) < 2 or args[0] != sys.executable or args[1].startswith("-") and args[1] != "-m":
         return False
-    if env is None:
-        return True
-    differing = {key for key in set(env) ^ set(os.environ) if key not in RUN_TIME_ENVIRONMENT}
-    differing |= {k for k in env if k in os.environ and env[k] != os.environ[k]}
+    env, server = os.environ if env is None else env, SERVER_ENVIRONMENT
+    differing = {key for key in set(env) ^ set(server) if key not in RUN_TIME_ENVIRONMENT}
+    differing |= {key for key in env if key in server and env[key] != server[key]}
     return not any(key.startswith(IMPORT_TIME_ENVIRONMENT) for key in differing)
 
 
@@ -149,6 +153,8 @@ class Popen(subprocess.Popen):
 def run(*popenargs, input=None, capture_output=False, timeout=None, check=False, **kwargs):
     """`subprocess.run`, started through `Popen` above."""
     if capture_output:
+        if "stdout" in kwargs or "stderr" in kwargs:
+            raise ValueError("stdout and stderr arguments may not be used with capture_output.")
         kwargs["stdout"] = kwargs["stderr"] = subprocess.PIPE
     with Popen(*popenargs, **kwargs) as process:
         try:

@@ -97,12 +97,13 @@ def budgeted_run(tmp_path_factory, data_dir):
     cfg = compose_config([*TINY, f"data_dir={data_dir}", *BUDGETED])
     last = LastRate()
     # The share before 0.85: what nothing measures (checkpoints, TensorBoard each epoch) is a
-    # larger part of a toy's 15 s epochs than of the recipe's 2-minute ones, and at 0.75 a
-    # loaded suite's toy already came within 4% of its budget (52 s of 50 projected), where
-    # the guard would cut the schedule these tests check. The default share's arithmetic is
+    # larger part of a toy's 15 s epochs than of the recipe's 2-minute ones, and the other
+    # worker's load comes and goes: at 0.75 a fresh clone's suite on a 2-core Xeon ran the
+    # epochs at 26 ms a step where the plan had timed 16, the guard projected 51 s of 50 and
+    # cut the schedule these tests check. The default share's arithmetic is
     # test_the_plan_spends_what_is_left_after_the_reserve's.
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(time_budget, "STEP_SHARE", 0.75)
+        patch.setattr(time_budget, "STEP_SHARE", 0.5)
         start = time.perf_counter()
         seq2seq.train(cfg, run_dir=str(run_dir), callbacks=[last])
     return run_dir, time.perf_counter() - start, last.rate
