@@ -78,6 +78,19 @@ LEARNING_BASE = (
 )
 
 
+@pytest.fixture(autouse=True)
+def _environment_kept():
+    """Each test leaves the environment as it found it: a library may set a variable for the
+    rest of the process (tf2onnx's convert sets TF_CPP_MIN_LOG_LEVEL=3 when an export
+    imports it), and every command a later test started inherited it, fresh: a variable
+    TensorFlow reads when it loads rules out forking them (tests/forked.py)."""
+    saved = dict(os.environ)
+    yield
+    if os.environ != saved:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _no_saved_model_in_process():
     """Runs trained in this process skip the finish's SavedModel export (1.5 of a tiny

@@ -74,3 +74,13 @@ def test_a_signal_ends_it_and_poll_and_wait_say_so(tmp_path):
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=60) == -signal.SIGTERM
     process.stdout.close()
+
+
+def test_a_variable_a_test_sets_is_gone_for_the_next():
+    # As importing tf2onnx.convert sets TF_CPP_MIN_LOG_LEVEL (conftest's _environment_kept).
+    forked.os.environ["TF_LEAKED_BY_A_TEST"] = "1"
+
+
+def test_so_the_next_tests_commands_are_still_forked():
+    assert "TF_LEAKED_BY_A_TEST" not in forked.os.environ
+    assert forked.forkable([sys.executable, "train.py"], None)
