@@ -8,6 +8,11 @@ import sys
 import forked
 import pytest
 
+#: `FRESH_PROCESSES=1` turns forking off: the tests that need a forked command skip.
+needs_forking = pytest.mark.skipif(
+    forked.os.environ.get("FRESH_PROCESSES") == "1", reason="FRESH_PROCESSES=1: nothing is forked"
+)
+
 REPORT = """
 import json, os, sys
 print(json.dumps({"argv": sys.argv, "cwd": os.getcwd(), "x": os.environ.get("X"),
@@ -24,6 +29,7 @@ def script(tmp_path):
     return path
 
 
+@needs_forking
 def test_a_forked_command_gets_its_arguments_directory_environment_and_status(script, tmp_path):
     env = {**forked.os.environ, "X": "y", "STATUS": "3"}
     result = forked.run([sys.executable, str(script), "a", "b c"], cwd=tmp_path, env=env,
@@ -81,6 +87,7 @@ def test_a_variable_a_test_sets_is_gone_for_the_next():
     forked.os.environ["TF_LEAKED_BY_A_TEST"] = "1"
 
 
+@needs_forking
 def test_so_the_next_tests_commands_are_still_forked():
     assert "TF_LEAKED_BY_A_TEST" not in forked.os.environ
     assert forked.forkable([sys.executable, "train.py"], None)
