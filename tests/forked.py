@@ -14,6 +14,7 @@ import atexit
 import json
 import os
 import select
+import shutil
 import socket
 import subprocess
 import sys
@@ -53,8 +54,9 @@ def _address() -> str:
             )
             if process.stdout.readline() != b"ready\n":
                 raise RuntimeError(f"the fork server did not start (status {process.wait()})")
-            atexit.register(process.kill)
-            _server.update(address=address, process=process)
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            atexit.register(process.kill)  # runs first: atexit runs last-registered first
+            _server.update(address=address)
         return _server["address"]
 
 
@@ -151,7 +153,8 @@ class Popen(subprocess.Popen):
 
 
 def run(*popenargs, input=None, capture_output=False, timeout=None, check=False, **kwargs):
-    """`subprocess.run`, started through `Popen` above."""
+    """`subprocess.run`, started through `Popen` above (subprocess.run names its own Popen,
+    so it cannot be handed this one)."""
     if capture_output:
         if "stdout" in kwargs or "stderr" in kwargs:
             raise ValueError("stdout and stderr arguments may not be used with capture_output.")
