@@ -82,9 +82,13 @@ def _batches_of_epoch(split: Split, batch_size: int, seed: int):
     arrays = teacher_forcing_arrays(split)
     n = len(split)
 
+    # tf.data would convert these with autograph (about 0.2 s of each process's first
+    # epoch) though they hold no Python control flow on tensors.
+    @tf.autograph.experimental.do_not_convert
     def gather(index):
         return tf.nest.map_structure(lambda a: tf.gather(a, index), arrays)
 
+    @tf.autograph.experimental.do_not_convert
     def batches(epoch):
         order = tf.random.experimental.stateless_shuffle(
             tf.range(n, dtype=tf.int32), seed=tf.stack([tf.constant(seed, tf.int64), epoch])
@@ -202,8 +206,10 @@ class EpochBatches(keras.callbacks.Callback):
         self._epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="data_epoch")
         if isinstance(split, Split) and not group_by_length:
             dataset = tf.data.Dataset.range(1).flat_map(
-                lambda _: _gathered_window(
-                    split, batch_size, seed, self._epoch.read_value() * self.steps, self.steps
+                tf.autograph.experimental.do_not_convert(
+                    lambda _: _gathered_window(
+                        split, batch_size, seed, self._epoch.read_value() * self.steps, self.steps
+                    )
                 )
             )
         else:

@@ -43,7 +43,8 @@ def decode_sequences(
             return decode_n_best(model, token_ids, max_len, n_best=n_best, **options)
         return decode(model, token_ids, max_len, strategy, **options)[:, None, :], tf.zeros([0, 0])
 
-    @tf.function(reduce_retracing=True)
+    # No autograph: decoding's loops are TensorFlow's own (converting them cost ~1 s).
+    @tf.function(reduce_retracing=True, autograph=False)
     def run(token_ids):
         bounds = bound.tensor(length_bound.source_lengths(token_ids))
         decoded, log_probs = decode_fn(token_ids, tf.reduce_max(bounds))

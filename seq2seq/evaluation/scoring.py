@@ -38,7 +38,7 @@ def score_pairs(
             f"{len(targets)} targets"
         )
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(reduce_retracing=True, autograph=False)  # no Python control flow
     def token_log_probs(x, y):
         logits = model(x, training=False)
         # float32 whatever the run's precision: a bfloat16 log-softmax keeps 3 digits.

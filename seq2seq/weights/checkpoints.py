@@ -131,8 +131,10 @@ def restore(model: keras.Model, directory: Path, state: dict) -> dict:
     Raises:
         ValueError: if no checkpoint of the directory can be loaded into the model.
     """
-    # Optimizer variables are created on first use; make them now so they can be loaded.
-    model.optimizer.build(model.trainable_variables)
+    # Optimizer variables are created on first use; make them now so they can be loaded
+    # (`compile_model` has; a model compiled elsewhere may not have).
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
     for epoch in range(state["epoch"], 0, -1):
         weights = directory / weights_name(epoch)
         try:
