@@ -116,7 +116,7 @@ def utf8_check(texts: tf.Tensor):
 
 
 class TextServer(tf.Module):
-    """The `serve_text` endpoint and what it needs, for `keras.export.ExportArchive`.
+    """The `serve_text` endpoint and what it needs, for the SavedModel (`export.py`).
 
     Args:
         model: a Seq2Seq model.

@@ -1,12 +1,14 @@
-"""What a run spends before its first step: the training step traced once (the optimizer's
+"""What a run spends on building graphs: the training step traced once (the optimizer's
 variables made at compile time, not inside the first trace, which made TensorFlow trace it
-twice), and the framework's own graphs (validation, predict's and score's decoding, the
-training data's batches) built without autograph converting their Python source."""
+twice), the framework's own graphs (validation, predict's and score's decoding, the
+training data's batches) built without autograph converting their Python source, and each
+SavedModel endpoint traced once (Keras' ExportArchive traced each twice)."""
 
 import keras
 import numpy as np
 import pytest
 from tensorflow.python.autograph.pyct import transpiler
+from tensorflow.python.eager.polymorphic_function import tracing_compilation
 
 from seq2seq import build_model, compose_config
 from seq2seq.data import pipeline
@@ -15,7 +17,8 @@ from seq2seq.decoding.length_bound import LengthBound
 from seq2seq.decoding.sequences import decode_sequences
 from seq2seq.evaluation.evaluator import Evaluator
 from seq2seq.evaluation.scoring import score_pairs
-from seq2seq.text.vocabulary import EOS_ID, PAD_ID
+from seq2seq.serving.export import export_saved_model
+from seq2seq.text.vocabulary import EOS_ID, PAD_ID, Vocabularies, Vocabulary
 from seq2seq.training.compile import compile_model
 
 VOCAB = 9
@@ -72,3 +75,19 @@ def test_validation_decoding_and_the_data_are_built_without_autograph(converted)
     batches = pipeline.EpochBatches(split, 3, 0, False, None)
     list(batches.dataset)
     assert converted == []
+
+
+def test_the_export_traces_each_endpoint_once(tmp_path, monkeypatch):
+    traced = []
+    create = tracing_compilation._create_concrete_function
+
+    def recording(function_type, type_context, func_graph, tracing_options):
+        traced.append(tracing_options.name)
+        return create(function_type, type_context, func_graph, tracing_options)
+
+    monkeypatch.setattr(tracing_compilation, "_create_concrete_function", recording)
+    model, _ = tiny_model()
+    vocab = Vocabulary(list("abcdef"), "char")
+    export_saved_model(model, tmp_path / "saved", Vocabularies.shared(vocab))
+    endpoints = sorted(name for name in traced if name.startswith("serve"))
+    assert endpoints == ["serve", "serve_text", "serve_text_beam"]
