@@ -7,6 +7,7 @@ SavedModel endpoint traced once (Keras' ExportArchive traced each twice)."""
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from tensorflow.python.autograph.pyct import transpiler
 from tensorflow.python.eager.polymorphic_function import tracing_compilation
 
@@ -77,7 +78,7 @@ def test_validation_decoding_and_the_data_are_built_without_autograph(converted)
     assert converted == []
 
 
-def test_the_export_traces_each_endpoint_once(tmp_path, monkeypatch):
+def test_the_export_traces_each_endpoint_once_and_saves_the_variables_alone(tmp_path, monkeypatch):
     traced = []
     create = tracing_compilation._create_concrete_function
 
@@ -91,3 +92,7 @@ def test_the_export_traces_each_endpoint_once(tmp_path, monkeypatch):
     export_saved_model(model, tmp_path / "saved", Vocabularies.shared(vocab))
     endpoints = sorted(name for name in traced if name.startswith("serve"))
     assert endpoints == ["serve", "serve_text", "serve_text_beam"]
+    # The model's variables, as Keras' archive lists them, not its Keras objects.
+    loaded = tf.saved_model.load(str(tmp_path / "saved"))
+    assert len(loaded.variables) == len(model.variables)
+    assert not hasattr(loaded.server, "model")
