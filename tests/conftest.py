@@ -93,8 +93,8 @@ def _environment_kept():
 
 @pytest.fixture(scope="session", autouse=True)
 def _no_saved_model_in_process():
-    """Runs trained in this process skip the finish's SavedModel export (1.5 of a tiny
-    run's 4.5 CPU-seconds on a 2-core AMD EPYC), which few tests read: those train inside
+    """Runs trained in this process skip the finish's SavedModel export (1.1 s of a tiny
+    run's 4 s on a 2-core Intel Xeon), which few tests read: those train inside
     `with saved_model_export():`. Runs in subprocesses (`run_script`) export as a user's do,
     and tests/serving tests the export itself."""
     from seq2seq.training import finish

@@ -78,6 +78,7 @@ def test_validation_decoding_and_the_data_are_built_without_autograph(converted)
     assert converted == []
 
 
+@pytest.mark.slow  # an export and a load: 2.5 s
 def test_the_export_traces_each_endpoint_once_and_saves_the_variables_alone(tmp_path, monkeypatch):
     traced = []
     create = tracing_compilation._create_concrete_function
