@@ -20,9 +20,10 @@ The contract, checked inside the graph:
 
 Given the run's vocabularies, the export also has a `serve_text` signature (source strings
 in, decoded strings out), which is also `serving_default` (TensorFlow Serving's default,
-as Keras' ExportArchive names the first endpoint), and `serve_text_beam` (the n best hypotheses of beam search, with
-their log-probabilities and lengths): `seq2seq.serving.text_signature`. A run writes it
-to `saved_model/1/`, TensorFlow Serving's layout.
+as Keras' ExportArchive names the first endpoint), and `serve_text_beam` (the n best
+hypotheses of beam search, with their log-probabilities and lengths):
+`seq2seq.serving.text_signature`. A run writes it to `saved_model/1/`, TensorFlow
+Serving's layout.
 """
 
 from pathlib import Path
