@@ -40,9 +40,23 @@ def tiny_split(rows=6):
     return Split(sources, targets)
 
 
+@pytest.fixture
+def traced(monkeypatch):
+    """The names of the functions TensorFlow traces while the test runs, one per trace."""
+    names = []
+    create = tracing_compilation._create_concrete_function
+
+    def recording(function_type, type_context, func_graph, tracing_options):
+        names.append(tracing_options.name)
+        return create(function_type, type_context, func_graph, tracing_options)
+
+    monkeypatch.setattr(tracing_compilation, "_create_concrete_function", recording)
+    return names
+
+
 @pytest.mark.slow  # it trains
 @pytest.mark.parametrize("overrides", [(), ("trainer.ema_momentum=0.9",)], ids=["plain", "ema"])
-def test_the_optimizer_is_built_at_compile_and_training_adds_no_variable(overrides):
+def test_the_optimizer_is_built_at_compile_and_the_step_is_traced_once(overrides, traced):
     model, cfg = tiny_model(*overrides)
     assert model.optimizer.built
     before = [v.path for v in model.optimizer.variables]
@@ -50,6 +64,7 @@ def test_the_optimizer_is_built_at_compile_and_training_adds_no_variable(overrid
     model.fit(batches.dataset, epochs=1, callbacks=[batches], verbose=0)
     assert [v.path for v in model.optimizer.variables] == before
     assert int(model.optimizer.iterations) == 2
+    assert traced.count("one_step_on_data") == 1
 
 
 @pytest.fixture
@@ -79,15 +94,7 @@ def test_validation_decoding_and_the_data_are_built_without_autograph(converted)
 
 
 @pytest.mark.slow  # an export and a load: 2.5 s
-def test_the_export_traces_each_endpoint_once_and_saves_the_variables_alone(tmp_path, monkeypatch):
-    traced = []
-    create = tracing_compilation._create_concrete_function
-
-    def recording(function_type, type_context, func_graph, tracing_options):
-        traced.append(tracing_options.name)
-        return create(function_type, type_context, func_graph, tracing_options)
-
-    monkeypatch.setattr(tracing_compilation, "_create_concrete_function", recording)
+def test_the_export_traces_each_endpoint_once_and_saves_the_variables_alone(tmp_path, traced):
     model, _ = tiny_model()
     vocab = Vocabulary(list("abcdef"), "char")
     export_saved_model(model, tmp_path / "saved", Vocabularies.shared(vocab))
