@@ -26,8 +26,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Two workers; tests sharing a trained run stay in one file, hence one worker.
-PYTEST_ARGS ?= -n 2 --dist loadfile
+# Two workers; tests sharing a trained run stay in one file, hence one worker; the heaviest
+# files start first (tests/durations.json, in the order tests/conftest.py gives them).
+PYTEST_ARGS ?= -n 2 --dist loadfile --no-loadscope-reorder
 
 ## make test PYTEST_ARGS="-k config"   (the whole suite; budget 8 minutes on 2 cores, measured: docs/testing.md)
 test: $(STAMP)

@@ -78,6 +78,19 @@ LEARNING_BASE = (
 )
 
 
+#: The seconds each test file took under `make test` (tools/test_durations.py writes it).
+DURATIONS = json.loads((ROOT / "tests" / "durations.json").read_text())
+
+
+def pytest_collection_modifyitems(items):
+    """Heaviest files first. `make test`'s workers take whole files in collection order
+    (`--dist loadfile --no-loadscope-reorder`; xdist's own reorder puts the files with the
+    most tests first), so the last files to start are short ones: ordered by test count,
+    the 28 s default run started last and one worker idled for it (2-core Intel Xeon,
+    2026-12-08). A file not in the table (new) goes last, in collection order."""
+    items.sort(key=lambda item: -DURATIONS.get(item.location[0], 0.0))
+
+
 @pytest.fixture(autouse=True)
 def _environment_kept():
     """Each test leaves the environment as it found it: a library may set a variable for the
