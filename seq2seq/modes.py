@@ -10,7 +10,7 @@ framework relies on and says which hold; the exit status is 1 if any does not
 import sys
 
 from seq2seq.cli.commands import run_modes
-from seq2seq.cli.quiet import filter_tensorflow_noise
+from seq2seq.cli.imports import command_process
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,5 +20,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    filter_tensorflow_noise()
+    command_process()
     sys.exit(main())

@@ -23,7 +23,7 @@ import sys
 
 from seq2seq.cli.command import run_command
 from seq2seq.cli.commands import PREDICT
-from seq2seq.cli.quiet import filter_tensorflow_noise
+from seq2seq.cli.imports import command_process
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,5 +33,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    filter_tensorflow_noise()
+    command_process()
     sys.exit(main())

@@ -1,6 +1,7 @@
 """Shared helpers: composing configs, a tiny setting, running the command-line tools."""
 
 import contextlib
+import gc
 import importlib.util
 import itertools
 import json
@@ -22,6 +23,11 @@ import keras  # noqa: E402
 import pytest
 
 from seq2seq import compose_config
+
+# The imports' objects (TensorFlow, Keras: some 350,000), frozen out of the collector's full
+# collections, which a test's tracing triggers again and again: as a command's own process
+# freezes what its imports made (seq2seq/cli/imports.py).
+gc.freeze()
 
 ROOT = Path(__file__).resolve().parents[1]
 

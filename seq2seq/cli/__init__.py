@@ -1,3 +1,4 @@
 """The command line: the wrapper every command goes through (`command.py`, `runner.py`),
 the console scripts (`commands.py`), the training command (`train.py`), `seq2seq-runs`,
-what a finished run prints, and the filter of TensorFlow's start-up lines."""
+what a finished run prints, the filter of TensorFlow's start-up lines, and the import of a
+command's work with the garbage collector paused."""

@@ -9,7 +9,6 @@ are here, written once.
 """
 
 import dataclasses
-import importlib
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from omegaconf import MISSING, DictConfig
 
 from seq2seq.base.version import exit_if_version
+from seq2seq.cli.imports import import_work
 from seq2seq.cli.runner import exit_on_user_error, stop_on_sigterm
 from seq2seq.config.compose import compose_config
 from seq2seq.config.constraints import HELP
@@ -96,7 +96,8 @@ def exit_if_help(argv: list[str], command: Command) -> None:
 
 def run_command(command: Command, argv=None) -> int:
     """Runs a command: answers `--version` / `--help`, composes and checks its config, then
-    imports `command.work` (and TensorFlow with it) and does the work.
+    imports `command.work` (and TensorFlow with it, the collector paused: `imports.py`) and
+    does the work.
 
     Args:
         command: what the command is.
@@ -115,5 +116,5 @@ def run_command(command: Command, argv=None) -> int:
     with exit_on_user_error():
         cfg = compose_config(argv, config_name=command.config_name)
         checked = command.check(cfg)
-        importlib.import_module(command.work).work(cfg, checked)
+        import_work(command.work).work(cfg, checked)
     return 0

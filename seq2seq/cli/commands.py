@@ -20,7 +20,7 @@ from seq2seq.checks.command import (
 )
 from seq2seq.checks.export import validate_export
 from seq2seq.cli.command import Command, run_command
-from seq2seq.cli.quiet import filter_tensorflow_noise
+from seq2seq.cli.imports import command_process, import_work
 from seq2seq.cli.runner import OneLineArgumentParser, run_cli
 from seq2seq.cli.runs import main as runs_main
 from seq2seq.cli.train import main as train_main
@@ -85,34 +85,34 @@ def train() -> None:
     """`seq2seq-train`: composes and checks the config, then trains (see
     `seq2seq.cli.train`)."""
     exit_if_version(sys.argv[1:])
-    filter_tensorflow_noise()
+    command_process()
     run_cli(train_main)
 
 
 def evaluate() -> None:
     """`seq2seq-evaluate run_dir=DIR ...`: measures a finished run (`seq2seq.evaluate`)."""
-    filter_tensorflow_noise()
+    command_process()
     sys.exit(run_command(EVALUATE))
 
 
 def predict() -> None:
     """`seq2seq-predict run_dir=DIR input=...`: decodes with a finished run
     (`seq2seq.predict`)."""
-    filter_tensorflow_noise()
+    command_process()
     sys.exit(run_command(PREDICT))
 
 
 def score() -> None:
     """`seq2seq-score run_dir=DIR input_file=pairs.tsv`: each pair's log-probability under a
     finished run's model (`seq2seq.score`)."""
-    filter_tensorflow_noise()
+    command_process()
     sys.exit(run_command(SCORE))
 
 
 def export() -> None:
     """`seq2seq-export run_dir=DIR format=onnx`: the run's models for ONNX Runtime or LiteRT,
     and a decoder that needs neither TensorFlow nor this package (`seq2seq.export`)."""
-    filter_tensorflow_noise()
+    command_process()
     sys.exit(run_command(EXPORT))
 
 
@@ -134,14 +134,13 @@ def run_modes(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seeds the random weights")
     parser.add_argument("--version", action="version", version=version_line())
     args = parser.parse_args(argv)
-    from seq2seq.model.modes import show  # noqa: PLC0415 - TensorFlow loads after the arguments
-
-    return show(args.seed)
+    # TensorFlow loads after the arguments are known good.
+    return import_work("seq2seq.model.modes").show(args.seed)
 
 
 def modes() -> None:
     """`seq2seq-modes`: the four LSTM output modes (`seq2seq.model.modes`)."""
-    filter_tensorflow_noise()
+    command_process()
     sys.exit(run_modes())
 
 

@@ -19,6 +19,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from seq2seq.cli.finished import finished_block
+from seq2seq.cli.imports import import_work
 from seq2seq.cli.runner import exit_on_user_error
 from seq2seq.config.schema import register_configs
 from seq2seq.config.shipped import CONFIG_DIR
@@ -45,9 +46,7 @@ def run(cfg: DictConfig) -> float:
     path = Path(HydraConfig.get().runtime.output_dir)
     with open_run(cfg, path) as opened:
         # Deferred until the config is known to be good: TensorFlow takes seconds to load.
-        from seq2seq.training.trainer import train_in  # noqa: PLC0415
-
-        metrics = train_in(opened)
+        metrics = import_work("seq2seq.training.trainer").train_in(opened)
     if HydraConfig.get().mode != RunMode.MULTIRUN and is_chief_process(cfg):
         # A sweep's jobs end in its summary instead (`seq2seq.run.sweep`).
         _say_finished(cfg, path, metrics)

@@ -19,6 +19,7 @@ no thread: a process forked from a threaded one can inherit a lock held forever.
 """
 
 import atexit
+import gc
 import json
 import logging
 import os
@@ -47,6 +48,11 @@ import seq2seq.training.run  # noqa: E402, F401
 # logger has none yet: in a command that is after Hydra's logging, here before it.
 logging.getLogger("tensorflow").handlers.clear()
 tf_logging._logger = None
+
+# What the imports made, frozen out of the garbage collector's scans: a command's own
+# process freezes what its imports made (seq2seq/cli/imports.py), and a forked command's
+# imports are these (its own `import_work` finds its modules imported already).
+gc.freeze()
 
 
 def exit_status(code) -> int:
