@@ -26,7 +26,8 @@ def probe(tmp_path, monkeypatch):
     sys.modules.pop(name, None)
 
 
-def test_the_work_is_imported_with_the_collector_paused_and_nothing_frozen(probe):
+def test_the_work_is_imported_with_the_collector_paused_and_nothing_frozen(probe, monkeypatch):
+    monkeypatch.setattr(imports, "_freeze_imports", False)  # as in any process but a command's
     assert gc.isenabled()
     frozen = gc.get_freeze_count()
     module = imports.import_work(probe)

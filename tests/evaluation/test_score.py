@@ -12,7 +12,7 @@ import pytest
 
 from conftest import ROOT, write_pairs
 from seq2seq import build_model, compose_config
-from seq2seq.cli import commands
+from seq2seq.cli import commands, imports
 from seq2seq.decoding.sequences import decode_sequences
 from seq2seq.evaluation.scoring import score_pairs
 from seq2seq.serving.finished_run import load_run
@@ -106,6 +106,9 @@ def test_bad_arguments_are_refused_in_one_line_before_the_model_loads(tmp_path, 
 
 def test_the_console_script_answers_version_first(capsys, monkeypatch):
     monkeypatch.setattr("sys.argv", ["seq2seq-score", "--version"])
+    # The console script starts a command's process; this one is the test's, and stays one.
+    monkeypatch.setattr(imports, "_freeze_imports", False)
+    monkeypatch.setattr(imports, "filter_tensorflow_noise", lambda: None)
     with pytest.raises(SystemExit) as exit_info:
         commands.score()
     assert exit_info.value.code == 0
