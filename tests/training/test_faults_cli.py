@@ -15,11 +15,8 @@ import pytest
 from conftest import ROOT, TINY, error_lines
 from seq2seq.weights import checkpoints
 
-# Twelve tiny epochs of 32 steps: each signal lands after a checkpoint, well before the end.
-# With six (0.3 s each on a 2-core Intel Xeon once a command's imports were frozen, 1.5 s
-# between the first checkpoint and the last), a suite under load once saw the run end
-# before the 50 ms poll below saw its first checkpoint.
-LONG = (*TINY, "task.train_size=2048", "trainer.epochs=12")
+# Six tiny epochs of 32 steps: each signal lands after a checkpoint, well before the end.
+LONG = (*TINY, "task.train_size=2048", "trainer.epochs=6")
 
 
 def train_command(run_dir, data_dir, *extra):
