@@ -61,8 +61,10 @@ def saved_epoch(run_dir):
 
 def _as_from_a_shell():
     """The signal state a shell starts a user's command with: SIGINT and SIGTERM at their
-    defaults, none blocked. A test worker's may differ: twice in a suite a run started from
-    one ran to its end through the SIGINT sent to it (status 0), and passed alone."""
+    defaults, none blocked. The suite's may differ: a non-interactive shell starts a
+    background job (`make test &`) with SIGINT ignored, every process below inherits that,
+    and Python keeps an ignored SIGINT ignored: such a suite's run ran to its end through
+    the SIGINT sent to it (status 0)."""
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
     for received in (signal.SIGINT, signal.SIGTERM):
         signal.signal(received, signal.SIG_DFL)
