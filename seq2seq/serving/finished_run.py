@@ -53,8 +53,11 @@ def load_model(path: Path) -> keras.Model:
     trained in and whatever policy the caller runs under (`seq2seq.model.precision`)."""
     # Loaded under float32, the layers built in the model's constructor compute in it;
     # the model's own policy, saved in the file, is the training one: `for_decoding`.
+    # Uncompiled: no command trains the model it loads. Rebuilding the optimizer, loss and
+    # metrics took 0.25 -> 0.18 s of a load after the first in a process (the tests load
+    # hundreds), nothing measurable of a `predict` command's 3.2 s (2-core Intel Xeon).
     with dtype_policy(DECODING_DTYPE):
-        return for_decoding(keras.saving.load_model(path))
+        return for_decoding(keras.saving.load_model(path, compile=False))
 
 
 def load_run(run_dir) -> Run:
@@ -65,7 +68,7 @@ def load_run(run_dir) -> Run:
             since length bounds were saved, length_bound.json).
 
     Returns:
-        The run, its model reloaded with `keras.saving.load_model`, computing in float32
+        The run, its model reloaded (uncompiled) with `keras.saving.load_model`, computing in float32
         whatever the run trained in (`load_model`), as every command decodes.
 
     Raises:
