@@ -100,10 +100,12 @@ def budgeted_run(tmp_path_factory, data_dir):
     # larger part of a toy's 15 s epochs than of the recipe's 2-minute ones, and the other
     # worker's load comes and goes: at 0.75 a fresh clone's suite on a 2-core Xeon ran the
     # epochs at 26 ms a step where the plan had timed 16, the guard projected 51 s of 50 and
-    # cut the schedule these tests check. The default share's arithmetic is
-    # test_the_plan_spends_what_is_left_after_the_reserve's.
+    # cut the schedule these tests check. A quarter (half until 2026-12-08) leaves the guard
+    # more room still and the run 5 s shorter in a suite: these tests check that the plan
+    # is spent and kept, not how much of the budget it fills. The default share's
+    # arithmetic is test_the_plan_spends_what_is_left_after_the_reserve's.
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(time_budget, "STEP_SHARE", 0.5)
+        patch.setattr(time_budget, "STEP_SHARE", 0.25)
         start = time.perf_counter()
         seq2seq.train(cfg, run_dir=str(run_dir), callbacks=[last])
     return run_dir, time.perf_counter() - start, last.rate
