@@ -6,6 +6,7 @@ import importlib.util
 import itertools
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -145,11 +146,15 @@ def data_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("data")
 
 
-@pytest.fixture(scope="session")
-def trained_run(tmp_path_factory, data_dir, worker_id):
-    """A run trained in-process on the CONVERGENCE setting, shared by the session, and by
-    both workers of `make test`: the first to need it trains it (about 15 s on 2 cores)
-    while the other waits for it, where each trained its own before.
+def _shared_folder(tmp_path_factory, worker_id) -> Path:
+    """The folder both workers' temporary folders sit in (the session's own without xdist)."""
+    shared = tmp_path_factory.getbasetemp()
+    return shared if worker_id == "master" else shared.parent
+
+
+def _trained_once(folder: Path, name: str, overrides, export: bool = False) -> tuple:
+    """The run `name` of `overrides`, trained in-process once in `folder` for the session and
+    both workers of `make test`: the first to need it trains it while the other waits.
 
     Returns:
         `(run_dir, metrics)`.
@@ -158,23 +163,54 @@ def trained_run(tmp_path_factory, data_dir, worker_id):
 
     import seq2seq
 
-    # The folder both workers' temporary folders sit in (the session's own without xdist).
-    shared = tmp_path_factory.getbasetemp()
-    if worker_id != "master":
-        shared = shared.parent
-    run_dir, done = shared / "trained_run", shared / "trained_run.json"
-    with open(shared / "trained_run.lock", "w") as lock:
+    run_dir, done = folder / name, folder / f"{name}.json"
+    with open(folder / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
         if not done.exists():
-            # float32 whatever `auto` picks here: every output decodes in float32 anyway
-            # (seq2seq/model/precision.py), and a pinned precision spares auto's timing.
-            cfg = compose_config(
-                [*CONVERGENCE, "trainer.precision=float32", f"data_dir={data_dir}"]
-            )
-            with saved_model_export():  # tests/serving/test_inference.py serves it
-                metrics = seq2seq.train(cfg, run_dir=str(run_dir))
+            with saved_model_export() if export else contextlib.nullcontext():
+                metrics = seq2seq.train(compose_config(list(overrides)), run_dir=str(run_dir))
             done.write_text(json.dumps(metrics, default=float))
     return run_dir, json.loads(done.read_text())
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory, data_dir, worker_id):
+    """A run trained in-process on the CONVERGENCE setting, shared by the session, and by
+    both workers of `make test` (about 15 s on 2 cores, once).
+
+    Returns:
+        `(run_dir, metrics)`.
+    """
+    # float32 whatever `auto` picks here: every output decodes in float32 anyway
+    # (seq2seq/model/precision.py), and a pinned precision spares auto's timing.
+    overrides = [*CONVERGENCE, "trainer.precision=float32", f"data_dir={data_dir}"]
+    folder = _shared_folder(tmp_path_factory, worker_id)
+    # tests/serving/test_inference.py serves its SavedModel.
+    return _trained_once(folder, "trained_run", overrides, export=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, data_dir, worker_id):
+    """`tiny_run(into, *overrides)`: a copy at `into` of the TINY run of `overrides`, trained
+    once for the session and both workers, for tests that read a run or write beside its
+    files (an export, an evaluation) and never train it again: three test files trained the
+    same two tiny runs each their own (about 3.5 s each in a full suite, 2-core Intel Xeon).
+    The copy's files are new (their times the copy's).
+
+    Returns:
+        The metrics the run's training returned.
+    """
+    import hashlib
+
+    folder = _shared_folder(tmp_path_factory, worker_id)
+
+    def copy(into: Path, *overrides: str) -> dict:
+        name = "tiny_" + hashlib.sha256("\n".join(overrides).encode()).hexdigest()[:12]
+        run_dir, metrics = _trained_once(folder, name, [*TINY, f"data_dir={data_dir}", *overrides])
+        shutil.copytree(run_dir, into, copy_function=shutil.copy)
+        return metrics
+
+    return copy
 
 
 @pytest.fixture

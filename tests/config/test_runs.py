@@ -367,12 +367,10 @@ def test_the_command_lists_without_loading_tensorflow(runs):
     assert module.returncode == 0 and len(module.stdout.splitlines()) == 5, module.stderr
 
 
-@pytest.mark.slow  # trains a run (about 4 s): the listing's own tests read written ones
-def test_a_real_run_is_listed_as_training_wrote_it(tmp_path, tiny_cfg, capsys, monkeypatch):
-    import seq2seq
-
+@pytest.mark.slow  # reads a trained run (about 4 s): the listing's own tests read written ones
+def test_a_real_run_is_listed_as_training_wrote_it(tmp_path, tiny_run, capsys, monkeypatch):
     run_dir = tmp_path / "outputs" / "real"
-    metrics = seq2seq.train(tiny_cfg(), run_dir=str(run_dir))
+    metrics = tiny_run(run_dir)
     capsys.readouterr()  # what training printed
     monkeypatch.chdir(tmp_path)
     (row,) = listed(capsys, "--where", "model.units=16", "--sort", "val/loss")

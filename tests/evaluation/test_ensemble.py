@@ -237,22 +237,14 @@ def test_validation_refuses_an_unfinished_or_repeated_member(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def tiny_runs(tmp_path_factory):
-    """Two tiny runs of one task (an `lstm` and an `attention`), and a copy of the first."""
-    import seq2seq
-    from conftest import TINY
-
+def tiny_runs(tmp_path_factory, tiny_run):
+    """Two tiny runs of one task (an `lstm`, the default model, and an `attention`: copies
+    of conftest's `tiny_run`), and a copy of the first."""
     root = tmp_path_factory.mktemp("ensemble_runs")
-    data_dir = root / "data"
-    runs = []
-    for name, family in (("lstm", "lstm"), ("attention", "attention")):
-        cfg = compose_config(
-            [*TINY, f"model={family}", "trainer.precision=float32", f"data_dir={data_dir}"]
-        )
-        seq2seq.train(cfg, run_dir=str(root / name))
-        runs.append(root / name)
-    shutil.copytree(runs[0], root / "copy")
-    return (*runs, root / "copy")
+    tiny_run(root / "lstm")
+    tiny_run(root / "attention", "model=attention")
+    shutil.copytree(root / "lstm", root / "copy")
+    return root / "lstm", root / "attention", root / "copy"
 
 
 def evaluation_files(run_dir) -> set:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TINY, write_pairs
+from conftest import write_pairs
 from seq2seq import compose_config, predict
 from seq2seq.base.names import PORTABLE_DECODER, PORTABLE_MANIFEST
 from seq2seq.export import main as export_main
@@ -43,18 +43,15 @@ RUNTIME_PACKAGES = ("numpy", "onnxruntime", "ai_edge_litert", "sentencepiece")
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """`trained(name)`: the tiny run of `FAMILIES[name]`, trained once for the module."""
-    import seq2seq
-
+def trained(tmp_path_factory, tiny_run):
+    """`trained(name)`: the module's copy of the tiny run of `FAMILIES[name]` (the `lstm`
+    and `attention` ones other files read too: conftest's `tiny_run`)."""
     runs = {}
 
     def train(name: str) -> Path:
         if name not in runs:
-            root = tmp_path_factory.mktemp(name)
-            cfg = compose_config([*TINY, f"data_dir={root}", *FAMILIES[name]])
-            seq2seq.train(cfg, run_dir=str(root / "run"))
-            runs[name] = root / "run"
+            runs[name] = tmp_path_factory.mktemp(name) / "run"
+            tiny_run(runs[name], *FAMILIES[name])
         return runs[name]
 
     return train
