@@ -367,7 +367,7 @@ def test_the_command_lists_without_loading_tensorflow(runs):
     assert module.returncode == 0 and len(module.stdout.splitlines()) == 5, module.stderr
 
 
-@pytest.mark.slow  # reads a trained run (about 4 s): the listing's own tests read written ones
+@pytest.mark.slow  # reads a trained run (conftest's tiny_run): the listing's own tests read written ones
 def test_a_real_run_is_listed_as_training_wrote_it(tmp_path, tiny_run, capsys, monkeypatch):
     run_dir = tmp_path / "outputs" / "real"
     metrics = tiny_run(run_dir)

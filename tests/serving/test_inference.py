@@ -308,7 +308,7 @@ def test_reloaded_model_decodes_as_before_saving(trained_run, tmp_path):
 
 def test_a_loaded_run_is_not_compiled(trained_run):
     # model.keras holds the training's optimizer, loss and metrics; no command trains what
-    # it loads, so none of them is rebuilt (0.2 s of each command's load).
+    # it loads, so none of them is rebuilt (seq2seq/serving/finished_run.py).
     run_dir, _ = trained_run
     assert keras.saving.load_model(run_dir / "model.keras").compiled
     model = load_run(run_dir).model
